@@ -1,0 +1,64 @@
+"""Providers: one module per wire protocol behind one async contract (see DESIGN.md).
+
+``stream(request)`` yields ``TextDelta``/``ReasoningDelta`` any number of times, then at most
+one ``Usage``, then exactly one ``Finish``. Failures are ``ProviderError`` subclasses.
+"""
+
+from desktop_llm.providers.errors import (
+    AuthenticationError,
+    CircuitOpenError,
+    ConnectionFailed,
+    ContentFiltered,
+    ContextLengthExceeded,
+    InvalidRequestError,
+    NotFoundError,
+    ProviderError,
+    ProviderTimeout,
+    RateLimitError,
+    ServerError,
+    StreamInterrupted,
+)
+from desktop_llm.providers.registry import create_provider, register
+from desktop_llm.providers.retry import RetryPolicy
+from desktop_llm.providers.types import (
+    KINDS,
+    ChatRequest,
+    ChatResult,
+    Finish,
+    Message,
+    ModelInfo,
+    ProviderConfig,
+    ReasoningDelta,
+    StreamEvent,
+    TextDelta,
+    Usage,
+)
+
+__all__ = [
+    "KINDS",
+    "AuthenticationError",
+    "ChatRequest",
+    "ChatResult",
+    "CircuitOpenError",
+    "ConnectionFailed",
+    "ContentFiltered",
+    "ContextLengthExceeded",
+    "Finish",
+    "InvalidRequestError",
+    "Message",
+    "ModelInfo",
+    "NotFoundError",
+    "ProviderConfig",
+    "ProviderError",
+    "ProviderTimeout",
+    "RateLimitError",
+    "ReasoningDelta",
+    "RetryPolicy",
+    "ServerError",
+    "StreamEvent",
+    "StreamInterrupted",
+    "TextDelta",
+    "Usage",
+    "create_provider",
+    "register",
+]

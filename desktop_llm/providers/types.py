@@ -1,0 +1,150 @@
+"""The provider contract's plain data types: configuration, requests, stream events, results."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+KINDS = ("openai", "anthropic", "gemini", "ollama", "openai-compatible")
+
+Role = Literal["system", "user", "assistant"]
+
+
+@dataclass(frozen=True, eq=True)
+class ProviderConfig:
+    """How to reach one provider at run time: the stored setting joined with its key.
+
+    Args:
+        kind: one of ``KINDS``; anything else raises ``ValueError``.
+        api_key: the secret; never shown by ``repr`` or in any error text.
+        base_url: None for the official endpoint.
+        name: a display name.
+        preset: for ``openai-compatible``, a known server ("lmstudio", "groq", ...).
+        connect_timeout: seconds to establish a connection.
+        read_timeout: the longest silence between bytes before ``ProviderTimeout``.
+        proxy: an HTTP(S) proxy URL, or None.
+        headers: extra request headers.
+    """
+
+    kind: str
+    api_key: str | None = field(default=None, repr=False)
+    base_url: str | None = None
+    name: str = ""
+    preset: str | None = None
+    connect_timeout: float = 10.0
+    read_timeout: float = 120.0
+    proxy: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def __init__(
+        self,
+        kind: str,
+        *,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        name: str = "",
+        preset: str | None = None,
+        connect_timeout: float = 10.0,
+        read_timeout: float = 120.0,
+        proxy: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        if kind not in KINDS:
+            raise ValueError(f"Unknown provider kind {kind!r}; expected one of {', '.join(KINDS)}.")
+        if connect_timeout <= 0 or read_timeout <= 0:
+            raise ValueError("Timeouts must be positive numbers of seconds.")
+        values = {
+            "kind": kind,
+            "api_key": api_key or None,
+            "base_url": base_url.rstrip("/") if base_url else None,
+            "name": name,
+            "preset": preset,
+            "connect_timeout": float(connect_timeout),
+            "read_timeout": float(read_timeout),
+            "proxy": proxy or None,
+            "headers": dict(headers or {}),
+        }
+        for key, value in values.items():
+            object.__setattr__(self, key, value)
+
+    __hash__ = None  # type: ignore[assignment]  # headers is a dict
+
+
+@dataclass(frozen=True)
+class Message:
+    """One chat message as sent to a provider."""
+
+    role: Role
+    content: str
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    """One request for a reply."""
+
+    model: str
+    messages: list[Message] | tuple[Message, ...]
+    temperature: float | None = None
+    max_tokens: int | None = None
+
+
+@dataclass(frozen=True)
+class TextDelta:
+    """A piece of the reply's text."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class ReasoningDelta:
+    """A piece of the model's thinking, where the provider sends it; never part of the text."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Usage:
+    """The request's token totals as the provider reported them.
+
+    ``input_tokens`` counts every input token, cached or not; ``cached_input_tokens`` those
+    read from a cache; ``output_tokens`` includes ``reasoning_tokens``.
+    """
+
+    input_tokens: int
+    output_tokens: int
+    cached_input_tokens: int = 0
+    reasoning_tokens: int = 0
+
+
+@dataclass(frozen=True)
+class Finish:
+    """The last event of every stream.
+
+    ``reason`` is "stop", "length", "content_filter", "tool_calls" or the provider's own word.
+    """
+
+    reason: str
+
+
+StreamEvent = TextDelta | ReasoningDelta | Usage | Finish
+
+
+@dataclass(frozen=True)
+class ChatResult:
+    """A whole reply, as ``Provider.complete`` returns it."""
+
+    text: str
+    usage: Usage | None
+    finish_reason: str
+    model: str
+    reasoning: str = ""
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """A model a provider offers; ``id`` is the name used in requests."""
+
+    id: str
+    display_name: str = ""
+    owned_by: str = ""
+    context_window: int | None = None

@@ -1,0 +1,1 @@
+"""API keys in the operating system keyring, with environment-variable override."""

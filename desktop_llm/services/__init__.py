@@ -1,0 +1,1 @@
+"""Application logic on asyncio, no widgets."""
