@@ -29,6 +29,7 @@ class ProviderError(Exception):
         status_code: the HTTP status, if there was one.
         retryable: whether trying the same call again may succeed.
         provider: the provider's display name, for messages.
+        headers: the response headers (lower-case names), for the retry policy.
     """
 
     default_retryable = False
@@ -40,12 +41,14 @@ class ProviderError(Exception):
         status_code: int | None = None,
         retryable: bool | None = None,
         provider: str = "",
+        headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.status_code = status_code
         self.retryable = self.default_retryable if retryable is None else retryable
         self.provider = provider
+        self.headers = dict(headers or {})
 
     def __str__(self) -> str:
         return self.message
