@@ -1,0 +1,447 @@
+"""The shared provider base: one pooled HTTP client, the key check, retries and the circuit breaker.
+
+A wire protocol subclasses ``Provider`` and supplies four things: its auth headers, the chat
+request (path and JSON body), a ``StreamReader`` that turns the response bytes into events,
+and ``list_models``. Everything that must behave the same for every provider lives here:
+
+- the missing-key check, before any byte is sent;
+- retries (``RetryPolicy``) only while nothing has reached the caller; once output has
+  started any failure becomes ``StreamInterrupted`` carrying the text so far;
+- the circuit breaker, told once per call how the call ended;
+- the event order contract: deltas, at most one ``Usage``, exactly one ``Finish`` last;
+- the response is closed in ``finally`` (``async with``), also when the caller cancels the
+  task or closes the stream early, so its connection is freed at once.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from contextlib import aclosing, asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any, Protocol, Self, TypeVar
+
+import httpx
+
+from desktop_llm import __version__
+from desktop_llm.providers.circuit import CircuitBreaker
+from desktop_llm.providers.errors import (
+    AuthenticationError,
+    ConnectionFailed,
+    ProviderError,
+    ProviderTimeout,
+    RateLimitError,
+    ServerError,
+    StreamInterrupted,
+)
+from desktop_llm.providers.http_errors import (
+    SETTINGS_PLACE,
+    Origin,
+    error_from_response,
+    error_from_transport,
+    malformed_data,
+)
+from desktop_llm.providers.retry import RetryPolicy
+from desktop_llm.providers.types import (
+    ChatRequest,
+    ChatResult,
+    Finish,
+    Message,
+    ModelInfo,
+    ProviderConfig,
+    ReasoningDelta,
+    StreamEvent,
+    TextDelta,
+    Usage,
+)
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+# Header names whose values are secrets; logs show them as "[redacted]".
+SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "x-api-key", "x-goog-api-key", "api-key"})
+
+# Failures that say the provider itself is unwell; only these count against the circuit.
+_OUTAGES = (ServerError, RateLimitError, ProviderTimeout, ConnectionFailed, StreamInterrupted)
+
+_POOL = httpx.Limits(max_connections=20, max_keepalive_connections=10, keepalive_expiry=30.0)
+
+
+def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """Return ``headers`` with every secret value replaced, for logging."""
+    return {
+        name: "[redacted]" if name.lower() in SECRET_HEADERS else value for name, value in headers.items()
+    }
+
+
+class Decoder(Protocol):
+    """Bytes in, items out: ``SSEDecoder`` or ``NDJSONDecoder``."""
+
+    def feed(self, chunk: bytes) -> list[Any]: ...
+
+    def close(self) -> list[Any]: ...
+
+
+@dataclass
+class CallState:
+    """What one call has learned so far; readers fill it in, the base reads it.
+
+    Args:
+        model: the server-reported model, else the requested one.
+        text: the reply's text pieces that reached the caller.
+        reasoning: the thinking pieces that reached the caller.
+        finish_reason: set once the provider said why it stopped.
+        usage: the request's token totals, if the provider reported them.
+        done: the protocol's terminator arrived; anything after it is ignored.
+        output_started: some delta reached the caller, so no more retries.
+    """
+
+    model: str
+    text: list[str] = field(default_factory=list)
+    reasoning: list[str] = field(default_factory=list)
+    finish_reason: str | None = None
+    usage: Usage | None = None
+    done: bool = False
+    output_started: bool = False
+
+    def begin_attempt(self, requested_model: str) -> None:
+        """Forget what a failed attempt learned (it produced no output, or there is no retry)."""
+        self.model = requested_model
+        self.finish_reason = None
+        self.usage = None
+        self.done = False
+
+
+class StreamReader(ABC):
+    """Turn one response body into stream events; record finish, usage and model in the state.
+
+    Subclasses give the decoder and ``handle`` one decoded item. Items after the protocol's
+    terminator (``state.done``) are ignored.
+    """
+
+    def __init__(self, state: CallState, origin: Origin) -> None:
+        self.state = state
+        self.origin = origin
+        self._decoder = self.new_decoder()
+
+    @abstractmethod
+    def new_decoder(self) -> Decoder:
+        """Return a fresh decoder for this protocol's framing."""
+
+    @abstractmethod
+    def handle(self, item: Any) -> Iterator[StreamEvent]:
+        """Yield the deltas in one decoded item; raise ``ProviderError`` for an error item."""
+
+    def feed(self, chunk: bytes) -> Iterator[StreamEvent]:
+        """Yield the deltas completed by ``chunk``."""
+        try:
+            items = self._decoder.feed(chunk)
+        except ValueError as exc:  # EventTooLarge, NDJSONDecodeError
+            raise malformed_data(self.origin, str(exc)) from exc
+        yield from self._handle_all(items)
+
+    def close(self) -> Iterator[StreamEvent]:
+        """Yield the deltas of an unterminated final item, at the end of the body."""
+        try:
+            items = self._decoder.close()
+        except ValueError as exc:
+            raise malformed_data(self.origin, str(exc)) from exc
+        yield from self._handle_all(items)
+
+    def _handle_all(self, items: list[Any]) -> Iterator[StreamEvent]:
+        for item in items:
+            if self.state.done:
+                return
+            yield from self.handle(item)
+
+    def parse_json(self, text: str) -> Any:
+        """Parse one event's JSON; data that is not JSON is a malformed stream."""
+        try:
+            return json.loads(text)
+        except ValueError as exc:
+            raise malformed_data(self.origin, f"invalid JSON: {exc}") from exc
+
+
+def split_system(messages: list[Message] | tuple[Message, ...]) -> tuple[str, list[tuple[str, str]]]:
+    """Return the system messages joined, and the other turns with same-role neighbours merged.
+
+    Anthropic and Gemini take the system prompt apart from the turns and want the turns to
+    alternate between the person and the model.
+    """
+    system = [message.content for message in messages if message.role == "system"]
+    turns: list[tuple[str, str]] = []
+    for message in messages:
+        if message.role == "system":
+            continue
+        if turns and turns[-1][0] == message.role:
+            turns[-1] = (message.role, f"{turns[-1][1]}\n\n{message.content}")
+        else:
+            turns.append((message.role, message.content))
+    return "\n\n".join(system), turns
+
+
+class Provider(ABC):
+    """One provider instance: a pooled HTTP client, a retry policy and a circuit breaker.
+
+    Args:
+        config: where and how to reach the provider, with its key.
+        retry: when and how long to wait before trying a failed call again.
+        circuit: the breaker for this instance; one is made if not given.
+    """
+
+    # Per class; a protocol serving several servers (OpenAI-compatible presets) sets them per
+    # instance before calling ``Provider.__init__``.
+    display_name: str = "The provider"
+    default_base_url: str = ""
+    key_env: tuple[str, ...] = ()
+    needs_key: bool = False
+
+    def __init__(
+        self,
+        config: ProviderConfig,
+        *,
+        retry: RetryPolicy | None = None,
+        circuit: CircuitBreaker | None = None,
+    ) -> None:
+        self.config = config
+        self.retry = retry or RetryPolicy()
+        self.base_url = self.resolve_base_url(config)
+        self.name = config.name or self.display_name
+        self.circuit = circuit or CircuitBreaker(name=self.name)
+        self.origin = Origin(
+            name=self.name,
+            base_url=self.base_url,
+            key_env=self.key_env,
+            read_timeout=config.read_timeout,
+            secret=config.api_key,
+        )
+        self._client = httpx.AsyncClient(
+            timeout=httpx.Timeout(
+                connect=config.connect_timeout,
+                read=config.read_timeout,
+                write=config.read_timeout,
+                pool=config.connect_timeout,
+            ),
+            limits=_POOL,
+            http2=True,
+            proxy=config.proxy,
+            headers={"user-agent": f"desktop-llm/{__version__}", **config.headers},
+        )
+
+    def __repr__(self) -> str:
+        kind, name, url = self.config.kind, self.name, self.base_url
+        return f"{type(self).__name__}(kind={kind!r}, name={name!r}, base_url={url!r})"
+
+    # -- what a wire protocol supplies ---------------------------------------------------
+
+    def resolve_base_url(self, config: ProviderConfig) -> str:
+        """Return the address requests go to (subclasses add presets or normalisation)."""
+        return config.base_url or self.default_base_url
+
+    @abstractmethod
+    def auth_headers(self) -> dict[str, str]:
+        """Return the headers that carry the key (empty when there is none)."""
+
+    @abstractmethod
+    def chat_request(self, request: ChatRequest) -> tuple[str, dict[str, Any]]:
+        """Return the streaming chat URL and JSON body for ``request``."""
+
+    @abstractmethod
+    def stream_reader(self, state: CallState) -> StreamReader:
+        """Return a reader for one streaming response."""
+
+    @abstractmethod
+    async def list_models(self) -> list[ModelInfo]:
+        """Return every model the provider offers (all pages)."""
+
+    # -- the contract ------------------------------------------------------------------
+
+    def stream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
+        """Stream the reply: deltas, at most one ``Usage``, then exactly one ``Finish``.
+
+        Close the iterator (``aclose``) or cancel the task to stop early; the connection is
+        released at once either way.
+        """
+        return self._run(request, CallState(model=request.model))
+
+    async def complete(self, request: ChatRequest) -> ChatResult:
+        """Return the whole reply; same retries, errors and usage as ``stream``."""
+        state = CallState(model=request.model)
+        async with aclosing(self._run(request, state)) as events:
+            async for _event in events:
+                pass
+        return ChatResult(
+            text="".join(state.text),
+            usage=state.usage,
+            finish_reason=state.finish_reason or "stop",
+            model=state.model,
+            reasoning="".join(state.reasoning),
+        )
+
+    async def aclose(self) -> None:
+        """Close the pooled connections."""
+        await self._client.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    # -- calls: key check, retries, circuit ----------------------------------------------
+
+    async def _run(self, request: ChatRequest, state: CallState) -> AsyncIterator[StreamEvent]:
+        """Stream with retries before output, ``StreamInterrupted`` after, the circuit told once."""
+        self._require_key()
+        self.circuit.before_call()
+        retries = 0
+        try:
+            while True:
+                try:
+                    async with aclosing(self._attempt(request, state)) as events:
+                        async for event in events:
+                            if isinstance(event, TextDelta):
+                                state.text.append(event.text)
+                                state.output_started = True
+                            elif isinstance(event, ReasoningDelta):
+                                state.reasoning.append(event.text)
+                                state.output_started = True
+                            yield event
+                    break
+                except ProviderError as error:
+                    if state.output_started:
+                        raise self._interrupted(error, state) from error
+                    retries = await self._wait_before_retry(error, retries)
+        except ProviderError as error:
+            self._record_failure(error)
+            raise
+        except BaseException:
+            # Cancelled or closed early: a reply that had started proves the provider works.
+            if state.output_started:
+                self.circuit.record_success()
+            raise
+        self.circuit.record_success()
+
+    async def _attempt(self, request: ChatRequest, state: CallState) -> AsyncIterator[StreamEvent]:
+        """Make one streaming request and yield its deltas, then ``Usage`` and ``Finish``."""
+        state.begin_attempt(request.model)
+        url, body = self.chat_request(request)
+        reader = self.stream_reader(state)
+        try:
+            async with self._send("POST", url, json=body) as response:
+                async for chunk in response.aiter_bytes():
+                    # After the terminator, keep reading to the end of the body so the
+                    # connection goes back to the pool instead of being closed.
+                    if not state.done:
+                        for event in reader.feed(chunk):
+                            yield event
+                if not state.done:
+                    for event in reader.close():
+                        yield event
+        except httpx.HTTPError as exc:
+            if not state.done:
+                raise error_from_transport(exc, self.origin) from exc
+            log.debug("%s: ignoring %s after the end of the reply", self.name, type(exc).__name__)
+        if state.finish_reason is None:
+            raise StreamInterrupted(
+                f"The reply from {self.name} ended before it was finished. Try again.",
+                partial_text="".join(state.text),
+                provider=self.name,
+            )
+        if state.usage is not None:
+            yield state.usage
+        yield Finish(state.finish_reason)
+
+    async def _call(self, attempt: Callable[[], Awaitable[T]]) -> T:
+        """Await ``attempt()`` with the key check, retries and circuit of a chat call."""
+        self._require_key()
+        self.circuit.before_call()
+        retries = 0
+        try:
+            while True:
+                try:
+                    result = await attempt()
+                    break
+                except ProviderError as error:
+                    retries = await self._wait_before_retry(error, retries)
+        except ProviderError as error:
+            self._record_failure(error)
+            raise
+        self.circuit.record_success()
+        return result
+
+    async def get_object(self, url: str, params: Mapping[str, str | int] | None = None) -> dict[str, Any]:
+        """GET ``url`` and return its JSON object, with retries; for model listings."""
+
+        async def attempt() -> Any:
+            try:
+                async with self._send("GET", url, params=params) as response:
+                    body = await response.aread()
+            except httpx.HTTPError as exc:
+                raise error_from_transport(exc, self.origin) from exc
+            try:
+                value = json.loads(body)
+            except ValueError as exc:
+                raise malformed_data(self.origin, f"invalid JSON: {exc}") from exc
+            if not isinstance(value, dict):
+                raise malformed_data(self.origin, f"expected a JSON object from {url}")
+            return value
+
+        return await self._call(attempt)
+
+    @asynccontextmanager
+    async def _send(self, method: str, url: str, **kwargs: Any) -> AsyncIterator[httpx.Response]:
+        """Open a streamed response; an error status becomes the mapped ``ProviderError``."""
+        headers = self.auth_headers()
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("%s %s headers=%s", method, url, redact_headers({**self.config.headers, **headers}))
+        async with self._client.stream(method, url, headers=headers, **kwargs) as response:
+            if not response.is_success:
+                body = await response.aread()
+                error = error_from_response(response.status_code, body, response.headers, self.origin)
+                log.info("%s %s -> %d: %s", method, url, response.status_code, error)
+                raise error
+            yield response
+
+    async def _wait_before_retry(self, error: ProviderError, retries: int) -> int:
+        """Sleep before the next attempt and return the new retry count, or re-raise ``error``."""
+        if not error.retryable or retries >= self.retry.max_retries:
+            raise error
+        retries += 1
+        delay = self.retry.delay(retries, error.headers)
+        log.warning(
+            "%s: %s Retry %d of %d in %.2f s.", self.name, error, retries, self.retry.max_retries, delay
+        )
+        await self.retry.sleep(delay)
+        return retries
+
+    def _record_failure(self, error: ProviderError) -> None:
+        # A refused key or a bad request means the provider answered: it is healthy.
+        if isinstance(error, _OUTAGES) or error.retryable:
+            self.circuit.record_failure()
+        else:
+            self.circuit.record_success()
+
+    def _interrupted(self, error: ProviderError, state: CallState) -> StreamInterrupted:
+        partial = "".join(state.text)
+        if isinstance(error, StreamInterrupted):
+            error.partial_text = partial
+            return error
+        return StreamInterrupted(
+            f"The reply from {self.name} was cut off: {error} The text received so far is kept.",
+            partial_text=partial,
+            cause=error,
+            status_code=error.status_code,
+            provider=self.name,
+        )
+
+    def _require_key(self) -> None:
+        if self.needs_key and not self.config.api_key:
+            where = " or ".join((SETTINGS_PLACE, *self.key_env))
+            raise AuthenticationError(
+                f"{self.name} needs an API key. Add it in {where}.",
+                provider=self.name,
+            )

@@ -1,0 +1,147 @@
+"""Google's Gemini API: POST {base}/v1beta/models/{model}:streamGenerateContent?alt=sse.
+
+Turns are ``contents`` with roles ``user`` and ``model``; the system prompt is
+``systemInstruction``. Each SSE event is a whole ``GenerateContentResponse``; parts marked
+``thought`` are the model's thinking. There is no terminator: the body simply ends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from desktop_llm.providers.base import CallState, Provider, StreamReader, split_system
+from desktop_llm.providers.errors import ContentFiltered
+from desktop_llm.providers.http_errors import error_from_payload, malformed_data
+from desktop_llm.providers.registry import register
+from desktop_llm.providers.sse import SSEDecoder, SSEEvent
+from desktop_llm.providers.types import (
+    ChatRequest,
+    ModelInfo,
+    ReasoningDelta,
+    StreamEvent,
+    TextDelta,
+    Usage,
+)
+
+_PAGE_SIZE = 1000  # the API's maximum
+_ROLES = {"user": "user", "assistant": "model"}
+_FINISH = {
+    "STOP": "stop",
+    "MAX_TOKENS": "length",
+    **dict.fromkeys(("SAFETY", "RECITATION", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII"), "content_filter"),
+}
+
+
+def usage_from_gemini(metadata: dict[str, Any]) -> Usage:
+    """Convert ``usageMetadata``; thoughts count as output, as they are billed."""
+
+    def count(name: str) -> int:
+        value = metadata.get(name)
+        return value if isinstance(value, int) else 0
+
+    thoughts = count("thoughtsTokenCount")
+    return Usage(
+        input_tokens=count("promptTokenCount"),
+        output_tokens=count("candidatesTokenCount") + thoughts,
+        cached_input_tokens=count("cachedContentTokenCount"),
+        reasoning_tokens=thoughts,
+    )
+
+
+class GeminiStreamReader(StreamReader):
+    """Read ``GenerateContentResponse`` events until the body ends."""
+
+    def new_decoder(self) -> SSEDecoder:
+        """Return an SSE decoder."""
+        return SSEDecoder()
+
+    def handle(self, item: SSEEvent) -> Iterator[StreamEvent]:
+        """Yield the first candidate's thoughts and text; note finish, usage, model and blocks."""
+        data = self.parse_json(item.data)
+        if not isinstance(data, dict):
+            raise malformed_data(self.origin, "a stream event is not a JSON object")
+        if data.get("error"):
+            raise error_from_payload(data, self.origin)
+        state = self.state
+        if data.get("modelVersion"):
+            state.model = data["modelVersion"]
+        if isinstance(data.get("usageMetadata"), dict):
+            state.usage = usage_from_gemini(data["usageMetadata"])
+        blocked = (data.get("promptFeedback") or {}).get("blockReason")
+        if blocked:
+            if not state.output_started:
+                raise ContentFiltered(
+                    f"{self.origin.name} refused the prompt ({blocked}). Rephrase the message and try again.",
+                    provider=self.origin.name,
+                )
+            state.finish_reason = "content_filter"
+        candidates = data.get("candidates") or ()
+        if not candidates:
+            return
+        candidate = candidates[0]
+        for part in (candidate.get("content") or {}).get("parts") or ():
+            text = part.get("text")
+            if text:
+                yield ReasoningDelta(text) if part.get("thought") else TextDelta(text)
+        reason = candidate.get("finishReason")
+        if reason:
+            state.finish_reason = _FINISH.get(reason, reason.lower())
+
+
+@register("gemini")
+class GeminiProvider(Provider):
+    """Google's Gemini models through the Gemini API (not Vertex AI)."""
+
+    display_name = "Google Gemini"
+    default_base_url = "https://generativelanguage.googleapis.com"
+    key_env = ("GOOGLE_API_KEY", "GEMINI_API_KEY")
+    needs_key = True
+
+    def auth_headers(self) -> dict[str, str]:
+        """Return ``x-goog-api-key`` (a header, so the key never appears in a URL or a log)."""
+        return {"x-goog-api-key": self.config.api_key or ""}
+
+    def chat_request(self, request: ChatRequest) -> tuple[str, dict[str, Any]]:
+        """Return the streaming URL and a body with contents, systemInstruction, generationConfig."""
+        system, turns = split_system(request.messages)
+        body: dict[str, Any] = {
+            "contents": [{"role": _ROLES[role], "parts": [{"text": text}]} for role, text in turns],
+        }
+        if system:
+            body["systemInstruction"] = {"parts": [{"text": system}]}
+        config: dict[str, Any] = {}
+        if request.temperature is not None:
+            config["temperature"] = request.temperature
+        if request.max_tokens is not None:
+            config["maxOutputTokens"] = request.max_tokens
+        if config:
+            body["generationConfig"] = config
+        model = request.model.removeprefix("models/")
+        return f"{self.base_url}/v1beta/models/{model}:streamGenerateContent?alt=sse", body
+
+    def stream_reader(self, state: CallState) -> GeminiStreamReader:
+        """Return a reader for ``GenerateContentResponse`` events."""
+        return GeminiStreamReader(state, self.origin)
+
+    async def list_models(self) -> list[ModelInfo]:
+        """GET {base}/v1beta/models page by page; ids lose their "models/" prefix."""
+        models: list[ModelInfo] = []
+        params: dict[str, str | int] = {"pageSize": _PAGE_SIZE}
+        while True:
+            page = await self.get_object(f"{self.base_url}/v1beta/models", params)
+            for item in page.get("models") or ():
+                methods = item.get("supportedGenerationMethods")
+                if not item.get("name") or (methods is not None and "generateContent" not in methods):
+                    continue  # embedding-only models cannot chat
+                models.append(
+                    ModelInfo(
+                        id=item["name"].removeprefix("models/"),
+                        display_name=item.get("displayName") or "",
+                        context_window=item.get("inputTokenLimit"),
+                    )
+                )
+            token = page.get("nextPageToken")
+            if not token:
+                return models
+            params = {"pageSize": _PAGE_SIZE, "pageToken": token}

@@ -1,0 +1,114 @@
+"""Ollama's native API: POST {base}/api/chat answers with one JSON object a line (NDJSON).
+
+Each line carries ``message.content`` (and ``message.thinking`` for thinking models); the last
+has ``done: true`` with ``done_reason`` and the token counts. Ollama needs no key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urlsplit
+
+from desktop_llm.providers.base import CallState, Provider, StreamReader
+from desktop_llm.providers.http_errors import error_from_payload, malformed_data
+from desktop_llm.providers.ndjson import NDJSONDecoder
+from desktop_llm.providers.registry import register
+from desktop_llm.providers.types import (
+    ChatRequest,
+    ModelInfo,
+    ProviderConfig,
+    ReasoningDelta,
+    StreamEvent,
+    TextDelta,
+    Usage,
+)
+
+DEFAULT_PORT = 11434
+
+
+def normalize_host(host: str) -> str:
+    """Return an ``OLLAMA_HOST``-style address as a URL: ``localhost`` -> ``http://localhost:11434``."""
+    host = host.strip().rstrip("/")
+    if "://" in host:
+        return host
+    # As Ollama's own client does: no scheme means plain HTTP, and then no port means the default.
+    url = f"http://{host}"
+    return url if urlsplit(url).port is not None else f"{url}:{DEFAULT_PORT}"
+
+
+class OllamaStreamReader(StreamReader):
+    """Read /api/chat lines up to the one with ``done: true``."""
+
+    def new_decoder(self) -> NDJSONDecoder:
+        """Return an NDJSON decoder."""
+        return NDJSONDecoder()
+
+    def handle(self, item: Any) -> Iterator[StreamEvent]:
+        """Yield thinking and text; on the last line note the reason and the counts."""
+        if not isinstance(item, dict):
+            raise malformed_data(self.origin, "a stream line is not a JSON object")
+        if item.get("error"):
+            raise error_from_payload(item, self.origin)
+        state = self.state
+        if item.get("model"):
+            state.model = item["model"]
+        message = item.get("message") or {}
+        if message.get("thinking"):
+            yield ReasoningDelta(message["thinking"])
+        if message.get("content"):
+            yield TextDelta(message["content"])
+        if item.get("done"):
+            state.finish_reason = item.get("done_reason") or "stop"
+            if "prompt_eval_count" in item or "eval_count" in item:
+                state.usage = Usage(
+                    input_tokens=item.get("prompt_eval_count") or 0,
+                    output_tokens=item.get("eval_count") or 0,
+                )
+            state.done = True
+
+
+@register("ollama")
+class OllamaProvider(Provider):
+    """A local (or remote) Ollama server."""
+
+    display_name = "Ollama"
+    default_base_url = f"http://127.0.0.1:{DEFAULT_PORT}"
+
+    def resolve_base_url(self, config: ProviderConfig) -> str:
+        """Return the base URL, adding ``http://`` (and the default port) to a bare host."""
+        return normalize_host(config.base_url) if config.base_url else self.default_base_url
+
+    def auth_headers(self) -> dict[str, str]:
+        """Return a bearer token only if one was configured (a server behind an auth proxy)."""
+        key = self.config.api_key
+        return {"authorization": f"Bearer {key}"} if key else {}
+
+    def chat_request(self, request: ChatRequest) -> tuple[str, dict[str, Any]]:
+        """Return POST {base}/api/chat with sampling settings under ``options``."""
+        body: dict[str, Any] = {
+            "model": request.model,
+            "messages": [{"role": m.role, "content": m.content} for m in request.messages],
+            "stream": True,
+        }
+        options: dict[str, Any] = {}
+        if request.temperature is not None:
+            options["temperature"] = request.temperature
+        if request.max_tokens is not None:
+            options["num_predict"] = request.max_tokens
+        if options:
+            body["options"] = options
+        return f"{self.base_url}/api/chat", body
+
+    def stream_reader(self, state: CallState) -> OllamaStreamReader:
+        """Return a reader for /api/chat lines."""
+        return OllamaStreamReader(state, self.origin)
+
+    async def list_models(self) -> list[ModelInfo]:
+        """GET {base}/api/tags: the locally installed models."""
+        page = await self.get_object(f"{self.base_url}/api/tags")
+        return [
+            ModelInfo(id=item.get("model") or item["name"], display_name=item.get("name") or "")
+            for item in page.get("models") or ()
+            if isinstance(item, dict) and (item.get("model") or item.get("name"))
+        ]
