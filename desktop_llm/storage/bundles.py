@@ -1,0 +1,24 @@
+"""What export and import move around: a conversation with its whole tree, a template with its versions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from desktop_llm.storage.records import Conversation, StoredMessage, TemplateRecord, TemplateVersion
+
+
+@dataclass(frozen=True)
+class ConversationBundle:
+    """A conversation, every message of its tree (parents before children) and the tree's content hash."""
+
+    conversation: Conversation
+    messages: tuple[StoredMessage, ...]
+    content_hash: str
+
+
+@dataclass(frozen=True)
+class TemplateBundle:
+    """A template and all its versions, oldest first."""
+
+    template: TemplateRecord
+    versions: tuple[TemplateVersion, ...]
