@@ -1,0 +1,436 @@
+"""Chat sessions: send, regenerate, edit and resend, stop; every reply streamed, saved and never lost.
+
+One reply streams per conversation; several conversations may stream at once. While a reply
+streams its text is saved about once a second and at the end, so a crash loses at most a
+second of it (and the next start marks it ``interrupted``, text kept). Stop keeps the text as
+``stopped``. Provider failures end as ``error`` (nothing received) or ``interrupted`` (text kept),
+with the provider's message, which says what to do.
+
+The service reports what happens as typed events (``chat_events``) to one listener.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+
+from desktop_llm.providers import (
+    ChatRequest,
+    ContextLengthExceeded,
+    Finish,
+    Message,
+    ProviderError,
+    ReasoningDelta,
+    StreamEvent,
+    StreamInterrupted,
+    TextDelta,
+    Usage,
+)
+from desktop_llm.services.chat_events import (
+    ChatListener,
+    ContextNotice,
+    StreamDelta,
+    StreamFinished,
+    StreamRetrying,
+    StreamStarted,
+    TitleChanged,
+)
+from desktop_llm.services.context_planner import ContextPlan, ContextPlanner, ContextTooLong
+from desktop_llm.services.provider_directory import (
+    ProviderDirectory,
+    UnknownProvider,
+    retry_notice_target,
+)
+from desktop_llm.services.summaries import write_summary
+from desktop_llm.services.titles import fallback_title, write_title
+from desktop_llm.storage.conversations import ConversationRepository
+from desktop_llm.storage.executor import DatabaseThread
+from desktop_llm.storage.messages import MessageRepository
+from desktop_llm.storage.records import Conversation, StoredMessage
+
+log = logging.getLogger(__name__)
+
+SHRINK_FACTOR = 0.8
+TOO_LONG_RETRY_NOTICE = (
+    "The provider said this conversation is too long for the model; sending less history and trying again."
+)
+
+
+class ChatBusy(RuntimeError):
+    """The conversation already has a reply streaming."""
+
+    def __init__(self) -> None:
+        super().__init__("A reply is still streaming in this conversation. Stop it first, or wait.")
+
+
+class NoModelChosen(ValueError):
+    """The conversation has no provider or model yet."""
+
+    def __init__(self) -> None:
+        super().__init__("Choose a provider and a model above the chat before sending.")
+
+
+def build_messages(conversation: Conversation, path: list[StoredMessage]) -> list[Message]:
+    """Turn the active path into provider messages: the system prompt, then every kept turn.
+
+    Failed replies with no text are left out; stopped and interrupted replies are sent as the
+    text they have, since that is what the person saw.
+    """
+    messages: list[Message] = []
+    if conversation.system_prompt.strip():
+        messages.append(Message("system", conversation.system_prompt))
+    for stored in path:
+        if stored.role == "system":
+            messages.append(Message("system", stored.content))
+        elif stored.content or stored.status == "complete":
+            if stored.status == "error" and not stored.content:
+                continue
+            messages.append(Message(stored.role, stored.content))
+    return messages
+
+
+async def _prepend(first: StreamEvent, rest: AsyncIterator[StreamEvent]) -> AsyncIterator[StreamEvent]:
+    yield first
+    async for event in rest:
+        yield event
+
+
+def _conversation_and_path(db, conversation_id: str) -> tuple[Conversation, list[StoredMessage]]:
+    conversation = ConversationRepository(db).get(conversation_id)
+    return conversation, MessageRepository(db).active_path(conversation_id)
+
+
+def _save_streaming(db, message_id: str, content: str, reasoning: str) -> None:
+    MessageRepository(db).update_streaming(message_id, content, reasoning)
+
+
+class ChatService:
+    """Runs replies for conversations.
+
+    Args:
+        db: the database thread.
+        providers: where providers for the conversations' entries come from.
+        listener: receives every ``ChatEvent``; called on the event loop's thread.
+        save_interval: seconds between saves of a streaming reply.
+        clock: monotonic seconds; injectable for tests.
+        planner: fits each request into the model's window; without one every message is sent.
+        auto_titles: whether the model writes a new conversation's title (else its first words).
+    """
+
+    def __init__(
+        self,
+        db: DatabaseThread,
+        providers: ProviderDirectory,
+        listener: ChatListener,
+        *,
+        save_interval: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+        planner: ContextPlanner | None = None,
+        auto_titles: Callable[[], bool] = lambda: True,
+    ) -> None:
+        self._db = db
+        self._providers = providers
+        self._listener = listener
+        self._save_interval = save_interval
+        self._clock = clock
+        self._planner = planner
+        self._streams: dict[str, asyncio.Task[object]] = {}
+        self._auto_titles = auto_titles
+        self._background: set[asyncio.Task[None]] = set()
+
+    # -- queries -----------------------------------------------------------------------------
+
+    def is_streaming(self, conversation_id: str) -> bool:
+        """Whether a reply is streaming in the conversation."""
+        return conversation_id in self._streams
+
+    async def context_preview(self, conversation_id: str, draft: str = "") -> ContextPlan | None:
+        """What the next request would send (tokens against the window, messages left out), or None."""
+        if self._planner is None:
+            return None
+        loaded = await self._db.call(_conversation_and_path, conversation_id)
+        conversation, path = loaded
+        if not conversation.model:
+            return None
+        return await self._planner.plan(conversation, path, draft=draft)
+
+    def streaming_conversations(self) -> list[str]:
+        """The conversations with a reply streaming now."""
+        return list(self._streams)
+
+    # -- commands ----------------------------------------------------------------------------
+
+    async def send(self, conversation_id: str, text: str) -> StoredMessage:
+        """Add the person's message under the current leaf and stream the reply to it."""
+        self._ensure_idle(conversation_id)
+        conversation = await self._conversation(conversation_id)
+        self._ensure_model(conversation)
+
+        def append_user(db):
+            messages = MessageRepository(db)
+            leaf = ConversationRepository(db).get(conversation_id).current_leaf_id
+            return messages.append(conversation_id, parent_id=leaf, role="user", content=text)
+
+        user_message = await self._db.call(append_user)
+        if not conversation.title:
+            self._name_soon(conversation, text, placeholder=True)
+        reply = await self._reply(conversation, user_message, announce_user=True)
+        if not conversation.title and reply.status == "complete" and self._auto_titles():
+            self._name_soon(conversation, text, answer=reply.content)
+        return reply
+
+    async def regenerate(self, message_id: str) -> StoredMessage:
+        """Stream a new reply as a sibling of the assistant message ``message_id``."""
+        target = await self._db.call(lambda db: MessageRepository(db).get(message_id))
+        if target.role != "assistant" or target.parent_id is None:
+            raise ValueError("Only a reply can be regenerated.")
+        self._ensure_idle(target.conversation_id)
+        conversation = await self._conversation(target.conversation_id)
+        self._ensure_model(conversation)
+        parent = await self._db.call(lambda db: MessageRepository(db).get(target.parent_id))
+        return await self._reply(conversation, parent, announce_user=False)
+
+    async def edit_and_resend(self, message_id: str, text: str) -> StoredMessage:
+        """Add an edited copy of the person's message as a sibling branch and stream its reply."""
+        original = await self._db.call(lambda db: MessageRepository(db).get(message_id))
+        if original.role != "user":
+            raise ValueError("Only your own messages can be edited and resent.")
+        self._ensure_idle(original.conversation_id)
+        conversation = await self._conversation(original.conversation_id)
+        self._ensure_model(conversation)
+        edited = await self._db.call(
+            lambda db: MessageRepository(db).append(
+                original.conversation_id, parent_id=original.parent_id, role="user", content=text
+            )
+        )
+        return await self._reply(conversation, edited, announce_user=True)
+
+    def stop(self, conversation_id: str) -> bool:
+        """Stop the conversation's streaming reply at once; its text is kept as ``stopped``."""
+        task = self._streams.get(conversation_id)
+        if task is None:
+            return False
+        task.cancel()
+        return True
+
+    async def stop_all(self) -> None:
+        """Stop every streaming reply and title request and wait until each is saved (shutdown)."""
+        tasks = [*self._streams.values(), *self._background]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    # -- titles ------------------------------------------------------------------------------
+
+    def _name_soon(
+        self, conversation: Conversation, question: str, *, answer: str = "", placeholder: bool = False
+    ) -> None:
+        """Title a new conversation in the background: its first words now, the model's words later."""
+        task = asyncio.ensure_future(self._name(conversation, question, answer, placeholder))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _name(self, conversation: Conversation, question: str, answer: str, placeholder: bool) -> None:
+        if placeholder:
+            title = fallback_title(question)
+        else:
+            provider = await self._providers.provider(conversation.provider_id or "")
+            title = await write_title(provider, conversation.model or "", question, answer)
+        await self._db.call(lambda db: ConversationRepository(db).rename(conversation.id, title))
+        self._listener(TitleChanged(conversation.id, title))
+
+    # -- the reply ---------------------------------------------------------------------------
+
+    def _ensure_idle(self, conversation_id: str) -> None:
+        if conversation_id in self._streams:
+            raise ChatBusy()
+
+    @staticmethod
+    def _ensure_model(conversation: Conversation) -> None:
+        if not conversation.provider_id or not conversation.model:
+            raise NoModelChosen()
+
+    async def _conversation(self, conversation_id: str) -> Conversation:
+        return await self._db.call(lambda db: ConversationRepository(db).get(conversation_id))
+
+    async def _request_for(
+        self, conversation: Conversation, history: list[StoredMessage], budget_scale: float
+    ) -> tuple[ChatRequest, float]:
+        """The request for a reply and the budget scale that would send a fifth less of it.
+
+        Fitted to the window when a planner is set (summarising if the conversation asks).
+        """
+        if self._planner is None:
+            params = conversation.params or {}
+            request = ChatRequest(
+                model=conversation.model or "",
+                messages=build_messages(conversation, history),
+                temperature=params.get("temperature"),
+                max_tokens=params.get("max_tokens"),
+            )
+            return request, budget_scale
+        plan = await self._planner.plan(conversation, history, budget_scale=budget_scale)
+        if plan.fit.fits and plan.fit.needs_summary:
+            conversation = await self._summarise(conversation, history, plan.fit.dropped_ids)
+            plan = await self._planner.plan(conversation, history, budget_scale=budget_scale)
+        if not plan.fit.fits:
+            raise ContextTooLong(plan.fit.reason)
+        # What was sent was too much, whatever our count said: aim below it, not below the budget.
+        smaller = budget_scale * SHRINK_FACTOR * plan.fit.total_tokens / max(plan.fit.budget, 1)
+        return plan.request, smaller
+
+    async def _summarise(
+        self, conversation: Conversation, history: list[StoredMessage], dropped_ids: tuple[str, ...]
+    ) -> Conversation:
+        """Have the model summarise the turns that no longer fit; keep the summary for reuse."""
+        dropped = set(dropped_ids)
+        older = [m for m in history if m.id in dropped]
+        if not older:
+            return conversation
+        self._listener(
+            ContextNotice(conversation.id, "Summarising older messages to fit the context window…")
+        )
+        params = dict(conversation.params or {})
+        previous = (params.get("summary") or {}).get("text", "")
+        provider = await self._providers.provider(conversation.provider_id or "")
+        summary = await write_summary(provider, conversation.model or "", previous, older)
+        params["summary"] = {"text": summary, "covers_through_id": older[-1].id}
+        return await self._db.call(
+            lambda db: ConversationRepository(db).update_settings(conversation.id, params=params)
+        )
+
+    async def _reply(
+        self, conversation: Conversation, parent: StoredMessage, *, announce_user: bool
+    ) -> StoredMessage:
+        """Append a streaming assistant message under ``parent`` and run the stream into it."""
+        conversation_id = conversation.id
+
+        def start(db):
+            messages = MessageRepository(db)
+            assistant = messages.append(
+                conversation_id,
+                parent_id=parent.id,
+                role="assistant",
+                content="",
+                status="streaming",
+                provider_id=conversation.provider_id,
+                model=conversation.model,
+            )
+            return assistant, messages.active_path(conversation_id)
+
+        assistant, path = await self._db.call(start)
+        history = [m for m in path if m.id != assistant.id]
+        task = asyncio.current_task()
+        assert task is not None, "replies run inside a task"
+        self._streams[conversation_id] = task
+        self._listener(StreamStarted(conversation_id, parent if announce_user else None, assistant))
+        try:
+            return await self._stream_into(conversation, assistant, history)
+        finally:
+            self._streams.pop(conversation_id, None)
+
+    async def _stream_into(
+        self, conversation: Conversation, assistant: StoredMessage, history: list[StoredMessage]
+    ) -> StoredMessage:
+        conversation_id = conversation.id
+        text: list[str] = []
+        reasoning: list[str] = []
+        usage: Usage | None = None
+        finish_reason: str | None = None
+        started = self._clock()
+        last_save = started
+
+        def notice(delay: float) -> None:
+            self._listener(StreamRetrying(conversation_id, assistant.id, delay))
+
+        token = retry_notice_target.set(notice)
+        status, error = "complete", None
+        try:
+            provider = await self._providers.provider(conversation.provider_id or "")
+            budget_scale, shrunk = 1.0, False
+            while True:
+                request, smaller = await self._request_for(conversation, history, budget_scale)
+                stream = provider.stream(request)
+                try:
+                    first = await anext(stream)
+                except ContextLengthExceeded:
+                    if shrunk or self._planner is None:
+                        raise
+                    budget_scale, shrunk = smaller, True
+                    self._listener(ContextNotice(conversation_id, TOO_LONG_RETRY_NOTICE))
+                    continue
+                break
+            async for event in _prepend(first, stream):
+                if isinstance(event, TextDelta):
+                    text.append(event.text)
+                    self._listener(StreamDelta(conversation_id, assistant.id, event.text))
+                elif isinstance(event, ReasoningDelta):
+                    reasoning.append(event.text)
+                    self._listener(StreamDelta(conversation_id, assistant.id, "", event.text))
+                elif isinstance(event, Usage):
+                    usage = event
+                elif isinstance(event, Finish):
+                    finish_reason = event.reason
+                if self._clock() - last_save >= self._save_interval:
+                    last_save = self._clock()
+                    await self._db.call(_save_streaming, assistant.id, "".join(text), "".join(reasoning))
+        except asyncio.CancelledError:
+            status = "stopped"
+            raise
+        except StreamInterrupted as interrupted:
+            status, error = "interrupted", str(interrupted)
+            if interrupted.partial_text and not text:
+                text.append(interrupted.partial_text)
+        except ProviderError as failure:
+            status, error = "error", str(failure)
+        except (UnknownProvider, ContextTooLong) as problem:
+            status, error = "error", str(problem)
+        finally:
+            retry_notice_target.reset(token)
+            finished = await self._finish(
+                assistant,
+                status=status,
+                text="".join(text),
+                reasoning="".join(reasoning),
+                error=error,
+                finish_reason=finish_reason,
+                usage=usage,
+                latency_ms=int((self._clock() - started) * 1000),
+            )
+            self._listener(StreamFinished(conversation_id, finished))
+        return finished
+
+    async def _finish(
+        self,
+        assistant: StoredMessage,
+        *,
+        status: str,
+        text: str,
+        reasoning: str,
+        error: str | None,
+        finish_reason: str | None,
+        usage: Usage | None,
+        latency_ms: int,
+    ) -> StoredMessage:
+        usage_tuple = (
+            (usage.input_tokens, usage.output_tokens, usage.cached_input_tokens, usage.reasoning_tokens)
+            if usage
+            else None
+        )
+
+        def finish(db):
+            return MessageRepository(db).finish(
+                assistant.id,
+                status=status,
+                content=text,
+                reasoning=reasoning,
+                error=error,
+                finish_reason=finish_reason,
+                usage=usage_tuple,
+                latency_ms=latency_ms,
+            )
+
+        # Shielded: a second cancel (the window closing during a stop) must not lose the text.
+        return await asyncio.shield(self._db.call(finish))

@@ -1,0 +1,41 @@
+"""Summaries of older turns, written by the conversation's own model to keep long chats in the window."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from desktop_llm.providers import ChatRequest, Message
+from desktop_llm.providers.base import Provider
+from desktop_llm.storage.records import StoredMessage
+
+SUMMARY_INSTRUCTION = (
+    "Summarise the conversation below so it can stand in for it later. Keep every fact, decision, "
+    "name, number, code identifier and open question; drop pleasantries. Write in the conversation's "
+    "language, as compact notes, at most about 300 words."
+)
+# Enough text to summarise well without the summary request itself overflowing small windows.
+MAX_SOURCE_CHARS = 24_000
+
+
+def summary_source(previous: str, older: Sequence[StoredMessage]) -> str:
+    """The text handed to the model: the earlier summary, then the turns it must now cover."""
+    parts = [f"Earlier summary:\n{previous}"] if previous else []
+    parts += [f"{m.role.capitalize()}: {m.content}" for m in older if m.content]
+    text = "\n\n".join(parts)
+    # Keep the newest part if it is too long: the earlier summary already covers the oldest.
+    return text if len(text) <= MAX_SOURCE_CHARS else text[-MAX_SOURCE_CHARS:]
+
+
+async def write_summary(provider: Provider, model: str, previous: str, older: Sequence[StoredMessage]) -> str:
+    """Ask the model for a summary of ``older`` (and the ``previous`` summary); errors propagate."""
+    request = ChatRequest(
+        model=model,
+        messages=[
+            Message("system", SUMMARY_INSTRUCTION),
+            Message("user", summary_source(previous, older)),
+        ],
+        temperature=0.2,
+        max_tokens=600,
+    )
+    result = await provider.complete(request)
+    return result.text.strip()

@@ -1,0 +1,251 @@
+"""The chat service against the fake provider server and a real SQLite file."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import keyring.backends.null
+import pytest
+from fakes.provider_server import ProviderServer, Reply
+
+from desktop_llm.providers import RetryPolicy
+from desktop_llm.secrets import KeyStore
+from desktop_llm.services.chat import ChatBusy, ChatService, NoModelChosen
+from desktop_llm.services.chat_events import (
+    StreamDelta,
+    StreamFinished,
+    StreamRetrying,
+    StreamStarted,
+    TitleChanged,
+)
+from desktop_llm.services.conversations import ConversationService
+from desktop_llm.services.provider_directory import ProviderDirectory
+from desktop_llm.storage.executor import DatabaseThread
+from desktop_llm.storage.messages import MessageRepository
+from desktop_llm.storage.records import ProviderSetting
+from desktop_llm.storage.settings import SettingsRepository
+
+PROVIDER_ID = "p-openai"
+
+
+@pytest.fixture
+def server():
+    with ProviderServer() as running:
+        yield running
+
+
+class Harness:
+    """A chat service wired to a real database and the fake server, recording its events."""
+
+    def __init__(self, db_path: Path, server: ProviderServer, *, auto_titles: bool = False) -> None:
+        self.db = DatabaseThread(db_path)
+        self.db.call_blocking(
+            lambda db: SettingsRepository(db).save_provider(
+                ProviderSetting(
+                    id=PROVIDER_ID,
+                    kind="openai",
+                    name="Fake OpenAI",
+                    base_url=server.url_for("openai"),
+                    default_model="model-a",
+                )
+            )
+        )
+        keystore = KeyStore(backend=keyring.backends.null.Keyring())
+        keystore.set(PROVIDER_ID, "sk-test-key")
+        self.providers = ProviderDirectory(
+            self.db, keystore, environ={}, retry=RetryPolicy(max_retries=2, base_delay=0.01, max_delay=0.05)
+        )
+        self.events: list[object] = []
+        self.chat = ChatService(
+            self.db, self.providers, self.events.append, save_interval=0.05, auto_titles=lambda: auto_titles
+        )
+        self.conversations = ConversationService(self.db)
+
+    async def new_conversation(self, **settings) -> str:
+        conversation = await self.conversations.create(provider_id=PROVIDER_ID, model="model-a", **settings)
+        return conversation.id
+
+    def of(self, kind: type) -> list:
+        return [event for event in self.events if isinstance(event, kind)]
+
+    async def close(self) -> None:
+        await self.chat.stop_all()
+        await self.providers.aclose()
+        await self.db.aclose()
+
+
+@pytest.fixture
+def make_harness(tmp_path, server):
+    made: list[Harness] = []
+
+    def make(**options) -> Harness:
+        harness = Harness(tmp_path / "chat.sqlite3", server, **options)
+        made.append(harness)
+        return harness
+
+    yield make
+    for harness in made:
+        harness.db.close()
+
+
+async def test_send_streams_the_reply_and_saves_it_with_usage(make_harness, server) -> None:
+    chat = make_harness()
+    server.push(Reply(text="Hello there, friend.", usage={"input_tokens": 7, "output_tokens": 4}))
+    conversation_id = await chat.new_conversation(system_prompt="Be brief.")
+
+    reply = await chat.chat.send(conversation_id, "Hi!")
+
+    assert reply.status == "complete"
+    assert reply.content == "Hello there, friend."
+    assert (reply.input_tokens, reply.output_tokens) == (7, 4)
+    assert reply.finish_reason == "stop"
+    sent = server.chat_requests[0].json
+    assert sent["messages"] == [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "Hi!"},
+    ]
+    assert "".join(e.text for e in chat.of(StreamDelta)) == "Hello there, friend."
+    assert isinstance(chat.events[0], StreamStarted) and chat.events[0].user_message.content == "Hi!"
+    assert isinstance(chat.events[-1], StreamFinished) or isinstance(chat.events[-1], TitleChanged)
+    loaded = await chat.conversations.load(conversation_id)
+    assert [(m.role, m.content) for m in loaded.path] == [
+        ("user", "Hi!"),
+        ("assistant", "Hello there, friend."),
+    ]
+    await chat.close()
+
+
+async def test_stop_keeps_the_partial_text_as_stopped(make_harness, server) -> None:
+    chat = make_harness()
+    server.push(Reply(text="one two three four five six seven eight", delay=0.2))
+    conversation_id = await chat.new_conversation()
+    sending = asyncio.ensure_future(chat.chat.send(conversation_id, "count"))
+    while not chat.of(StreamDelta):
+        await asyncio.sleep(0.01)
+    assert chat.chat.is_streaming(conversation_id)
+
+    assert chat.chat.stop(conversation_id)
+    with pytest.raises(asyncio.CancelledError):
+        await sending
+
+    finished = chat.of(StreamFinished)[-1].message
+    assert finished.status == "stopped"
+    assert finished.content.startswith("one")
+    stored = await chat.db.call(lambda db: MessageRepository(db).get(finished.id))
+    assert stored.status == "stopped" and stored.content == finished.content
+    assert not chat.chat.is_streaming(conversation_id)
+    await chat.close()
+
+
+async def test_regenerate_adds_a_sibling_and_edit_adds_a_branch(make_harness, server) -> None:
+    chat = make_harness()
+    server.push(Reply(text="first answer"), Reply(text="second answer"), Reply(text="edited answer"))
+    conversation_id = await chat.new_conversation()
+    first = await chat.chat.send(conversation_id, "question")
+
+    second = await chat.chat.regenerate(first.id)
+    loaded = await chat.conversations.load(conversation_id)
+    assert second.parent_id == first.parent_id
+    assert loaded.path[-1].content == "second answer"
+    assert (loaded.branches[second.id].index, loaded.branches[second.id].count) == (1, 2)
+
+    edited = await chat.chat.edit_and_resend(first.parent_id, "better question")
+    loaded = await chat.conversations.load(conversation_id)
+    assert [m.content for m in loaded.path] == ["better question", "edited answer"]
+    assert loaded.branches[loaded.path[0].id].count == 2
+    assert edited.content == "edited answer"
+
+    back = await chat.conversations.switch_branch(conversation_id, first.parent_id)
+    assert [m.content for m in back.path] == ["question", "second answer"]
+    await chat.close()
+
+
+async def test_a_rejected_key_ends_as_an_error_with_an_actionable_message(make_harness, server) -> None:
+    chat = make_harness()
+    server.push(Reply(status=401, error_message="Incorrect API key provided"))
+    conversation_id = await chat.new_conversation()
+
+    reply = await chat.chat.send(conversation_id, "hello")
+
+    assert reply.status == "error"
+    assert "key" in reply.error.lower() and "settings" in reply.error.lower()
+    assert "sk-test-key" not in reply.error
+    await chat.close()
+
+
+async def test_a_dropped_stream_keeps_its_text_as_interrupted(make_harness, server) -> None:
+    chat = make_harness()
+    server.push(Reply(text="alpha beta gamma delta", drop_after=2))
+    conversation_id = await chat.new_conversation()
+
+    reply = await chat.chat.send(conversation_id, "go")
+
+    assert reply.status == "interrupted"
+    assert reply.content.startswith("alpha")
+    assert reply.error
+    await chat.close()
+
+
+async def test_a_rate_limit_is_retried_and_reported(make_harness, server) -> None:
+    chat = make_harness()
+    server.push(Reply(status=429, headers={"retry-after-ms": "20"}), Reply(text="made it"))
+    conversation_id = await chat.new_conversation()
+
+    reply = await chat.chat.send(conversation_id, "hello")
+
+    assert reply.content == "made it"
+    retries = chat.of(StreamRetrying)
+    assert len(retries) == 1 and retries[0].delay == pytest.approx(0.02)
+    await chat.close()
+
+
+async def test_two_conversations_stream_at_once_into_their_own_messages(make_harness, server) -> None:
+    chat = make_harness()
+    server.push(Reply(text="a1 a2 a3 a4", delay=0.02), Reply(text="b1 b2 b3 b4", delay=0.02))
+    first = await chat.new_conversation()
+    second = await chat.new_conversation()
+
+    replies = await asyncio.gather(chat.chat.send(first, "to A"), chat.chat.send(second, "to B"))
+
+    assert {r.conversation_id for r in replies} == {first, second}
+    assert {r.content for r in replies} == {"a1 a2 a3 a4", "b1 b2 b3 b4"}
+    for conversation_id, reply in ((first, replies[0]), (second, replies[1])):
+        streamed = "".join(e.text for e in chat.of(StreamDelta) if e.conversation_id == conversation_id)
+        assert streamed == reply.content
+    await chat.close()
+
+
+async def test_one_reply_at_a_time_per_conversation_and_a_model_is_required(make_harness, server) -> None:
+    chat = make_harness()
+    server.push(Reply(text="slow reply here", delay=0.1))
+    conversation_id = await chat.new_conversation()
+    sending = asyncio.ensure_future(chat.chat.send(conversation_id, "first"))
+    while not chat.chat.is_streaming(conversation_id):
+        await asyncio.sleep(0.01)
+    with pytest.raises(ChatBusy):
+        await chat.chat.send(conversation_id, "second")
+    await sending
+
+    bare = await chat.conversations.create(provider_id=None, model=None)
+    with pytest.raises(NoModelChosen, match="Choose a provider"):
+        await chat.chat.send(bare.id, "hello")
+    await chat.close()
+
+
+async def test_a_new_conversation_is_titled_by_its_model(make_harness, server) -> None:
+    chat = make_harness(auto_titles=True)
+    server.push(Reply(text="Paris is the capital."), Reply(text='"Capital of France."'))
+    conversation_id = await chat.new_conversation()
+
+    await chat.chat.send(conversation_id, "What is the capital of France?")
+    for _ in range(200):
+        if any(e.title == "Capital of France" for e in chat.of(TitleChanged)):
+            break
+        await asyncio.sleep(0.01)
+
+    titles = [e.title for e in chat.of(TitleChanged)]
+    assert titles[0] == "What is the capital of France?"
+    assert titles[-1] == "Capital of France"
+    assert (await chat.conversations.get(conversation_id)).title == "Capital of France"
+    await chat.close()
