@@ -57,14 +57,26 @@ class Harness:
             self.db, keystore, environ={}, retry=RetryPolicy(max_retries=2, base_delay=0.01, max_delay=0.05)
         )
         self.events: list[object] = []
+        self._changed = asyncio.Event()
         self.chat = ChatService(
-            self.db, self.providers, self.events.append, save_interval=0.05, auto_titles=lambda: auto_titles
+            self.db, self.providers, self._record, save_interval=0.05, auto_titles=lambda: auto_titles
         )
         self.conversations = ConversationService(self.db)
 
     async def new_conversation(self, **settings) -> str:
         conversation = await self.conversations.create(provider_id=PROVIDER_ID, model="model-a", **settings)
         return conversation.id
+
+    def _record(self, event: object) -> None:
+        self.events.append(event)
+        self._changed.set()
+
+    async def until(self, predicate) -> None:
+        """Wait until ``predicate()`` holds after some event (at most five seconds)."""
+        async with asyncio.timeout(5):
+            while not predicate():
+                self._changed.clear()
+                await self._changed.wait()
 
     def of(self, kind: type) -> list:
         return [event for event in self.events if isinstance(event, kind)]
@@ -107,7 +119,7 @@ async def test_send_streams_the_reply_and_saves_it_with_usage(make_harness, serv
     ]
     assert "".join(e.text for e in chat.of(StreamDelta)) == "Hello there, friend."
     assert isinstance(chat.events[0], StreamStarted) and chat.events[0].user_message.content == "Hi!"
-    assert isinstance(chat.events[-1], StreamFinished) or isinstance(chat.events[-1], TitleChanged)
+    assert isinstance(chat.events[-1], StreamFinished | TitleChanged)
     loaded = await chat.conversations.load(conversation_id)
     assert [(m.role, m.content) for m in loaded.path] == [
         ("user", "Hi!"),
@@ -121,8 +133,7 @@ async def test_stop_keeps_the_partial_text_as_stopped(make_harness, server) -> N
     server.push(Reply(text="one two three four five six seven eight", delay=0.2))
     conversation_id = await chat.new_conversation()
     sending = asyncio.ensure_future(chat.chat.send(conversation_id, "count"))
-    while not chat.of(StreamDelta):
-        await asyncio.sleep(0.01)
+    await chat.until(lambda: chat.of(StreamDelta))
     assert chat.chat.is_streaming(conversation_id)
 
     assert chat.chat.stop(conversation_id)
@@ -221,8 +232,7 @@ async def test_one_reply_at_a_time_per_conversation_and_a_model_is_required(make
     server.push(Reply(text="slow reply here", delay=0.1))
     conversation_id = await chat.new_conversation()
     sending = asyncio.ensure_future(chat.chat.send(conversation_id, "first"))
-    while not chat.chat.is_streaming(conversation_id):
-        await asyncio.sleep(0.01)
+    await chat.until(lambda: chat.of(StreamStarted))
     with pytest.raises(ChatBusy):
         await chat.chat.send(conversation_id, "second")
     await sending
@@ -239,10 +249,7 @@ async def test_a_new_conversation_is_titled_by_its_model(make_harness, server) -
     conversation_id = await chat.new_conversation()
 
     await chat.chat.send(conversation_id, "What is the capital of France?")
-    for _ in range(200):
-        if any(e.title == "Capital of France" for e in chat.of(TitleChanged)):
-            break
-        await asyncio.sleep(0.01)
+    await chat.until(lambda: any(e.title == "Capital of France" for e in chat.of(TitleChanged)))
 
     titles = [e.title for e in chat.of(TitleChanged)]
     assert titles[0] == "What is the capital of France?"
