@@ -128,9 +128,14 @@ class CircuitOpenError(ProviderError):
         self.retry_at = retry_at
 
 
+# Shorter "keys" are placeholders for local servers ("x", "none"); replacing every occurrence of
+# them would garble messages without protecting anything.
+MIN_REDACTED_LENGTH = 6
+
+
 def redact(text: str, *secrets: str | None) -> str:
-    """Return ``text`` with every non-empty secret replaced by a placeholder."""
+    """Return ``text`` with every secret (of at least six characters) replaced by a placeholder."""
     for secret in secrets:
-        if secret:
+        if secret and len(secret) >= MIN_REDACTED_LENGTH:
             text = text.replace(secret, "[redacted]")
     return text

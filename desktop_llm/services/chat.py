@@ -53,6 +53,9 @@ from desktop_llm.storage.records import Conversation, StoredMessage
 log = logging.getLogger(__name__)
 
 SHRINK_FACTOR = 0.8
+# A fast local server fills the socket faster than we read it; every few milliseconds the loop
+# must get control back so the window can repaint (qasync runs on the Qt thread).
+YIELD_EVERY = 0.004
 TOO_LONG_RETRY_NOTICE = (
     "The provider said this conversation is too long for the model; sending less history and trying again."
 )
@@ -362,7 +365,11 @@ class ChatService:
                     self._listener(ContextNotice(conversation_id, TOO_LONG_RETRY_NOTICE))
                     continue
                 break
+            last_yield = self._clock()
             async for event in _prepend(first, stream):
+                if self._clock() - last_yield >= YIELD_EVERY:
+                    await asyncio.sleep(0)
+                    last_yield = self._clock()
                 if isinstance(event, TextDelta):
                     text.append(event.text)
                     self._listener(StreamDelta(conversation_id, assistant.id, event.text))
