@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import inspect
 import ipaddress
 import os
@@ -125,6 +126,25 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(socket.socket, "connect", connect)
     monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
+
+
+@pytest.fixture(autouse=True)
+def collect_garbage_on_the_qt_thread(request: pytest.FixtureRequest):
+    """In UI tests, collect cyclic garbage only here, on the Qt thread, after the test's teardown.
+
+    Python's collector runs on whichever thread happens to allocate. If a worker (the database
+    thread, the fake server's loop) frees a Qt object, Qt's timer list keeps a dangling pointer
+    and the process crashes later in ``QTimerInfoList::activateTimers``.
+    """
+    if request.node.get_closest_marker("ui") is None:
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.collect()
+        gc.enable()
 
 
 @pytest.fixture

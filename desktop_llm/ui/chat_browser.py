@@ -1,0 +1,64 @@
+"""The text browser under the chat view: loads nothing, copies text without labels, highlights matches."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import QMimeData, QUrl
+from PySide6.QtGui import QColor, QTextCharFormat
+from PySide6.QtWidgets import QFrame, QTextBrowser, QTextEdit, QWidget
+
+MAX_HIGHLIGHTS = 1000
+
+
+class ChatBrowser(QTextBrowser):
+    """Show the conversation document.
+
+    It never loads a resource (no network, no local files: a chat shows no images), puts the
+    selection's text without interface labels on the clipboard, and never follows a link
+    itself (the chat view decides what a click means).
+
+    Args:
+        parent: the chat view.
+        copy_text: returns the text to copy for a selection's [start, end) positions.
+    """
+
+    def __init__(self, parent: QWidget, copy_text: Callable[[int, int], str]) -> None:
+        super().__init__(parent)
+        self._copy_text = copy_text
+        self.setOpenLinks(False)
+        self.setOpenExternalLinks(False)
+        self.setUndoRedoEnabled(False)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setSearchPaths([])
+
+    def loadResource(self, kind: int, name: QUrl | str) -> object:
+        """Refuse every resource; nothing in a conversation is fetched."""
+        return None
+
+    def createMimeDataFromSelection(self) -> QMimeData:
+        """Return the selected text as a reader sees it, without headers and action links."""
+        cursor = self.textCursor()
+        mime = QMimeData()
+        mime.setText(self._copy_text(cursor.selectionStart(), cursor.selectionEnd()))
+        return mime
+
+    def highlight_matches(self, text: str, colour: str) -> int:
+        """Paint every match of ``text`` (up to ``MAX_HIGHLIGHTS``) and return how many there are.
+
+        Extra selections follow the text as the document changes, and leave the selection alone.
+        """
+        selections = []
+        if text:
+            highlight = QTextCharFormat()
+            highlight.setBackground(QColor(colour))
+            document = self.document()
+            cursor = document.find(text, 0)
+            while not cursor.isNull() and len(selections) < MAX_HIGHLIGHTS:
+                selection = QTextEdit.ExtraSelection()
+                selection.cursor = cursor
+                selection.format = highlight
+                selections.append(selection)
+                cursor = document.find(text, cursor)
+        self.setExtraSelections(selections)
+        return len(selections)
