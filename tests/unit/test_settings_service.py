@@ -1,0 +1,307 @@
+"""SettingsService and its validation: keys in the keystore only, app settings, connection tests, probes."""
+
+from __future__ import annotations
+
+import logging
+import socket
+from pathlib import Path
+
+import pytest
+from fakes.keyrings import DictKeyring, LockedKeyring
+from fakes.provider_server import ProviderServer
+
+from desktop_llm.providers import AuthenticationError, ConnectionFailed
+from desktop_llm.secrets import SERVICE, KeyStore, SecretsError
+from desktop_llm.services.settings import (
+    LOCAL_SERVERS,
+    AppSettings,
+    InvalidSetting,
+    LocalServer,
+    SettingsService,
+    validate_app_settings,
+    validate_provider,
+    validate_proxy,
+)
+from desktop_llm.storage.executor import DatabaseThread
+from desktop_llm.storage.records import ProviderSetting
+from desktop_llm.storage.settings import SettingsRepository
+
+KEY = "unit-key-8d41f0c2aa97"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def server():
+    with ProviderServer() as running:
+        running.models = ["m-1", "m-2"]
+        yield running
+
+
+@pytest.fixture
+def db(tmp_path: Path):
+    thread = DatabaseThread(tmp_path / "data" / "desktop-llm.sqlite3")
+    yield thread
+    thread.close()
+
+
+@pytest.fixture
+def backend() -> DictKeyring:
+    return DictKeyring()
+
+
+@pytest.fixture
+def service(db, backend) -> SettingsService:
+    return SettingsService(db, KeyStore(backend))
+
+
+def _setting(**changes) -> ProviderSetting:
+    values = {"id": "", "kind": "openai", "name": "OpenAI", "base_url": None}
+    values.update(changes)
+    return ProviderSetting(**values)
+
+
+# -- validation ---------------------------------------------------------------------------------
+
+
+def test_app_settings_defaults():
+    assert validate_app_settings({}) == AppSettings("system", 11, "enter", True, None)
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"theme": "blue"}, "theme must be one of system, light, dark"),
+        ({"font_size": 7}, "from 8 to 32"),
+        ({"font_size": 33}, "from 8 to 32"),
+        ({"font_size": "12"}, "from 8 to 32"),
+        ({"font_size": True}, "from 8 to 32"),
+        ({"send_key": "shift+enter"}, r"Enter or Ctrl\+Enter"),
+        ({"auto_titles": "yes"}, "on or off"),
+        ({"proxy": "proxy.example.com:3128"}, "must start with http://"),
+        ({"colour": "red"}, "Unknown settings: colour"),
+    ],
+)
+def test_app_settings_out_of_range_are_refused(values, message):
+    with pytest.raises(InvalidSetting, match=message):
+        validate_app_settings(values)
+
+
+def test_app_settings_limits_are_accepted():
+    assert validate_app_settings({"font_size": 8}).font_size == 8
+    assert validate_app_settings({"font_size": 32, "theme": "dark", "send_key": "ctrl+enter"}) == AppSettings(
+        "dark", 32, "ctrl+enter", True, None
+    )
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("", None),
+        ("   ", None),
+        (None, None),
+        ("http://proxy.example.com:3128", "http://proxy.example.com:3128"),
+        (" https://user:pw@proxy.example.com ", "https://user:pw@proxy.example.com"),
+        ("HTTP://10.0.0.1:8080", "HTTP://10.0.0.1:8080"),
+    ],
+)
+def test_proxy_accepted(url, expected):
+    assert validate_proxy(url) == expected
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("ftp://proxy.example.com", "must start with http://"),
+        ("proxy.example.com", "must start with http://"),
+        ("http://", "names no host"),
+        ("http://:3128", "names no host"),
+        ("http://proxy.example.com:99999", "invalid port"),
+        ("http://proxy.example.com:abc", "invalid port"),
+    ],
+)
+def test_proxy_refused(url, message):
+    with pytest.raises(InvalidSetting, match=message):
+        validate_proxy(url)
+
+
+def test_socks_proxy_needs_socksio():
+    assert validate_proxy("socks5://127.0.0.1:1080", socks_available=True) == "socks5://127.0.0.1:1080"
+    with pytest.raises(InvalidSetting, match="socksio"):
+        validate_proxy("socks5://127.0.0.1:1080", socks_available=False)
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        (_setting(kind="cohere"), "Unknown provider kind"),
+        (_setting(kind="openai-compatible", name="Local"), "needs its base URL"),
+        (_setting(kind="openai-compatible", preset="nope", name="x"), "not a known preset"),
+        (_setting(kind="openai", preset="groq"), "not a known preset"),
+        (_setting(base_url="localhost:8080"), "must be a web address"),
+        (_setting(name="  "), "Give the provider a name"),
+    ],
+)
+def test_unusable_provider_entries_are_refused(setting, message):
+    with pytest.raises(InvalidSetting, match=message):
+        validate_provider(setting)
+
+
+def test_provider_entry_is_trimmed():
+    cleaned = validate_provider(
+        _setting(
+            kind="openai-compatible",
+            preset="lmstudio",
+            name=" LM ",
+            base_url=" http://127.0.0.1:1234/v1/ ",
+            default_model=" ",
+        )
+    )
+    assert (cleaned.name, cleaned.base_url, cleaned.default_model) == ("LM", "http://127.0.0.1:1234/v1", None)
+
+
+# -- provider entries and keys ------------------------------------------------------------------
+
+
+async def test_saving_puts_the_key_in_the_keystore_never_in_the_database(db, backend, service):
+    saved = await service.save_provider(_setting(base_url="http://127.0.0.1:9/v1"), KEY)
+    assert saved.id
+    assert backend.passwords == {(SERVICE, saved.id): KEY}
+    assert await service.providers() == [saved]
+    assert await service.has_key(saved.id)
+    for path in (db.path, Path(f"{db.path}-wal")):
+        assert KEY.encode() not in path.read_bytes()
+
+    # No key given: the stored one stays; a new key replaces it.
+    renamed = await service.save_provider(_setting(id=saved.id, name="Renamed"))
+    assert renamed.name == "Renamed" and backend.passwords[(SERVICE, saved.id)] == KEY
+    await service.save_provider(renamed, "another-key-123456")
+    assert backend.passwords[(SERVICE, saved.id)] == "another-key-123456"
+
+    await service.delete_provider(saved.id)
+    assert await service.providers() == []
+    assert backend.passwords == {}
+    assert not await service.has_key(saved.id)
+
+
+async def test_a_refused_key_stores_nothing(db):
+    service = SettingsService(db, KeyStore(LockedKeyring()))
+    with pytest.raises(SecretsError, match="Unlock the system keyring"):
+        await service.save_provider(_setting(), KEY)
+    assert await service.providers() == []
+
+
+async def test_invalid_entry_touches_neither_keystore_nor_database(backend, service):
+    with pytest.raises(InvalidSetting):
+        await service.save_provider(_setting(kind="openai-compatible"), KEY)
+    assert backend.passwords == {}
+    assert await service.providers() == []
+
+
+# -- app settings -------------------------------------------------------------------------------
+
+
+async def test_app_settings_round_trip(service):
+    assert await service.app_settings() == AppSettings()
+    saved = await service.save_app_settings({"theme": "dark", "proxy": "http://proxy.example.com:3128"})
+    assert saved == AppSettings(theme="dark", proxy="http://proxy.example.com:3128")
+    assert await service.app_settings() == saved
+    assert (await service.save_app_settings({"font_size": 16})).theme == "dark"  # others kept
+
+
+async def test_invalid_change_stores_nothing(service):
+    await service.save_app_settings({"font_size": 14})
+    with pytest.raises(InvalidSetting):
+        await service.save_app_settings({"font_size": 40, "theme": "dark"})
+    assert await service.app_settings() == AppSettings(font_size=14)
+
+
+async def test_a_stored_value_gone_bad_falls_back_to_its_default(db, service, caplog):
+    db.call_blocking(lambda d: SettingsRepository(d).set("font_size", 99))
+    db.call_blocking(lambda d: SettingsRepository(d).set("theme", "dark"))
+    with caplog.at_level(logging.WARNING):
+        settings = await service.app_settings()
+    assert settings == AppSettings(theme="dark")
+    assert "font_size" in caplog.text
+
+
+# -- connections --------------------------------------------------------------------------------
+
+
+async def test_connection_test_counts_models(service, server):
+    assert await service.test_connection("openai", None, server.url_for("openai"), KEY) == 2
+    assert server.requests[-1].headers["authorization"] == f"Bearer {KEY}"
+    assert await service.list_models("ollama", None, server.url_for("ollama"), None) == ["m-1", "m-2"]
+    assert await service.test_connection("anthropic", None, server.url_for("anthropic"), KEY) == 2
+    assert await service.test_connection("gemini", None, server.url_for("gemini"), KEY) == 2
+
+
+async def test_connection_test_uses_the_stored_key_when_none_is_typed(service, server):
+    saved = await service.save_provider(_setting(base_url=server.url_for("openai")), KEY)
+    server.api_key = KEY
+    assert await service.test_connection("openai", None, saved.base_url, "", setting_id=saved.id) == 2
+
+
+async def test_connection_test_raises_the_providers_own_message(service, server):
+    server.api_key = "the-right-key-000000"
+    with pytest.raises(AuthenticationError, match=r"rejected the API key \(401\)") as caught:
+        await service.test_connection("openai", None, server.url_for("openai"), KEY)
+    assert KEY not in str(caught.value)
+    assert len(server.requests) == 1  # a test does not retry
+
+
+async def test_connection_test_to_nothing_fails_fast(service):
+    with pytest.raises(ConnectionFailed):
+        await service.test_connection("ollama", None, f"http://127.0.0.1:{free_port()}", None)
+
+
+async def test_connection_test_refuses_an_unusable_address(service):
+    with pytest.raises(InvalidSetting):
+        await service.test_connection("openai-compatible", None, None, None)
+
+
+# -- local servers ------------------------------------------------------------------------------
+
+
+def test_default_probes_are_ollama_and_lm_studio_on_loopback():
+    assert [(s.name, s.kind, s.preset, s.base_url, s.probe_url) for s in LOCAL_SERVERS] == [
+        ("Ollama", "ollama", None, "http://127.0.0.1:11434", "http://127.0.0.1:11434/api/tags"),
+        (
+            "LM Studio",
+            "openai-compatible",
+            "lmstudio",
+            "http://127.0.0.1:1234/v1",
+            "http://127.0.0.1:1234/v1/models",
+        ),
+    ]
+
+
+async def test_detect_local_servers_reports_those_that_answer(db, server):
+    closed = f"http://127.0.0.1:{free_port()}"
+    servers = [
+        LocalServer("Ollama", "ollama", None, server.base_url, server.base_url + "/api/tags"),
+        LocalServer(
+            "LM Studio",
+            "openai-compatible",
+            "lmstudio",
+            server.url_for("openai"),
+            server.base_url + "/v1/models",
+        ),
+        LocalServer("Nothing", "ollama", None, closed, closed + "/api/tags"),
+        LocalServer("Wrong path", "ollama", None, server.base_url, server.base_url + "/no/such/path"),
+    ]
+    service = SettingsService(db, KeyStore(DictKeyring()), local_servers=servers)
+    assert [s.name for s in await service.detect_local_servers()] == ["Ollama", "LM Studio"]
+    assert service.local_servers == tuple(servers)
+
+
+async def test_detection_ignores_a_proxy_from_the_environment(db, server, monkeypatch):
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{free_port()}")
+    monkeypatch.setenv("NO_PROXY", "")
+    servers = [LocalServer("Ollama", "ollama", None, server.base_url, server.base_url + "/api/tags")]
+    service = SettingsService(db, KeyStore(DictKeyring()), local_servers=servers)
+    assert [s.name for s in await service.detect_local_servers()] == ["Ollama"]
