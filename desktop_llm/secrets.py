@@ -1,4 +1,4 @@
-"""API keys in the operating system keyring, with environment-variable override.
+"""Keep API keys in the operating system keyring, with environment-variable override.
 
 Keys live in the keyring under service ``desktop-llm``, user name = the stored provider
 setting's id. A backend that would not really protect a key — plaintext, null, the failing

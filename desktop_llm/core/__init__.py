@@ -1,1 +1,1 @@
-"""Plain data types and pure logic; no I/O beyond reading shipped resources, no Qt."""
+"""Hold plain data types and pure logic: no I/O beyond reading shipped resources, no Qt."""

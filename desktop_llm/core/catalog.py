@@ -1,4 +1,4 @@
-"""The model catalog: context window, output limit and list prices, shipped and user-overridable.
+"""Look up each model's context window, output limit and list prices, shipped and user-overridable.
 
 ``resources/models.json`` holds the shipped entries and the date its prices were checked
 (``as_of``). A user file (for example ``<data>/models.json``) in the same format is merged over

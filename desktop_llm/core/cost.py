@@ -1,4 +1,4 @@
-"""What replies cost, from the usage the provider reported and the catalog's list prices.
+"""Work out what replies cost from the usage the provider reported and the catalog's list prices.
 
 A reply's usage counts every input token (cached ones included) and every output token
 (reasoning included), as the provider contract defines ``Usage``. Cached input is billed at its

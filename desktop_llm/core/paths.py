@@ -1,4 +1,4 @@
-"""Where the data, log and cache folders are: ``--data-dir``, ``DESKTOP_LLM_DATA_DIR``, else the OS's."""
+"""Find the data, log and cache folders: ``--data-dir``, ``DESKTOP_LLM_DATA_DIR``, else the OS's."""
 
 from __future__ import annotations
 

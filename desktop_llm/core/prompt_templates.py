@@ -1,4 +1,4 @@
-"""The prompt templates people write and run: a system and a user part, variable metadata, a JSON body.
+"""Model the prompt templates people write and run: system and user parts, variable metadata, a JSON body.
 
 Both parts follow the grammar of ``desktop_llm.core.templates``. Per-variable metadata (a
 description, a default, single or multi-line, a list of choices) drives the form the UI shows and

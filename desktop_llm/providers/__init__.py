@@ -1,4 +1,4 @@
-"""Providers: one module per wire protocol behind one async contract (see DESIGN.md).
+"""Offer one async contract over one module per wire protocol (see DESIGN.md).
 
 ``stream(request)`` yields ``TextDelta``/``ReasoningDelta`` any number of times, then at most
 one ``Usage``, then exactly one ``Finish``. Failures are ``ProviderError`` subclasses.

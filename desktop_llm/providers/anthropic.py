@@ -1,4 +1,4 @@
-"""Anthropic's Messages protocol: POST {base}/v1/messages with SSE events.
+"""Speak Anthropic's Messages protocol: POST {base}/v1/messages with SSE events.
 
 The system prompt is a top-level field, turns must alternate, ``max_tokens`` is required.
 The stream runs ``message_start`` (input usage), ``content_block_*`` (text and thinking),

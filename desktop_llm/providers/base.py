@@ -1,4 +1,4 @@
-"""The shared provider base: one pooled HTTP client, the key check, retries and the circuit breaker.
+"""Give every provider one pooled HTTP client, the key check, retries and the circuit breaker.
 
 A wire protocol subclasses ``Provider`` and supplies four things: its auth headers, the chat
 request (path and JSON body), a ``StreamReader`` that turns the response bytes into events,
@@ -37,8 +37,8 @@ from desktop_llm.providers.errors import (
     StreamInterrupted,
 )
 from desktop_llm.providers.http_errors import (
-    SETTINGS_PLACE,
     Origin,
+    error_from_payload,
     error_from_response,
     error_from_transport,
     malformed_data,
@@ -75,6 +75,16 @@ def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
     return {
         name: "[redacted]" if name.lower() in SECRET_HEADERS else value for name, value in headers.items()
     }
+
+
+def bearer_headers(api_key: str | None) -> dict[str, str]:
+    """Return an ``authorization: Bearer`` header for ``api_key``; none without a key (local servers)."""
+    return {"authorization": f"Bearer {api_key}"} if api_key else {}
+
+
+def plain_messages(request: ChatRequest) -> list[dict[str, str]]:
+    """Return the request's messages as ``{"role", "content"}`` objects, roles as given."""
+    return [{"role": message.role, "content": message.content} for message in request.messages]
 
 
 class Decoder(Protocol):
@@ -163,6 +173,22 @@ class StreamReader(ABC):
             return json.loads(text)
         except ValueError as exc:
             raise malformed_data(self.origin, f"invalid JSON: {exc}") from exc
+
+    def reply_object(self, value: Any, what: str) -> dict[str, Any]:
+        """Return ``value`` if it is a JSON object that is not an error report.
+
+        Args:
+            value: one decoded item.
+            what: how messages name the item ("a stream chunk").
+
+        Raises:
+            ProviderError: a malformed item (not an object), or the error the item reports.
+        """
+        if not isinstance(value, dict):
+            raise malformed_data(self.origin, f"{what} is not a JSON object")
+        if value.get("error"):
+            raise error_from_payload(value, self.origin)
+        return value
 
 
 def split_system(messages: list[Message] | tuple[Message, ...]) -> tuple[str, list[tuple[str, str]]]:
@@ -440,8 +466,7 @@ class Provider(ABC):
 
     def _require_key(self) -> None:
         if self.needs_key and not self.config.api_key:
-            where = " or ".join((SETTINGS_PLACE, *self.key_env))
             raise AuthenticationError(
-                f"{self.name} needs an API key. Add it in {where}.",
+                f"{self.name} needs an API key. Add it in {self.origin.key_places()}.",
                 provider=self.name,
             )

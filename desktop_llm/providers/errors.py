@@ -1,4 +1,4 @@
-"""The provider error tree. Every failure a provider call can raise is one of these.
+"""Define the provider error tree: every failure a provider call can raise is one of these.
 
 ::
 
@@ -19,6 +19,8 @@ No message ever contains the API key: ``redact`` is applied to every text taken 
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 
 class ProviderError(Exception):
@@ -75,7 +77,7 @@ class RateLimitError(ProviderError):
 
     default_retryable = True
 
-    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs) -> None:
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
         super().__init__(message, **kwargs)
         self.retry_after = retry_after
 
@@ -111,7 +113,7 @@ class StreamInterrupted(ProviderError):
     """
 
     def __init__(
-        self, message: str, *, partial_text: str = "", cause: BaseException | None = None, **kwargs
+        self, message: str, *, partial_text: str = "", cause: BaseException | None = None, **kwargs: Any
     ) -> None:
         kwargs.setdefault("retryable", False)
         super().__init__(message, **kwargs)
@@ -122,7 +124,7 @@ class StreamInterrupted(ProviderError):
 class CircuitOpenError(ProviderError):
     """Calls are refused for a while after repeated failures; ``retry_at`` is a monotonic time."""
 
-    def __init__(self, message: str, *, retry_at: float, **kwargs) -> None:
+    def __init__(self, message: str, *, retry_at: float, **kwargs: Any) -> None:
         kwargs["retryable"] = False
         super().__init__(message, **kwargs)
         self.retry_at = retry_at

@@ -1,4 +1,4 @@
-"""Google's Gemini API: POST {base}/v1beta/models/{model}:streamGenerateContent?alt=sse.
+"""Speak Google's Gemini API: POST {base}/v1beta/models/{model}:streamGenerateContent?alt=sse.
 
 Turns are ``contents`` with roles ``user`` and ``model``; the system prompt is
 ``systemInstruction``. Each SSE event is a whole ``GenerateContentResponse``; parts marked
@@ -12,7 +12,6 @@ from typing import Any
 
 from desktop_llm.providers.base import CallState, Provider, StreamReader, split_system
 from desktop_llm.providers.errors import ContentFiltered
-from desktop_llm.providers.http_errors import error_from_payload, malformed_data
 from desktop_llm.providers.registry import register
 from desktop_llm.providers.sse import SSEDecoder, SSEEvent
 from desktop_llm.providers.types import (
@@ -58,11 +57,7 @@ class GeminiStreamReader(StreamReader):
 
     def handle(self, item: SSEEvent) -> Iterator[StreamEvent]:
         """Yield the first candidate's thoughts and text; note finish, usage, model and blocks."""
-        data = self.parse_json(item.data)
-        if not isinstance(data, dict):
-            raise malformed_data(self.origin, "a stream event is not a JSON object")
-        if data.get("error"):
-            raise error_from_payload(data, self.origin)
+        data = self.reply_object(self.parse_json(item.data), "a stream event")
         state = self.state
         if data.get("modelVersion"):
             state.model = data["modelVersion"]

@@ -1,4 +1,4 @@
-"""Ollama's native API: POST {base}/api/chat answers with one JSON object a line (NDJSON).
+"""Speak Ollama's native API: POST {base}/api/chat answers with one JSON object a line (NDJSON).
 
 Each line carries ``message.content`` (and ``message.thinking`` for thinking models); the last
 has ``done: true`` with ``done_reason`` and the token counts. Ollama needs no key.
@@ -10,8 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
-from desktop_llm.providers.base import CallState, Provider, StreamReader
-from desktop_llm.providers.http_errors import error_from_payload, malformed_data
+from desktop_llm.providers.base import CallState, Provider, StreamReader, bearer_headers, plain_messages
 from desktop_llm.providers.ndjson import NDJSONDecoder
 from desktop_llm.providers.registry import register
 from desktop_llm.providers.types import (
@@ -46,10 +45,7 @@ class OllamaStreamReader(StreamReader):
 
     def handle(self, item: Any) -> Iterator[StreamEvent]:
         """Yield thinking and text; on the last line note the reason and the counts."""
-        if not isinstance(item, dict):
-            raise malformed_data(self.origin, "a stream line is not a JSON object")
-        if item.get("error"):
-            raise error_from_payload(item, self.origin)
+        item = self.reply_object(item, "a stream line")
         state = self.state
         if item.get("model"):
             state.model = item["model"]
@@ -81,14 +77,13 @@ class OllamaProvider(Provider):
 
     def auth_headers(self) -> dict[str, str]:
         """Return a bearer token only if one was configured (a server behind an auth proxy)."""
-        key = self.config.api_key
-        return {"authorization": f"Bearer {key}"} if key else {}
+        return bearer_headers(self.config.api_key)
 
     def chat_request(self, request: ChatRequest) -> tuple[str, dict[str, Any]]:
         """Return POST {base}/api/chat with sampling settings under ``options``."""
         body: dict[str, Any] = {
             "model": request.model,
-            "messages": [{"role": m.role, "content": m.content} for m in request.messages],
+            "messages": plain_messages(request),
             "stream": True,
         }
         options: dict[str, Any] = {}

@@ -1,4 +1,4 @@
-"""OpenAI's Chat Completions protocol, for OpenAI itself and every OpenAI-compatible server.
+"""Speak OpenAI's Chat Completions protocol, for OpenAI itself and every OpenAI-compatible server.
 
 POST {base}/chat/completions with ``stream: true`` answers with SSE ``data:`` chunks and a final
 ``data: [DONE]``. Servers differ in small ways (see ``presets``): whether they take
@@ -11,9 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from desktop_llm.providers.base import CallState, Provider, StreamReader
+from desktop_llm.providers.base import CallState, Provider, StreamReader, bearer_headers, plain_messages
 from desktop_llm.providers.circuit import CircuitBreaker
-from desktop_llm.providers.http_errors import error_from_payload, malformed_data
 from desktop_llm.providers.presets import preset_for
 from desktop_llm.providers.registry import register
 from desktop_llm.providers.retry import RetryPolicy
@@ -63,11 +62,7 @@ class OpenAIStreamReader(StreamReader):
         if item.data == "[DONE]":
             self.state.done = True
             return
-        chunk = self.parse_json(item.data)
-        if not isinstance(chunk, dict):
-            raise malformed_data(self.origin, "a stream chunk is not a JSON object")
-        if chunk.get("error"):
-            raise error_from_payload(chunk, self.origin)
+        chunk = self.reply_object(self.parse_json(item.data), "a stream chunk")
         state = self.state
         if chunk.get("model"):
             state.model = chunk["model"]
@@ -113,14 +108,13 @@ class OpenAIProvider(Provider):
 
     def auth_headers(self) -> dict[str, str]:
         """Return the bearer token, when there is a key (local servers need none)."""
-        key = self.config.api_key
-        return {"authorization": f"Bearer {key}"} if key else {}
+        return bearer_headers(self.config.api_key)
 
     def chat_request(self, request: ChatRequest) -> tuple[str, dict[str, Any]]:
         """Return POST {base}/chat/completions with the roles as given."""
         body: dict[str, Any] = {
             "model": request.model,
-            "messages": [{"role": m.role, "content": m.content} for m in request.messages],
+            "messages": plain_messages(request),
             "stream": True,
         }
         if self.preset.stream_usage:

@@ -1,4 +1,4 @@
-"""Known OpenAI-compatible servers: where they listen and how they differ from OpenAI itself."""
+"""Describe known OpenAI-compatible servers: where they listen and how they differ from OpenAI."""
 
 from __future__ import annotations
 

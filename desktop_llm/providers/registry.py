@@ -1,9 +1,9 @@
-"""The provider registry: each wire protocol registers a factory under its kind."""
+"""Keep the provider registry: each wire protocol registers a factory under its kind."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from desktop_llm.providers.retry import RetryPolicy
 from desktop_llm.providers.types import ProviderConfig
@@ -25,10 +25,11 @@ def register(kind: str) -> Callable[[Factory], Factory]:
     return decorator
 
 
-def create_provider(
-    config: ProviderConfig, retry: RetryPolicy | None = None, **options
-) -> Provider:
-    """Build the provider for ``config.kind`` (built-ins are registered on first use)."""
+def create_provider(config: ProviderConfig, retry: RetryPolicy | None = None, **options: Any) -> Provider:
+    """Build the provider for ``config.kind`` (built-ins are registered on first use).
+
+    ``options`` go to the factory as they are (``circuit=`` a shared ``CircuitBreaker``).
+    """
     _load_builtins()
     try:
         factory = _factories[config.kind]

@@ -1,4 +1,4 @@
-"""When to try a failed call again, and how long to wait first (as the official SDKs do).
+"""Decide when to try a failed call again, and how long to wait first (as the official SDKs do).
 
 The rules follow openai-python and anthropic-sdk-python (``_base_client.py``):
 

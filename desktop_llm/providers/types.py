@@ -1,4 +1,4 @@
-"""The provider contract's plain data types: configuration, requests, stream events, results."""
+"""Define the provider contract's plain data types: configuration, requests, stream events, results."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Chat sessions: send, regenerate, edit and resend, stop; every reply streamed, saved and never lost.
+"""Run chat sessions: send, regenerate, edit and resend, stop; every reply streamed, saved, never lost.
 
 One reply streams per conversation; several conversations may stream at once. While a reply
 streams its text is saved about once a second and at the end, so a crash loses at most a
@@ -37,7 +37,7 @@ from desktop_llm.services.chat_events import (
     StreamStarted,
     TitleChanged,
 )
-from desktop_llm.services.context_planner import ContextPlan, ContextPlanner, ContextTooLong
+from desktop_llm.services.context_planner import ContextPlan, ContextPlanner, ContextTooLong, is_sendable
 from desktop_llm.services.provider_directory import (
     ProviderDirectory,
     UnknownProvider,
@@ -46,6 +46,8 @@ from desktop_llm.services.provider_directory import (
 from desktop_llm.services.summaries import write_summary
 from desktop_llm.services.titles import fallback_title, write_title
 from desktop_llm.storage.conversations import ConversationRepository
+from desktop_llm.storage.database import Database
+from desktop_llm.storage.errors import NotFound
 from desktop_llm.storage.executor import DatabaseThread
 from desktop_llm.storage.messages import MessageRepository
 from desktop_llm.storage.records import Conversation, StoredMessage
@@ -78,18 +80,14 @@ class NoModelChosen(ValueError):
 def build_messages(conversation: Conversation, path: list[StoredMessage]) -> list[Message]:
     """Turn the active path into provider messages: the system prompt, then every kept turn.
 
-    Failed replies with no text are left out; stopped and interrupted replies are sent as the
-    text they have, since that is what the person saw.
+    Stored system messages are always kept; other turns as ``is_sendable`` says (the planner's
+    rule, so both paths send the same turns).
     """
     messages: list[Message] = []
     if conversation.system_prompt.strip():
         messages.append(Message("system", conversation.system_prompt))
     for stored in path:
-        if stored.role == "system":
-            messages.append(Message("system", stored.content))
-        elif stored.content or stored.status == "complete":
-            if stored.status == "error" and not stored.content:
-                continue
+        if stored.role == "system" or is_sendable(stored):
             messages.append(Message(stored.role, stored.content))
     return messages
 
@@ -100,12 +98,12 @@ async def _prepend(first: StreamEvent, rest: AsyncIterator[StreamEvent]) -> Asyn
         yield event
 
 
-def _conversation_and_path(db, conversation_id: str) -> tuple[Conversation, list[StoredMessage]]:
+def _conversation_and_path(db: Database, conversation_id: str) -> tuple[Conversation, list[StoredMessage]]:
     conversation = ConversationRepository(db).get(conversation_id)
     return conversation, MessageRepository(db).active_path(conversation_id)
 
 
-def _save_streaming(db, message_id: str, content: str, reasoning: str) -> None:
+def _save_streaming(db: Database, message_id: str, content: str, reasoning: str) -> None:
     MessageRepository(db).update_streaming(message_id, content, reasoning)
 
 
@@ -146,11 +144,11 @@ class ChatService:
     # -- queries -----------------------------------------------------------------------------
 
     def is_streaming(self, conversation_id: str) -> bool:
-        """Whether a reply is streaming in the conversation."""
+        """Return whether a reply is streaming in the conversation."""
         return conversation_id in self._streams
 
     async def context_preview(self, conversation_id: str, draft: str = "") -> ContextPlan | None:
-        """What the next request would send (tokens against the window, messages left out), or None."""
+        """Return what the next request would send (tokens against the window, messages left out), or None."""
         if self._planner is None:
             return None
         loaded = await self._db.call(_conversation_and_path, conversation_id)
@@ -160,7 +158,7 @@ class ChatService:
         return await self._planner.plan(conversation, path, draft=draft)
 
     def streaming_conversations(self) -> list[str]:
-        """The conversations with a reply streaming now."""
+        """Return the conversations with a reply streaming now."""
         return list(self._streams)
 
     # -- commands ----------------------------------------------------------------------------
@@ -171,7 +169,7 @@ class ChatService:
         conversation = await self._conversation(conversation_id)
         self._ensure_model(conversation)
 
-        def append_user(db):
+        def append_user(db: Database) -> StoredMessage:
             messages = MessageRepository(db)
             leaf = ConversationRepository(db).get(conversation_id).current_leaf_id
             return messages.append(conversation_id, parent_id=leaf, role="user", content=text)
@@ -236,12 +234,17 @@ class ChatService:
         task.add_done_callback(self._background.discard)
 
     async def _name(self, conversation: Conversation, question: str, answer: str, placeholder: bool) -> None:
-        if placeholder:
-            title = fallback_title(question)
-        else:
-            provider = await self._providers.provider(conversation.provider_id or "")
-            title = await write_title(provider, conversation.model or "", question, answer)
-        await self._db.call(lambda db: ConversationRepository(db).rename(conversation.id, title))
+        try:
+            if placeholder:
+                title = fallback_title(question)
+            else:
+                provider = await self._providers.provider(conversation.provider_id or "")
+                title = await write_title(provider, conversation.model or "", question, answer)
+            await self._db.call(lambda db: ConversationRepository(db).rename(conversation.id, title))
+        except (NotFound, UnknownProvider) as gone:
+            # Deleted, or its provider removed, while the title was on its way: nothing to name.
+            log.info("not titling conversation %s: %s", conversation.id, gone)
+            return
         self._listener(TitleChanged(conversation.id, title))
 
     # -- the reply ---------------------------------------------------------------------------
@@ -261,7 +264,7 @@ class ChatService:
     async def _request_for(
         self, conversation: Conversation, history: list[StoredMessage], budget_scale: float
     ) -> tuple[ChatRequest, float]:
-        """The request for a reply and the budget scale that would send a fifth less of it.
+        """Return the request for a reply and the budget scale that would send a fifth less of it.
 
         Fitted to the window when a planner is set (summarising if the conversation asks).
         """
@@ -310,7 +313,7 @@ class ChatService:
         """Append a streaming assistant message under ``parent`` and run the stream into it."""
         conversation_id = conversation.id
 
-        def start(db):
+        def start(db: Database) -> tuple[StoredMessage, list[StoredMessage]]:
             messages = MessageRepository(db)
             assistant = messages.append(
                 conversation_id,
@@ -427,7 +430,7 @@ class ChatService:
             else None
         )
 
-        def finish(db):
+        def finish(db: Database) -> StoredMessage:
             return MessageRepository(db).finish(
                 assistant.id,
                 status=status,

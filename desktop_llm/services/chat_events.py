@@ -1,4 +1,4 @@
-"""Typed events the chat service reports to whoever shows the chats (the UI adapts them to signals)."""
+"""Define the typed events the chat service reports; the UI adapts them to signals."""
 
 from __future__ import annotations
 

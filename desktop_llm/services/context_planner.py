@@ -47,8 +47,12 @@ class ContextPlan:
         return frozenset(self.fit.dropped_ids) - {SYSTEM_PROMPT_ID, SUMMARY_ID, DRAFT_ID}
 
 
-def _sendable(message: StoredMessage) -> bool:
-    # A failed reply with no text is not part of the conversation the model should see.
+def is_sendable(message: StoredMessage) -> bool:
+    """Return whether a stored turn goes to the model: any with text, and every complete one.
+
+    A failed reply with no text is not part of the conversation the model should see; stopped
+    and interrupted replies are sent as the text they have, since that is what the person saw.
+    """
     return bool(message.content) or message.status == "complete"
 
 
@@ -127,7 +131,7 @@ class ContextPlanner:
         if conversation.system_prompt.strip():
             add(SYSTEM_PROMPT_ID, "system", conversation.system_prompt)
         for stored in history:
-            if _sendable(stored):
+            if is_sendable(stored):
                 add(stored.id, stored.role, stored.content, stored.pinned)
         if draft:
             add(DRAFT_ID, "user", draft)

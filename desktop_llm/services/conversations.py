@@ -1,4 +1,4 @@
-"""Conversations as the UI sees them: listing, loading the active branch, branches, trash, search.
+"""Serve conversations as the UI sees them: listing, the active branch, branches, trash, search.
 
 A thin async facade over the storage repositories: every call runs on the database thread, so
 the UI never waits on disk.
@@ -74,12 +74,13 @@ class ConversationService:
         self._db = db
 
     async def list(self, *, limit: int = 200, offset: int = 0, trashed: bool = False) -> list[Conversation]:
-        """One page of conversations, pinned first, then by last activity."""
+        """Return one page of conversations, pinned first, then by last activity."""
         return await self._db.call(
             lambda db: ConversationRepository(db).list(limit=limit, offset=offset, trashed=trashed)
         )
 
     async def count(self, *, trashed: bool = False) -> int:
+        """Return how many conversations ``list`` would page through (in the trash, or out of it)."""
         return await self._db.call(lambda db: ConversationRepository(db).count(trashed=trashed))
 
     async def create(
@@ -103,10 +104,11 @@ class ConversationService:
         )
 
     async def get(self, conversation_id: str) -> Conversation:
+        """Return the conversation; raise ``NotFound`` when there is none."""
         return await self._db.call(lambda db: ConversationRepository(db).get(conversation_id))
 
     async def load(self, conversation_id: str) -> LoadedConversation:
-        """The conversation, its active path and branch positions, in one database trip."""
+        """Return the conversation, its active path and branch positions, in one database trip."""
         return await self._db.call(_load, conversation_id)
 
     async def switch_branch(self, conversation_id: str, message_id: str) -> LoadedConversation:
@@ -130,15 +132,19 @@ class ConversationService:
         return await self._db.call(delete)
 
     async def message(self, message_id: str) -> StoredMessage:
+        """Return one message; raise ``NotFound`` when there is none."""
         return await self._db.call(lambda db: MessageRepository(db).get(message_id))
 
     async def rename(self, conversation_id: str, title: str) -> None:
+        """Set the title (surrounding spaces dropped)."""
         await self._db.call(lambda db: ConversationRepository(db).rename(conversation_id, title.strip()))
 
     async def set_pinned(self, conversation_id: str, pinned: bool) -> None:
+        """Pin the conversation to the top of the list, or unpin it."""
         await self._db.call(lambda db: ConversationRepository(db).set_pinned(conversation_id, pinned))
 
     async def move_to_folder(self, conversation_id: str, folder_id: str | None) -> None:
+        """Move the conversation into a folder, or out of any folder with None."""
         await self._db.call(lambda db: ConversationRepository(db).move_to_folder(conversation_id, folder_id))
 
     async def update_settings(
@@ -166,21 +172,27 @@ class ConversationService:
         )
 
     async def trash(self, conversation_id: str) -> None:
+        """Move the conversation to the trash (kept, hidden, left out of search)."""
         await self._db.call(lambda db: ConversationRepository(db).trash(conversation_id))
 
     async def restore(self, conversation_id: str) -> None:
+        """Bring the conversation back from the trash."""
         await self._db.call(lambda db: ConversationRepository(db).restore(conversation_id))
 
     async def purge(self, conversation_id: str) -> None:
+        """Delete the conversation and all its messages for good."""
         await self._db.call(lambda db: ConversationRepository(db).purge(conversation_id))
 
     async def empty_trash(self) -> int:
+        """Delete every conversation in the trash for good; return how many."""
         return await self._db.call(lambda db: ConversationRepository(db).empty_trash())
 
     async def folders(self) -> list[Folder]:
+        """Return every folder, by name."""
         return await self._db.call(lambda db: ConversationRepository(db).list_folders())
 
     async def create_folder(self, name: str) -> Folder:
+        """Create a folder (surrounding spaces dropped from its name) and return it."""
         return await self._db.call(lambda db: ConversationRepository(db).create_folder(name.strip()))
 
     async def search(self, query: str, *, limit: int = 50, include_trash: bool = False) -> list[SearchHit]:

@@ -1,4 +1,4 @@
-"""The providers a person can use: stored settings joined with their keys, plus environment entries.
+"""List the providers a person can use: stored settings joined with their keys, plus environment entries.
 
 This is where a stored ``ProviderSetting`` (no key) meets ``secrets`` and becomes the runtime
 ``ProviderConfig`` (with key). Provider instances are cached per entry and rebuilt when the

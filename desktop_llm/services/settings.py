@@ -1,4 +1,4 @@
-"""Provider entries with their keys, app settings, connection tests and local-server detection.
+"""Manage provider entries with their keys, app settings, connection tests and local-server detection.
 
 The settings dialog talks to this service only. Stored provider entries never hold a key: a key
 goes to the ``KeyStore`` (keyring, D-Bus, may prompt) through ``asyncio.to_thread``, and

@@ -1,4 +1,4 @@
-"""Summaries of older turns, written by the conversation's own model to keep long chats in the window."""
+"""Summarise older turns with the conversation's own model, to keep long chats in the window."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ MAX_SOURCE_CHARS = 24_000
 
 
 def summary_source(previous: str, older: Sequence[StoredMessage]) -> str:
-    """The text handed to the model: the earlier summary, then the turns it must now cover."""
+    """Return the text handed to the model: the earlier summary, then the turns it must now cover."""
     parts = [f"Earlier summary:\n{previous}"] if previous else []
     parts += [f"{m.role.capitalize()}: {m.content}" for m in older if m.content]
     text = "\n\n".join(parts)

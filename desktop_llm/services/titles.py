@@ -1,4 +1,4 @@
-"""Automatic conversation titles: a few words by the same model, else the first words of the question."""
+"""Title conversations automatically: a few words by the same model, else the question's first words."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ TITLE_INSTRUCTION = (
 
 
 def fallback_title(question: str, *, max_words: int = 8) -> str:
-    """The first words of the person's first message, shortened to a title."""
+    """Return the first words of the person's first message, shortened to a title."""
     words = question.split()
     title = " ".join(words[:max_words])
     if len(words) > max_words:

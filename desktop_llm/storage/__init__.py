@@ -1,1 +1,1 @@
-"""SQLite schema, migrations, repositories, search and JSON exchange (blocking; run off the Qt thread)."""
+"""Store everything in SQLite: schema, migrations, repositories, search, JSON exchange; off the Qt thread."""

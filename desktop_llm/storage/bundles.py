@@ -1,4 +1,4 @@
-"""What export and import move around: a conversation with its whole tree, a template with its versions."""
+"""Define what export and import move: a conversation with its whole tree, a template with its versions."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The content hash of a conversation's message tree: what "identical" means on import.
+"""Compute the content hash of a conversation's message tree: what "identical" means on import.
 
 Two conversations are identical when they were started at the same moment and hold the same
 messages in the same tree shape, whatever their ids, titles, folders or flags. The definition

@@ -1,4 +1,4 @@
-"""Conversations and folders: create, list (pinned first, then last activity), rename, trash, purge.
+"""Store conversations and folders: create, list (pinned first, then by activity), rename, trash, purge.
 
 ``updated_at`` is the conversation's last activity: a message appended or finished. Renaming,
 pinning, archiving or moving a conversation does not reorder the list.

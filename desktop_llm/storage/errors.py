@@ -1,4 +1,4 @@
-"""Every known storage failure, each with a message a person can act on.
+"""Name every known storage failure, each with a message a person can act on.
 
 Known failures (a newer schema, a locked data folder, a missing row, bad import input, a busy or
 full disk) are raised as :class:`StorageError` subclasses so the UI and the command line can show

@@ -1,4 +1,4 @@
-"""The one thread that owns the SQLite connection; coroutines and plain callers queue work on it.
+"""Run SQLite work on the one thread that owns the connection; coroutines and plain callers queue on it.
 
 DESIGN.md "Layers and threads": nothing that blocks runs on the Qt thread. Every database call
 goes through a :class:`DatabaseThread`: a single-worker executor that opens the database on

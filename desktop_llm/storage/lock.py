@@ -1,4 +1,4 @@
-"""The data-folder lock: one GUI per data folder, released by the OS when its process dies.
+"""Hold the data-folder lock: one GUI per data folder, released by the OS when its process dies.
 
 The lock is an OS file lock on ``<data>/.lock`` (``fcntl.flock`` on Linux and macOS, ``msvcrt``
 byte-range locking on Windows); the file also holds the holder's process id for messages. The

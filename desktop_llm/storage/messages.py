@@ -1,4 +1,4 @@
-"""Messages: a tree per conversation (``parent_id``) whose active branch ends at the current leaf.
+"""Store messages: a tree per conversation (``parent_id``) whose active branch ends at the current leaf.
 
 A reply is appended as ``streaming``, saved about once a second with :meth:`update_streaming`
 (one cheap UPDATE; the search index ignores streaming rows) and closed with :meth:`finish`,

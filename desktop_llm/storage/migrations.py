@@ -1,4 +1,4 @@
-"""Numbered schema migrations, each applied in one transaction and recorded in ``PRAGMA user_version``.
+"""Apply numbered schema migrations, each in one transaction, recorded in ``PRAGMA user_version``.
 
 ``MIGRATIONS[n - 1]`` takes a database from version ``n - 1`` to ``n``; it is an SQL script or a
 function of the connection. A migration is never edited once released: a change is a new one.

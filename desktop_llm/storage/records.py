@@ -1,4 +1,4 @@
-"""Plain, frozen records the repositories return (no behaviour, no SQL)."""
+"""Define the plain, frozen records the repositories return (no behaviour, no SQL)."""
 
 from __future__ import annotations
 

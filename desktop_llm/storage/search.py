@@ -1,4 +1,4 @@
-"""Full-text search over message text and conversation titles.
+"""Search message text and conversation titles with the full-text index.
 
 Every word of the query is a prefix; CJK text is found inside longer runs (see searchtext.py);
 anything FTS5 would read as syntax is a plain word, so no query raises. Titles that match come

@@ -1,4 +1,4 @@
-"""Stored provider entries (never a key) and app settings (JSON values by key)."""
+"""Store provider entries (never a key) and app settings (JSON values by key)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Prompt templates with numbered, immutable versions of a JSON body (the templates feature's store)."""
+"""Store prompt templates with numbered, immutable versions of a JSON body (the templates feature)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Timestamps and identifiers in the stored formats (ISO-8601 UTC with milliseconds; UUID4)."""
+"""Make timestamps and identifiers in the stored formats (ISO-8601 UTC with milliseconds; UUID4)."""
 
 from __future__ import annotations
 

@@ -256,3 +256,17 @@ async def test_a_new_conversation_is_titled_by_its_model(make_harness, server) -
     assert titles[-1] == "Capital of France"
     assert (await chat.conversations.get(conversation_id)).title == "Capital of France"
     await chat.close()
+
+
+async def test_a_conversation_deleted_before_its_title_arrives_is_left_alone(make_harness, server) -> None:
+    chat = make_harness(auto_titles=True)
+    server.push(Reply(text="Paris is the capital."), Reply(text="Capital of France", delay=0.2))
+    conversation_id = await chat.new_conversation()
+
+    await chat.chat.send(conversation_id, "What is the capital of France?")
+    await chat.conversations.purge(conversation_id)
+    background = list(chat.chat._background)
+    await asyncio.gather(*background)  # raises if the title task failed
+
+    assert [e.title for e in chat.of(TitleChanged)] == ["What is the capital of France?"]
+    await chat.close()
