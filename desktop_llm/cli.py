@@ -1,4 +1,4 @@
-"""The command line: ``desktop-llm [--data-dir DIR] [--smoke-test] [export|import|search ...]``.
+"""Run the command line: ``desktop-llm [--data-dir DIR] [--smoke-test] [export|import|search ...]``.
 
 Global options go before or after the subcommand. Errors are one line on stderr
 (``desktop-llm: error: ...``) and a non-zero exit; nothing is changed. The commands never take
@@ -61,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     entry = parser.add_mutually_exclusive_group()
     entry.add_argument("--install-desktop-entry", action="store_true", help="add the app to the Linux menu")
-    entry.add_argument("--uninstall-desktop-entry", action="store_true", help="remove it from the menu")
+    entry.add_argument("--uninstall-desktop-entry", action="store_true", help="remove the Linux menu entry")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (add_arguments, _, help_text) in _COMMANDS.items():
         command = sub.add_parser(name, help=help_text, description=help_text)

@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 root=$PWD
 
 debian_packages=(
-    xvfb xauth x11-utils xdotool imagemagick dbus dbus-x11 gnome-keyring
+    xvfb xauth x11-utils xdotool imagemagick dbus dbus-x11 gnome-keyring desktop-file-utils
     libxcb-cursor0 libxkbcommon-x11-0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1
     libxcb-randr0 libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1
     libegl1 libgl1 libfontconfig1 libdbus-1-3 fonts-dejavu-core
@@ -38,7 +38,7 @@ rm -rf build/wheel && mkdir -p build/wheel
 "$venv_python" -m pip install -q --disable-pip-version-check hatchling >/dev/null
 "$venv_python" -m pip wheel -q --no-deps --no-build-isolation -w build/wheel . >/dev/null
 wheel=$(ls build/wheel/desktop_llm-*.whl)
-"$venv_python" -m pip install -q --disable-pip-version-check "${wheel}[test]"
+"$venv_python" -m pip install -q --disable-pip-version-check "${wheel}[dev]"  # dev: test + pyinstaller
 "$venv_python" -m pip install -q --disable-pip-version-check --force-reinstall --no-deps "$wheel"
 
 echo "test.sh: ruff and the import contract"
