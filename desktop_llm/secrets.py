@@ -78,8 +78,8 @@ class KeyedSetting(Protocol):
 
 def _backend_name(backend: keyring.backend.KeyringBackend) -> str:
     """Name the backend that really holds the keys (a chainer's first backend, when it has one)."""
-    if isinstance(backend, keyring.backends.chainer.ChainerBackend) and list(backend.backends):
-        backend = list(backend.backends)[0]
+    if isinstance(backend, keyring.backends.chainer.ChainerBackend):
+        backend = next(iter(backend.backends), backend)
     cls = type(backend)
     return f"{cls.__module__}.{cls.__qualname__}"
 
