@@ -1,39 +1,218 @@
-"""Composition root: builds the parts, hands each what it needs, and runs Qt on a qasync loop."""
+"""Composition root: start Qt on a qasync loop, show the window at once, then build the rest.
+
+Start-up, in order: the data folder and its lock (a second launch rings the running window's
+doorbell and exits 0), logging with keys redacted, the crash dialog, the window, shown and
+painted; only then the services (``ui.composition``: the database thread, the keyring, the
+providers), so the window appears about as fast as a bare Qt window. Shut-down (close button,
+Ctrl+Q, SIGTERM, SIGINT): streams stopped and saved as ``stopped``, providers and the database
+closed, the lock released, exit status 0.
+"""
 
 from __future__ import annotations
 
-import json
+import asyncio
+import logging
+import shutil
+import signal
+import socket
 import sys
 import tempfile
+from typing import TYPE_CHECKING
 
-from desktop_llm.core.paths import resolve_paths
+from desktop_llm.core.paths import AppPaths, resolve_paths
+
+if TYPE_CHECKING:
+    from PySide6.QtCore import SignalInstance
+    from PySide6.QtWidgets import QApplication
+
+    from desktop_llm.storage.lock import DataFolderLock
+    from desktop_llm.ui.composition import Composition
+    from desktop_llm.ui.logs import KeyRedactor
+    from desktop_llm.ui.main_window import MainWindow
+
+log = logging.getLogger("desktop_llm.app")
+FIRST_PAINT_TIMEOUT = 2.0
 
 
 def run_gui(*, data_dir: str | None = None, smoke_test: bool = False) -> int:
-    """Start the GUI; with ``smoke_test``, open the window, check, print a JSON report and exit."""
-    import qasync
-    from PySide6.QtWidgets import QApplication, QLabel, QMainWindow
+    """Run the GUI until the window closes; return the exit status.
 
-    if smoke_test and data_dir is None:
-        data_dir = tempfile.mkdtemp(prefix="desktop-llm-smoke-")
-    paths = resolve_paths(data_dir).ensure()
+    Args:
+        data_dir: roots the database, logs and cache (None: ``DESKTOP_LLM_DATA_DIR`` or the OS's).
+        smoke_test: start, open the window, run the checks, print a JSON report and exit
+            (0 only if every check passed); a temporary data folder unless ``data_dir`` is given.
+    """
+    temporary = tempfile.mkdtemp(prefix="desktop-llm-smoke-") if smoke_test and data_dir is None else None
+    try:
+        return _run(resolve_paths(temporary or data_dir), smoke_test=smoke_test)
+    finally:
+        if temporary:
+            shutil.rmtree(temporary, ignore_errors=True)
+
+
+def _run(paths: AppPaths, *, smoke_test: bool) -> int:
+    # Imports live inside the functions on purpose: the command line (export, search) never
+    # loads Qt, and the heavier service modules load only after the window has painted.
+    import qasync
+
+    from desktop_llm.storage.errors import DataFolderLocked, StorageError
+    from desktop_llm.storage.lock import DataFolderLock
+    from desktop_llm.ui import single_instance
+
+    app = _application()
+    try:
+        paths.ensure()
+        lock = DataFolderLock(paths.data)
+        holds_lock = lock.acquire()
+    except (OSError, StorageError) as error:
+        return _cannot_start(f"Cannot use the data folder {paths.data}: {error}", smoke_test)
+    name = single_instance.server_name(paths.data)
+    if not holds_lock and not smoke_test:
+        if single_instance.ask_running_instance_to_raise(name):
+            return 0
+        return _cannot_start(str(DataFolderLocked(paths.data, lock.holder_pid())), smoke_test=False)
+    try:
+        loop = qasync.QEventLoop(app)
+        asyncio.set_event_loop(loop)
+        with loop:
+            return loop.run_until_complete(_main(app, paths, lock, smoke_test=smoke_test))
+    finally:
+        lock.release()
+
+
+def _application() -> QApplication:
+    from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
     app.setApplicationName("Desktop LLM")
-    window = QMainWindow()
-    window.setWindowTitle("Desktop LLM")
-    window.setCentralWidget(QLabel(f"Data folder: {paths.data}"))
-    window.resize(1100, 720)
-    window.show()
+    app.setOrganizationName("desktop-llm")
+    app.setDesktopFileName("desktop-llm")
+    app.setQuitOnLastWindowClosed(False)  # the app decides when to quit: after shutting down
+    return app
 
+
+def _cannot_start(message: str, smoke_test: bool) -> int:
+    """Say why the app cannot start: a JSON report for the smoke test, else stderr and a dialog."""
     if smoke_test:
-        app.processEvents()
-        report = {"window": window.isVisible()}
-        print(json.dumps(report))
-        return 0 if all(report.values()) else 1
+        from desktop_llm.ui.smoke import failed, print_report
 
-    loop = qasync.QEventLoop(app)
-    with loop:
-        app.aboutToQuit.connect(loop.stop)
-        loop.run_forever()
-    return 0
+        return print_report({"data_folder": failed(message)})
+    sys.stderr.write(f"desktop-llm: error: {message}\n")
+    from PySide6.QtWidgets import QMessageBox
+
+    QMessageBox.critical(None, "Desktop LLM cannot start", message)
+    return 1
+
+
+async def _main(app: QApplication, paths: AppPaths, lock: DataFolderLock, *, smoke_test: bool) -> int:
+    from desktop_llm.ui.error_dialog import CrashReporter
+    from desktop_llm.ui.logs import KeyRedactor, configure_logging
+    from desktop_llm.ui.main_window import MainWindow
+    from desktop_llm.ui.single_instance import SingleInstanceServer, server_name
+
+    redactor = KeyRedactor()
+    log_path = configure_logging(paths.logs, redactor)
+    window = MainWindow(paths.data / "window.ini")
+    CrashReporter(log_path, redact=redactor.redact, parent=lambda: window).install()
+    closing = asyncio.Event()
+    window.close_requested.connect(closing.set)
+    doorbell = SingleInstanceServer(server_name(paths.data), app)
+    if lock.held and not smoke_test:
+        doorbell.listen()
+        doorbell.activation_requested.connect(window.bring_to_front)
+    wakeup = _SignalWakeup(window)
+    window.show()
+    if not window.painted:
+        await _wait_for(window.first_painted, FIRST_PAINT_TIMEOUT)
+    log.info("Desktop LLM started with the data folder %s", paths.data)
+    try:
+        return await _serve(window, paths, redactor, lock.held, closing, smoke_test=smoke_test)
+    finally:
+        doorbell.close()
+        wakeup.close()
+
+
+async def _serve(
+    window: MainWindow,
+    paths: AppPaths,
+    redactor: KeyRedactor,
+    holds_lock: bool,
+    closing: asyncio.Event,
+    *,
+    smoke_test: bool,
+) -> int:
+    """Build the services into the shown window, run until it is closed, and shut down cleanly."""
+    from desktop_llm.ui.composition import Composition, build_services
+
+    services = await build_services(paths, redactor=redactor, holds_lock=holds_lock)
+    composition = Composition(window, services, log_folder=paths.logs)
+    status = 0
+    try:
+        await composition.start()
+        log.info("the window is ready")
+        if smoke_test:
+            status = await _smoke_test(window, composition)
+        else:
+            await closing.wait()
+    finally:
+        await composition.shutdown()
+        window.allow_close()
+        window.close()
+        log.info("Desktop LLM closed cleanly")
+    return status
+
+
+async def _smoke_test(window: MainWindow, composition: Composition) -> int:
+    from desktop_llm.ui.smoke import print_report, run_checks
+
+    shown = window.isVisible() and window.painted
+    services = composition.services
+    checks = await run_checks(window_shown=shown, db=services.db, keystore=services.keystore)
+    return print_report(checks)
+
+
+async def _wait_for(signal_instance: SignalInstance, seconds: float) -> None:
+    """Wait until the Qt signal fires, at most ``seconds``."""
+    fired = asyncio.get_running_loop().create_future()
+    signal_instance.connect(lambda *_: fired.done() or fired.set_result(None))
+    try:
+        await asyncio.wait_for(fired, seconds)
+    except TimeoutError:
+        log.warning("the window was not painted within %.1f s; going on", seconds)
+
+
+class _SignalWakeup:
+    """Close the window on SIGTERM and SIGINT, even while Qt sleeps in its event loop.
+
+    Python runs signal handlers only between bytecodes, and an idle Qt loop runs none. The
+    handler's wake-up byte goes to a socket that Qt watches, which wakes the loop up.
+    """
+
+    def __init__(self, window: MainWindow) -> None:
+        from PySide6.QtCore import QSocketNotifier
+
+        self._reader, self._writer = socket.socketpair()
+        self._reader.setblocking(False)
+        self._writer.setblocking(False)
+        self._previous_fd = signal.set_wakeup_fd(self._writer.fileno())
+        self._notifier = QSocketNotifier(self._reader.fileno(), QSocketNotifier.Type.Read)
+        self._notifier.activated.connect(self._drain)
+        self._previous = {
+            number: signal.signal(number, lambda *_: window.close())
+            for number in (signal.SIGTERM, signal.SIGINT)
+        }
+
+    def _drain(self) -> None:
+        try:
+            self._reader.recv(64)
+        except BlockingIOError:
+            return
+
+    def close(self) -> None:
+        self._notifier.setEnabled(False)
+        signal.set_wakeup_fd(self._previous_fd)
+        for number, handler in self._previous.items():
+            signal.signal(number, handler)
+        self._reader.close()
+        self._writer.close()

@@ -1,0 +1,223 @@
+"""The message box under the chat: multi-line, grows with its text, Send or Stop, and an edit mode.
+
+Enter sends (Shift+Enter is a new line) or Ctrl+Enter sends, per the app setting. While the open
+conversation streams, the button reads Stop. Up in an empty box asks to edit the last message;
+in edit mode a banner says so and Esc leaves it.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtGui import QFontMetrics, QKeyEvent
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+SEND_ENTER = "enter"
+SEND_CTRL_ENTER = "ctrl+enter"
+MIN_LINES = 1
+MAX_LINES = 10
+
+
+class _GrowingEdit(QPlainTextEdit):
+    """A plain-text box whose height follows its content between ``MIN_LINES`` and ``MAX_LINES``."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setTabChangesFocus(True)
+        self.document().documentLayout().documentSizeChanged.connect(self._fit)
+        self._fit()
+
+    def _fit(self, *_args: object) -> None:
+        line = QFontMetrics(self.font()).lineSpacing()
+        lines = max(MIN_LINES, min(MAX_LINES, int(self.document().size().height())))
+        chrome = int(self.document().documentMargin() * 2 + self.frameWidth() * 2) + 6
+        self.setFixedHeight(lines * line + chrome)
+        policy = (
+            Qt.ScrollBarPolicy.ScrollBarAsNeeded
+            if lines >= MAX_LINES
+            else Qt.ScrollBarPolicy.ScrollBarAlwaysOff
+        )
+        self.setVerticalScrollBarPolicy(policy)
+
+
+class Composer(QWidget):
+    """Where the person writes; emits what to do, never talks to services itself.
+
+    Signals:
+        send_requested(str): the text to send (not empty; the box is not cleared here).
+        edit_submitted(str, str): message id being edited, its new text.
+        stop_requested(): the button read Stop, or Esc was pressed while streaming.
+        edit_last_requested(): Up in an empty box.
+        edit_cancelled(): edit mode was left without sending.
+    """
+
+    send_requested = Signal(str)
+    edit_submitted = Signal(str, str)
+    stop_requested = Signal()
+    edit_last_requested = Signal()
+    edit_cancelled = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._send_key = SEND_ENTER
+        self._streaming = False
+        self._editing_id: str | None = None
+
+        self.edit_banner = QLabel()
+        self.edit_banner.setObjectName("composerEditBanner")
+        self.edit_banner.setVisible(False)
+        self.editor = _GrowingEdit()
+        self.editor.setObjectName("composerEditor")
+        self.editor.installEventFilter(self)
+        self.button = QPushButton("Send")
+        self.button.setObjectName("composerButton")
+        self.button.setMinimumWidth(88)
+        self.button.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.button.clicked.connect(self.on_button_clicked)
+        self.hint = QLabel()
+        self.hint.setObjectName("composerHint")
+
+        frame = QFrame()
+        frame.setObjectName("composerFrame")
+        row = QHBoxLayout(frame)
+        row.setContentsMargins(8, 6, 6, 6)
+        row.setSpacing(8)
+        row.addWidget(self.editor, 1)
+        row.addWidget(self.button, 0, Qt.AlignmentFlag.AlignBottom)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(16, 4, 16, 10)
+        layout.setSpacing(3)
+        layout.addWidget(self.edit_banner)
+        layout.addWidget(frame)
+        layout.addWidget(self.hint)
+        self._refresh()
+
+    # -- state -------------------------------------------------------------------------------
+
+    def text(self) -> str:
+        """Return what is in the box."""
+        return self.editor.toPlainText()
+
+    def set_text(self, text: str) -> None:
+        """Replace the box's text, with the cursor at the end."""
+        self.editor.setPlainText(text)
+        self.editor.moveCursor(self.editor.textCursor().MoveOperation.End)
+
+    def clear(self) -> None:
+        """Empty the box (after a message was accepted)."""
+        self.editor.clear()
+
+    def set_send_key(self, send_key: str) -> None:
+        """Send with Enter (``"enter"``) or with Ctrl+Enter (``"ctrl+enter"``)."""
+        self._send_key = SEND_CTRL_ENTER if send_key == SEND_CTRL_ENTER else SEND_ENTER
+        self._refresh()
+
+    def set_streaming(self, streaming: bool) -> None:
+        """Show Stop while the open conversation streams, Send otherwise."""
+        self._streaming = streaming
+        self._refresh()
+
+    @property
+    def streaming(self) -> bool:
+        return self._streaming
+
+    @property
+    def editing_id(self) -> str | None:
+        """The message being edited, or None."""
+        return self._editing_id
+
+    def start_editing(self, message_id: str, text: str) -> None:
+        """Put a sent message's text in the box; sending makes a new branch from it."""
+        self._editing_id = message_id
+        self.set_text(text)
+        self.editor.setFocus()
+        self._refresh()
+
+    def cancel_editing(self) -> None:
+        """Leave edit mode and empty the box."""
+        if self._editing_id is None:
+            return
+        self._editing_id = None
+        self.clear()
+        self._refresh()
+        self.edit_cancelled.emit()
+
+    def focus_editor(self) -> None:
+        self.editor.setFocus()
+
+    # -- input -------------------------------------------------------------------------------
+
+    def on_button_clicked(self) -> None:
+        """Send, or stop the streaming reply."""
+        if self._streaming:
+            self.stop_requested.emit()
+        else:
+            self.submit()
+
+    def submit(self) -> None:
+        """Emit the text for sending (or as the edit), unless it is blank or a reply streams."""
+        text = self.text()
+        if not text.strip() or self._streaming:
+            return
+        if self._editing_id is not None:
+            message_id, self._editing_id = self._editing_id, None
+            self._refresh()
+            self.edit_submitted.emit(message_id, text)
+        else:
+            self.send_requested.emit(text)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Turn the send key, Esc and Up in the editor into the composer's actions."""
+        if watched is self.editor and event.type() == QEvent.Type.KeyPress:
+            assert isinstance(event, QKeyEvent)
+            return self._key(event)
+        return super().eventFilter(watched, event)
+
+    def _key(self, event: QKeyEvent) -> bool:
+        key, modifiers = event.key(), event.modifiers()
+        if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            ctrl = bool(modifiers & Qt.KeyboardModifier.ControlModifier)
+            shift = bool(modifiers & Qt.KeyboardModifier.ShiftModifier)
+            if shift:
+                return False  # a new line, whatever the setting
+            if ctrl or self._send_key == SEND_ENTER:
+                self.submit()
+                return True
+            return False
+        if key == Qt.Key.Key_Escape:
+            if self._streaming:
+                self.stop_requested.emit()
+                return True
+            if self._editing_id is not None:
+                self.cancel_editing()
+                return True
+            return False
+        if key == Qt.Key.Key_Up and not modifiers and not self.text():
+            self.edit_last_requested.emit()
+            return True
+        return False
+
+    def _refresh(self) -> None:
+        self.button.setText("Stop" if self._streaming else "Send")
+        self.button.setProperty("stop", self._streaming)
+        self.button.style().unpolish(self.button)
+        self.button.style().polish(self.button)
+        send = "Enter" if self._send_key == SEND_ENTER else "Ctrl+Enter"
+        newline = "Shift+Enter" if self._send_key == SEND_ENTER else "Enter"
+        if self._streaming:
+            self.hint.setText("Esc or Stop ends the reply; its text is kept.")
+        else:
+            self.hint.setText(f"{send} to send · {newline} for a new line")
+        editing = self._editing_id is not None
+        self.edit_banner.setVisible(editing)
+        self.edit_banner.setText("Editing your message: sending makes a new branch · Esc cancels")
+        self.editor.setPlaceholderText(
+            "Edit your message…" if editing else "Message the model… (↑ edits your last message)"
+        )

@@ -1,0 +1,273 @@
+"""Build the services and the window's content, and take them down again in order.
+
+This is the composition root's second half (``app.py`` is the first): it runs after the window
+is on screen, so the imports and set-up here (httpx, the keyring, the database) never delay the
+first paint. Each part gets only what it needs; blocking work (opening the database, the
+keyring, loading tokenizers) runs off the Qt thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import keyring.backend
+from PySide6.QtCore import Qt, QUrl
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import QApplication
+
+from desktop_llm.core.encodings import preload_encodings
+from desktop_llm.core.paths import AppPaths
+from desktop_llm.providers import RetryPolicy
+from desktop_llm.secrets import KeyStore, environment_providers
+from desktop_llm.services.chat import ChatService
+from desktop_llm.services.conversations import ConversationService
+from desktop_llm.services.exchange import ExchangeService
+from desktop_llm.services.provider_directory import ProviderDirectory
+from desktop_llm.services.settings import AppSettings, SettingsService
+from desktop_llm.storage.executor import DatabaseThread
+from desktop_llm.storage.messages import MessageRepository
+from desktop_llm.ui import exchange_dialogs
+from desktop_llm.ui.appearance import apply_theme, is_dark
+from desktop_llm.ui.chat_bridge import ChatBridge, TaskKeeper
+from desktop_llm.ui.logs import KeyRedactor
+from desktop_llm.ui.main_window import MainWindow, WindowCommands
+from desktop_llm.ui.status_bar import StatusBar
+from desktop_llm.ui.workspace import ERROR_MESSAGE_MS, Workspace
+
+log = logging.getLogger(__name__)
+
+
+class RedactingKeyStore(KeyStore):
+    """A key store that tells the log redactor about every key it reads or stores."""
+
+    def __init__(self, redactor: KeyRedactor, backend: keyring.backend.KeyringBackend | None = None) -> None:
+        super().__init__(backend)
+        self._redactor = redactor
+
+    def get(self, setting_id: str) -> str | None:
+        """Return the stored key (and keep it out of the log from now on)."""
+        key = super().get(setting_id)
+        self._redactor.add(key)
+        return key
+
+    def set(self, setting_id: str, key: str) -> None:
+        """Store ``key`` (and keep it out of the log from now on)."""
+        self._redactor.add(key)
+        super().set(setting_id, key)
+
+
+@dataclass
+class Services:
+    """The app's services, built once per run."""
+
+    db: DatabaseThread
+    keystore: KeyStore
+    directory: ProviderDirectory
+    bridge: ChatBridge
+    chat: ChatService
+    conversations: ConversationService
+    settings: SettingsService
+    exchange: ExchangeService
+    app_settings: AppSettings
+    preloading: asyncio.Future[None] | None = None  # the tokenizer files loading
+
+    async def aclose(self) -> None:
+        """Stop every stream (partial replies saved as ``stopped``), close providers, then the database."""
+        await self.chat.stop_all()
+        await self.directory.aclose()
+        await self.db.aclose()
+
+
+async def build_services(
+    paths: AppPaths,
+    *,
+    redactor: KeyRedactor,
+    environ: Mapping[str, str] = os.environ,
+    keyring_backend: keyring.backend.KeyringBackend | None = None,
+    retry: RetryPolicy | None = None,
+    holds_lock: bool = True,
+) -> Services:
+    """Open the database and build every service.
+
+    Args:
+        holds_lock: this process holds the data-folder lock, so replies left ``streaming`` by a
+            crash are marked ``interrupted`` (only the holder may).
+    """
+    redactor.add(*(env.api_key for env in environment_providers(environ)))
+    db = DatabaseThread(paths.database)
+    keystore = await asyncio.to_thread(RedactingKeyStore, redactor, keyring_backend)
+    if holds_lock:
+        recovered = await db.call(lambda d: MessageRepository(d).recover_interrupted())
+        if recovered:
+            log.info("marked %d replies left streaming by the last run as interrupted", recovered)
+    settings = SettingsService(db, keystore)
+    app_settings = await settings.app_settings()
+    directory = ProviderDirectory(db, keystore, environ=environ, retry=retry)
+    directory.set_proxy(app_settings.proxy)
+    bridge = ChatBridge()
+    services = Services(
+        db=db,
+        keystore=keystore,
+        directory=directory,
+        bridge=bridge,
+        chat=ChatService(db, directory, bridge, auto_titles=lambda: services.app_settings.auto_titles),
+        conversations=ConversationService(db),
+        settings=settings,
+        exchange=ExchangeService(db),
+        app_settings=app_settings,
+    )
+    # Token counts need the tokenizer files: load them now, off the Qt thread, not on first use.
+    services.preloading = asyncio.ensure_future(asyncio.to_thread(preload_encodings))
+    services.preloading.add_done_callback(_log_preload_failure)
+    return services
+
+
+def _log_preload_failure(task: asyncio.Future[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("the tokenizer files could not be loaded", exc_info=task.exception())
+
+
+class Composition:
+    """The running app's parts inside the window, and the commands its menus run.
+
+    Args:
+        window: the main window, already on screen.
+        services: from :func:`build_services`.
+        log_folder: opened by Help > Open log folder.
+        open_url: opens links (injectable for tests).
+        open_settings_dialog: builds and shows the Settings dialog (injectable for tests).
+    """
+
+    def __init__(
+        self,
+        window: MainWindow,
+        services: Services,
+        *,
+        log_folder: Path,
+        open_url: Callable[[QUrl], object] = QDesktopServices.openUrl,
+        open_settings_dialog: Callable[[Composition], object] | None = None,
+    ) -> None:
+        self.window = window
+        self.services = services
+        self._log_folder = log_folder
+        self._open_url = open_url
+        self._open_settings_dialog = open_settings_dialog or _open_settings_dialog
+        self.status_bar = StatusBar(services.bridge)
+        self.tasks = TaskKeeper(self.show_error)
+        self.workspace = Workspace(
+            chat=services.chat,
+            conversations=services.conversations,
+            directory=services.directory,
+            bridge=services.bridge,
+            status_bar=self.status_bar,
+            tasks=self.tasks,
+            export_conversation=self.export_conversation,
+            open_url=open_url,
+        )
+        self.workspace.window_title_changed.connect(window.setWindowTitle)
+        self.workspace.settings_requested.connect(self.open_settings)
+        window.install(self.workspace, self.status_bar, self._commands())
+
+    def show_error(self, message: str) -> None:
+        """Show a known failure's message in the status bar for a while."""
+        self.status_bar.showMessage(message, ERROR_MESSAGE_MS)
+
+    def _commands(self) -> WindowCommands:
+        workspace = self.workspace
+        return WindowCommands(
+            new_chat=workspace.new_chat,
+            focus_search=workspace.focus_search,
+            find_in_chat=workspace.find_in_chat,
+            stop=workspace.stop_current,
+            edit_last=workspace.on_composer_edit_last_requested,
+            rename=workspace.rename_current,
+            delete=workspace.trash_current,
+            export_conversation=workspace.export_current,
+            export_all=self.export_all,
+            import_file=self.import_file,
+            open_settings=self.open_settings,
+            toggle_sidebar=workspace.sidebar.setVisible,
+            open_log_folder=lambda: self._open_url(QUrl.fromLocalFile(str(self._log_folder))),
+        )
+
+    async def start(self) -> None:
+        """Apply the stored settings and show the conversations."""
+        self.apply_app_settings(self.services.app_settings)
+        await self.workspace.start()
+
+    def apply_app_settings(self, settings: AppSettings) -> None:
+        """Apply theme, font size, send key, proxy and automatic titles."""
+        self.services.app_settings = settings
+        app = QApplication.instance()
+        dark = is_dark(settings.theme)
+        if isinstance(app, QApplication):
+            apply_theme(app, dark)
+        self.workspace.apply_appearance(dark=dark, font_size=settings.font_size, send_key=settings.send_key)
+        self.window.set_send_key_label(settings.send_key)
+        self.services.directory.set_proxy(settings.proxy)
+
+    def on_settings_app_settings_changed(self, values: dict) -> None:
+        self.apply_app_settings(AppSettings(**values))
+
+    def on_settings_conversations_changed(self) -> None:
+        self.tasks.run(self.workspace.reload_conversations())
+
+    def on_settings_providers_changed(self) -> None:
+        self.services.directory.forget()
+        self.workspace.reload_providers()
+
+    # -- dialogs -----------------------------------------------------------------------------
+
+    def open_settings(self) -> None:
+        """Open the Settings dialog (Ctrl+,)."""
+        self._open_settings_dialog(self)
+
+    def export_conversation(self, conversation_id: str) -> None:
+        self.tasks.run(
+            exchange_dialogs.export_conversation(self.window, self.services.exchange, conversation_id)
+        )
+
+    def export_all(self) -> None:
+        self.tasks.run(exchange_dialogs.export_all(self.window, self.services.exchange))
+
+    def import_file(self) -> None:
+        async def run() -> None:
+            outcome = await exchange_dialogs.import_file(self.window, self.services.exchange)
+            if outcome is not None:
+                await self.workspace.reload_conversations()
+
+        self.tasks.run(run())
+
+    async def shutdown(self) -> None:
+        """Stop streams (saved as ``stopped``), other work, providers and the database, in that order."""
+        await self.services.chat.stop_all()
+        self.tasks.cancel_all()
+        await self.tasks.join()
+        await self.services.aclose()
+
+
+def _open_settings_dialog(composition: Composition) -> object:
+    # Imported when first opened: most runs never open Settings, and its pages are many.
+    from desktop_llm.ui.settings_dialog import SettingsDialog
+
+    services = composition.services
+    dialog = SettingsDialog(
+        services.settings,
+        services.directory,
+        services.keystore.status,
+        services.db.path.parent,
+        services.exchange,
+        services.conversations,
+        parent=composition.window,
+    )
+    dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
+    dialog.providers_changed.connect(composition.on_settings_providers_changed)
+    dialog.app_settings_changed.connect(composition.on_settings_app_settings_changed)
+    dialog.conversations_changed.connect(composition.on_settings_conversations_changed)
+    dialog.open()
+    return dialog
