@@ -23,6 +23,7 @@ from desktop_llm.core.paths import AppPaths, resolve_paths
 
 if TYPE_CHECKING:
     from PySide6.QtCore import SignalInstance
+    from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
 
     from desktop_llm.storage.lock import DataFolderLock
@@ -89,7 +90,19 @@ def _application() -> QApplication:
     app.setOrganizationName("desktop-llm")
     app.setDesktopFileName("desktop-llm")
     app.setQuitOnLastWindowClosed(False)  # the app decides when to quit: after shutting down
+    app.setWindowIcon(_application_icon())
     return app
+
+
+def _application_icon() -> QIcon:
+    from PySide6.QtGui import QIcon
+
+    from desktop_llm.core.resources import resources_dir
+
+    icon = QIcon()
+    for png in sorted((resources_dir() / "icons").glob("desktop-llm-*.png")):
+        icon.addFile(str(png))
+    return icon
 
 
 def _cannot_start(message: str, smoke_test: bool) -> int:
@@ -107,6 +120,7 @@ def _cannot_start(message: str, smoke_test: bool) -> int:
 
 async def _main(app: QApplication, paths: AppPaths, lock: DataFolderLock, *, smoke_test: bool) -> int:
     from desktop_llm.ui.error_dialog import CrashReporter
+    from desktop_llm.ui.garbage import QtThreadCollector
     from desktop_llm.ui.logs import KeyRedactor, configure_logging
     from desktop_llm.ui.main_window import MainWindow
     from desktop_llm.ui.single_instance import SingleInstanceServer, server_name
@@ -122,6 +136,8 @@ async def _main(app: QApplication, paths: AppPaths, lock: DataFolderLock, *, smo
         doorbell.listen()
         doorbell.activation_requested.connect(window.bring_to_front)
     wakeup = _SignalWakeup(window)
+    collector = QtThreadCollector(app)
+    collector.start()
     window.show()
     if not window.painted:
         await _wait_for(window.first_painted, FIRST_PAINT_TIMEOUT)
@@ -131,6 +147,7 @@ async def _main(app: QApplication, paths: AppPaths, lock: DataFolderLock, *, smo
     finally:
         doorbell.close()
         wakeup.close()
+        collector.stop()
 
 
 async def _serve(

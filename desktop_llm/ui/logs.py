@@ -96,4 +96,6 @@ def configure_logging(folder: Path, redactor: KeyRedactor, *, level: int = loggi
     root.setLevel(level)
     # httpx logs every request URL at INFO; Gemini URLs may carry a key, and it is noise anyway.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    # qasync logs every executor call with its arguments at DEBUG: those may include a key.
+    logging.getLogger("qasync").setLevel(logging.INFO)
     return path
