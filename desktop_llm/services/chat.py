@@ -335,7 +335,11 @@ class ChatService:
         try:
             return await self._stream_into(conversation, assistant, history)
         finally:
-            self._streams.pop(conversation_id, None)
+            self._release(conversation_id)
+
+    def _release(self, conversation_id: str) -> None:
+        if self._streams.get(conversation_id) is asyncio.current_task():
+            del self._streams[conversation_id]
 
     async def _stream_into(
         self, conversation: Conversation, assistant: StoredMessage, history: list[StoredMessage]
@@ -409,6 +413,8 @@ class ChatService:
                 usage=usage,
                 latency_ms=int((self._clock() - started) * 1000),
             )
+            # Idle before anyone hears of the end, so a reaction to it (delete, resend) is allowed.
+            self._release(conversation_id)
             self._listener(StreamFinished(conversation_id, finished))
         return finished
 

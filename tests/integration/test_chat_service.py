@@ -270,3 +270,20 @@ async def test_a_conversation_deleted_before_its_title_arrives_is_left_alone(mak
 
     assert [e.title for e in chat.of(TitleChanged)] == ["What is the capital of France?"]
     await chat.close()
+
+
+async def test_the_conversation_is_idle_when_its_end_is_announced(make_harness, server) -> None:
+    chat = make_harness()
+    server.push(Reply(text="done"))
+    conversation_id = await chat.new_conversation()
+    idle_at_finish: list[bool] = []
+    chat.chat._listener = lambda event: (
+        idle_at_finish.append(not chat.chat.is_streaming(conversation_id))
+        if isinstance(event, StreamFinished)
+        else None
+    )
+
+    await chat.chat.send(conversation_id, "hello")
+
+    assert idle_at_finish == [True]
+    await chat.close()
