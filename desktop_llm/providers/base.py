@@ -15,6 +15,7 @@ and ``list_models``. Everything that must behave the same for every provider liv
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
 from abc import ABC, abstractmethod
@@ -253,7 +254,7 @@ class Provider(ABC):
             ),
             limits=_POOL,
             http2=True,
-            proxy=config.proxy,
+            proxy=None if _is_loopback(self.base_url) else config.proxy,
             headers={"user-agent": f"desktop-llm/{__version__}", **config.headers},
         )
 
@@ -470,3 +471,14 @@ class Provider(ABC):
                 f"{self.name} needs an API key. Add it in {self.origin.key_places()}.",
                 provider=self.name,
             )
+
+
+def _is_loopback(url: str) -> bool:
+    """Whether ``url`` points at this computer: a local server is reached directly, never by proxy."""
+    host = httpx.URL(url).host
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
