@@ -1,7 +1,8 @@
 """The bar above the chat: provider and model, the system prompt (collapsible), temperature, max tokens.
 
 Everything here belongs to the open conversation and is saved with it (``params`` holds
-``temperature`` and ``max_tokens``; "default" leaves them to the provider).
+``temperature`` and ``max_tokens``; "default" leaves them to the provider; ``context`` is
+"summarise" when older turns should be summarised rather than left out once the window is full).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
+    QComboBox,
     QDoubleSpinBox,
     QHBoxLayout,
     QLabel,
@@ -24,6 +26,7 @@ from desktop_llm.ui.model_picker import ModelPicker
 
 SAVE_DELAY_MS = 600
 _NO_TEMPERATURE = -0.1  # the spin box's minimum, shown as "default"
+CONTEXT_STRATEGIES = (("Sliding window", "sliding"), ("Summarise older turns", "summarise"))
 
 
 class ChatHeader(QWidget):
@@ -68,6 +71,17 @@ class ChatHeader(QWidget):
         self.max_tokens.setSpecialValueText("default")
         self.max_tokens.setToolTip("The longest reply, in tokens")
         self.max_tokens.valueChanged.connect(self._on_params_edited)
+        # The strategy is this conversation's setting, saved with the others, but the header row
+        # is full: the window lays the box out beside the composer's token meter, where it acts.
+        self.context = QComboBox()
+        self.context.setObjectName("contextStrategy")
+        for label, strategy in CONTEXT_STRATEGIES:
+            self.context.addItem(label, strategy)
+        self.context.setToolTip(
+            "When this conversation outgrows the model's context window: leave the oldest turns "
+            "out (sliding window), or have the model summarise them"
+        )
+        self.context.currentIndexChanged.connect(self._on_params_edited)
         self.prompt_editor = QPlainTextEdit()
         self.prompt_editor.setObjectName("systemPrompt")
         self.prompt_editor.setPlaceholderText(
@@ -108,17 +122,21 @@ class ChatHeader(QWidget):
             temperature = params.get("temperature")
             self.temperature.setValue(_NO_TEMPERATURE if temperature is None else float(temperature))
             self.max_tokens.setValue(int(params.get("max_tokens") or 0))
+            self.context.setCurrentIndex(max(0, self.context.findData(params.get("context", "sliding"))))
             self._update_toggle_text()
         finally:
             self._quiet = False
 
     def params(self) -> dict[str, Any]:
         """Return the conversation's params with the shown temperature and max tokens."""
-        params = {k: v for k, v in self._params.items() if k not in ("temperature", "max_tokens")}
+        shown = ("temperature", "max_tokens", "context")
+        params = {k: v for k, v in self._params.items() if k not in shown}
         if self.temperature.value() > _NO_TEMPERATURE / 2:
             params["temperature"] = round(self.temperature.value(), 2)
         if self.max_tokens.value() > 0:
             params["max_tokens"] = self.max_tokens.value()
+        if self.context.currentData() != "sliding":  # the default is left out, like the others'
+            params["context"] = self.context.currentData()
         return params
 
     def system_prompt(self) -> str:

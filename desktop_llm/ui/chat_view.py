@@ -103,6 +103,9 @@ class ChatView(QWidget):
         self._stick_to_bottom = True
         self._older_pending = False
         self._pacer = FlushPacer(self, self._flush)
+        # Marks from outside the message list: what context fitting leaves out, each reply's cost.
+        self._excluded: frozenset[str] = frozenset()
+        self._notes: dict[str, str] = {}
 
         bar = self._browser.verticalScrollBar()
         bar.valueChanged.connect(self.on_scrollbar_value_changed)
@@ -131,6 +134,7 @@ class ChatView(QWidget):
         """Replace the conversation; the newest messages are shown first, older ones on scroll-up."""
         entries = []
         for message in messages:
+            message = self._marked(message)
             entry = self._streaming.get(message.id) or ChatEntry(message)
             if entry.stream is not None:  # still streaming here: keep what was received
                 entry.message = replace(message, content=entry.stream.received, status="streaming")
@@ -153,7 +157,7 @@ class ChatView(QWidget):
         if message.id in self._by_id:
             self.update_message(message)
             return
-        entry = ChatEntry(message)
+        entry = ChatEntry(self._marked(message))
         self._entries.append(entry)
         self._by_id[message.id] = entry
         with self._document.edit():
@@ -169,10 +173,48 @@ class ChatView(QWidget):
                 self.finish_streaming(message.id, message)
                 return
             message = replace(message, content=entry.stream.received)
-        entry.message = message
+        entry.message = self._marked(message)
         if entry.slot is not None:
             with self._document.edit():
                 self._writer.render(entry, self._palette)
+
+    def set_excluded(self, message_ids: frozenset[str]) -> None:
+        """Dim exactly these messages: context fitting leaves them out of the next request."""
+        self._excluded = frozenset(message_ids)
+        self._remark()
+
+    def set_notes(self, notes: dict[str, str]) -> None:
+        """Show each message's note (a reply's tokens and cost) in its footer; others get none."""
+        self._notes = dict(notes)
+        self._remark()
+
+    def _marked(self, message: MessageView) -> MessageView:
+        """Return ``message`` with the view's exclusion and note added to its own."""
+        excluded = message.excluded or message.id in self._excluded
+        note = self._notes.get(message.id, message.note)
+        if (excluded, note) == (message.excluded, message.note):
+            return message
+        return replace(message, excluded=excluded, note=note)
+
+    def _remark(self) -> None:
+        """Re-render the messages whose marks changed; a streaming reply gets them when it ends."""
+        changed = []
+        for entry in self._entries:
+            message = entry.message
+            marks = (message.id in self._excluded, self._notes.get(message.id, ""))
+            if marks != (message.excluded, message.note):
+                entry.message = replace(message, excluded=marks[0], note=marks[1])
+                if entry.slot is not None and entry.stream is None:
+                    changed.append(entry)
+        if changed:
+            with self._document.edit():
+                for entry in changed:
+                    self._writer.render(entry, self._palette)
+
+    def message(self, message_id: str) -> MessageView | None:
+        """Return what the view shows for a message (with its marks), or None if it has no such message."""
+        entry = self._by_id.get(message_id)
+        return entry.message if entry is not None else None
 
     def message_text(self, message_id: str) -> str | None:
         """Return the shown text of a message's body, or None if it is not rendered."""
@@ -237,7 +279,7 @@ class ChatView(QWidget):
         if message.reasoning and message.reasoning != entry.reasoning:
             entry.reasoning_parts = [message.reasoning]
             entry.reasoning_changed = True
-        entry.finished = message
+        entry.finished = self._marked(message)
         if entry.stream.backlog <= self._pacer.allowance:  # one ordinary refresh finishes it: now
             self._flush(self._pacer.allowance)
         else:
@@ -299,6 +341,11 @@ class ChatView(QWidget):
         ):
             colours.setColor(role, QColor(colour))
         self._browser.setPalette(colours)
+        # The app's style sheet (appearance.py) re-polishes widgets when the theme changes and
+        # the viewport then paints with the app's palette; a rule of the view's own wins.
+        self._browser.setStyleSheet(
+            f"QTextBrowser {{ background-color: {self._palette.background}; color: {self._palette.text}; }}"
+        )
 
     def showEvent(self, event: QShowEvent) -> None:
         """Fill the viewport with history, and prepare the renderer while the window is idle."""

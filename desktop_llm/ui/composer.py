@@ -19,6 +19,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop_llm.ui.token_meter import TokenMeter
+
 SEND_ENTER = "enter"
 SEND_CTRL_ENTER = "ctrl+enter"
 MIN_LINES = 1
@@ -56,6 +58,8 @@ class Composer(QWidget):
         stop_requested(): the button read Stop, or Esc was pressed while streaming.
         edit_last_requested(): Up in an empty box.
         edit_cancelled(): edit mode was left without sending.
+        template_picker_requested(): "/" was typed into the empty box (only while
+            ``template_picker_enabled``); the slash is not typed.
     """
 
     send_requested = Signal(str)
@@ -63,12 +67,14 @@ class Composer(QWidget):
     stop_requested = Signal()
     edit_last_requested = Signal()
     edit_cancelled = Signal()
+    template_picker_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._send_key = SEND_ENTER
         self._streaming = False
         self._editing_id: str | None = None
+        self.template_picker_enabled = False
 
         self.edit_banner = QLabel()
         self.edit_banner.setObjectName("composerEditBanner")
@@ -83,6 +89,7 @@ class Composer(QWidget):
         self.button.clicked.connect(self.on_button_clicked)
         self.hint = QLabel()
         self.hint.setObjectName("composerHint")
+        self.meter = TokenMeter()  # the workspace's ContextMeter keeps it up to date
 
         frame = QFrame()
         frame.setObjectName("composerFrame")
@@ -96,7 +103,11 @@ class Composer(QWidget):
         layout.setSpacing(3)
         layout.addWidget(self.edit_banner)
         layout.addWidget(frame)
-        layout.addWidget(self.hint)
+        self.footer = QHBoxLayout()  # the hint, then the meter and anything the window adds
+        self.footer.setContentsMargins(0, 0, 0, 0)
+        self.footer.addWidget(self.hint, 0, Qt.AlignmentFlag.AlignVCenter)
+        self.footer.addWidget(self.meter, 1)
+        layout.addLayout(self.footer)
         self._refresh()
 
     # -- state -------------------------------------------------------------------------------
@@ -201,6 +212,10 @@ class Composer(QWidget):
             return False
         if key == Qt.Key.Key_Up and not modifiers and not self.text():
             self.edit_last_requested.emit()
+            return True
+        slash_opens_picker = self.template_picker_enabled and self._editing_id is None
+        if key == Qt.Key.Key_Slash and slash_opens_picker and not self.text():
+            self.template_picker_requested.emit()
             return True
         return False
 

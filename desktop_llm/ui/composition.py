@@ -22,21 +22,27 @@ from PySide6.QtWidgets import QApplication
 
 from desktop_llm.core.encodings import preload_encodings
 from desktop_llm.core.paths import AppPaths
+from desktop_llm.core.tokens import TokenCounter
 from desktop_llm.providers import RetryPolicy
 from desktop_llm.secrets import KeyStore, environment_providers
 from desktop_llm.services.chat import ChatService
+from desktop_llm.services.context_planner import ContextPlanner
 from desktop_llm.services.conversations import ConversationService
 from desktop_llm.services.exchange import ExchangeService
 from desktop_llm.services.provider_directory import ProviderDirectory
 from desktop_llm.services.settings import AppSettings, SettingsService
+from desktop_llm.services.usage import UsageService, open_catalog
 from desktop_llm.storage.executor import DatabaseThread
 from desktop_llm.storage.messages import MessageRepository
 from desktop_llm.ui import exchange_dialogs
 from desktop_llm.ui.appearance import apply_theme, is_dark
 from desktop_llm.ui.chat_bridge import ChatBridge, TaskKeeper
+from desktop_llm.ui.context_feature import ContextFeature
 from desktop_llm.ui.logs import KeyRedactor
 from desktop_llm.ui.main_window import MainWindow, WindowCommands
 from desktop_llm.ui.status_bar import StatusBar
+from desktop_llm.ui.template_feature import TemplateFeature
+from desktop_llm.ui.token_meter import ChatContextPreview
 from desktop_llm.ui.workspace import ERROR_MESSAGE_MS, Workspace
 
 log = logging.getLogger(__name__)
@@ -74,6 +80,9 @@ class Services:
     settings: SettingsService
     exchange: ExchangeService
     app_settings: AppSettings
+    planner: ContextPlanner
+    usage: UsageService
+    catalog_problem: str | None = None  # why the user's models.json is not used, if it is not
     preloading: asyncio.Future[None] | None = None  # the tokenizer files loading
 
     async def aclose(self) -> None:
@@ -110,16 +119,24 @@ async def build_services(
     directory = ProviderDirectory(db, keystore, environ=environ, retry=retry)
     directory.set_proxy(app_settings.proxy)
     bridge = ChatBridge()
+    # The user's <data>/models.json over the shipped catalog; a broken one is reported, not fatal.
+    catalog, catalog_problem = await asyncio.to_thread(open_catalog, paths.data / "models.json")
+    planner = ContextPlanner(TokenCounter(), catalog)
     services = Services(
         db=db,
         keystore=keystore,
         directory=directory,
         bridge=bridge,
-        chat=ChatService(db, directory, bridge, auto_titles=lambda: services.app_settings.auto_titles),
+        chat=ChatService(
+            db, directory, bridge, planner=planner, auto_titles=lambda: services.app_settings.auto_titles
+        ),
         conversations=ConversationService(db),
         settings=settings,
         exchange=ExchangeService(db),
         app_settings=app_settings,
+        planner=planner,
+        usage=UsageService(db, catalog),
+        catalog_problem=catalog_problem,
     )
     # Token counts need the tokenizer files: load them now, off the Qt thread, not on first use.
     services.preloading = asyncio.ensure_future(asyncio.to_thread(preload_encodings))
@@ -171,6 +188,14 @@ class Composition:
         )
         self.workspace.window_title_changed.connect(window.setWindowTitle)
         self.workspace.settings_requested.connect(self.open_settings)
+        self.templates = TemplateFeature(self.workspace, services.db, services.directory, self.tasks)
+        self.context = ContextFeature(
+            self.workspace,
+            preview=ChatContextPreview(services.chat, services.planner),
+            usage=services.usage,
+            status_bar=self.status_bar,
+            tasks=self.tasks,
+        )
         window.install(self.workspace, self.status_bar, self._commands())
 
     def show_error(self, message: str) -> None:
@@ -191,14 +216,18 @@ class Composition:
             export_all=self.export_all,
             import_file=self.import_file,
             open_settings=self.open_settings,
-            toggle_sidebar=workspace.sidebar.setVisible,
+            toggle_sidebar=self.templates.set_sidebar_visible,
             open_log_folder=lambda: self._open_url(QUrl.fromLocalFile(str(self._log_folder))),
+            open_usage=self.context.open_usage,
         )
 
     async def start(self) -> None:
         """Apply the stored settings and show the conversations."""
         self.apply_app_settings(self.services.app_settings)
         await self.workspace.start()
+        self.tasks.run(self.templates.start())  # seeds the built-in templates on first run
+        if self.services.catalog_problem:
+            self.context.show_catalog_problem(self.services.catalog_problem)
 
     def apply_app_settings(self, settings: AppSettings) -> None:
         """Apply theme, font size, send key, proxy and automatic titles."""

@@ -52,6 +52,7 @@ class WindowCommands:
     open_settings: Callable[[], None]
     toggle_sidebar: Callable[[bool], None]
     open_log_folder: Callable[[], None]
+    open_usage: Callable[[], None] | None = None
 
 
 class MainWindow(QMainWindow):
@@ -141,6 +142,8 @@ class MainWindow(QMainWindow):
         sidebar = self._action(view_menu, "toggle_sidebar", "Show &sidebar", "Ctrl+Shift+B")
         sidebar.setCheckable(True)
         sidebar.setChecked(True)
+        view_menu.addSeparator()
+        self._action(view_menu, "open_usage", "&Usage…")
 
         chat_menu = bar.addMenu("&Chat")
         self._label_action(chat_menu, "send", "Send message", "Enter")

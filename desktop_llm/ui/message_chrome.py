@@ -26,6 +26,7 @@ class MessageView:
     """What the view shows for one message on the active path of a conversation.
 
     ``excluded`` messages are dimmed: context fitting left them out of the next request.
+    ``note`` is a discreet line in the footer (a reply's reported tokens and cost).
     ``sibling_index``/``sibling_count`` place the message among its alternative branches.
     """
 
@@ -39,6 +40,7 @@ class MessageView:
     sibling_index: int = 0
     sibling_count: int = 1
     excluded: bool = False
+    note: str = ""
 
 
 def action_href(action: str, message_id: str) -> str:
@@ -126,6 +128,7 @@ def footer_html(message: MessageView, palette: Palette, *, streaming: bool) -> s
 
 def _actions(message: MessageView, palette: Palette) -> str:
     separator = _chrome("  ·  ", palette.muted)
+    note = f"{separator}{_chrome(message.note, palette.muted)}" if message.note else ""
     links = [_link("Copy", "copy", message.id)]
     if message.role in ("user", "system"):
         links.append(_link("Edit", "edit", message.id))
@@ -134,7 +137,7 @@ def _actions(message: MessageView, palette: Palette) -> str:
     if message.sibling_count > 1:
         links.append(_branch_switcher(message, palette))
     links.append(_link("Delete", "delete", message.id))
-    return separator.join(links)
+    return separator.join(links) + note
 
 
 def _branch_switcher(message: MessageView, palette: Palette) -> str:

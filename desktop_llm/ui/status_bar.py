@@ -20,6 +20,7 @@ from desktop_llm.storage.records import StoredMessage
 from desktop_llm.ui.chat_bridge import ChatBridge
 
 REFRESH_MS = 500
+NOTICE_MS = 15000
 TOAST_MS = 8000
 
 
@@ -129,6 +130,9 @@ class StatusBar(QStatusBar):
         self.usage_label = QLabel()
         self.usage_label.setObjectName("usageLabel")
         self.usage_label.setToolTip("Tokens this conversation used, as the provider reported them")
+        self.cost_label = QLabel()
+        self.cost_label.setObjectName("costLabel")
+        self.cost_label.setVisible(False)
         self.toast = QWidget()
         toast_layout = QHBoxLayout(self.toast)
         toast_layout.setContentsMargins(0, 0, 0, 0)
@@ -142,6 +146,7 @@ class StatusBar(QStatusBar):
         self.addWidget(self.activity_label, 1)
         self.addPermanentWidget(self.toast)
         self.addPermanentWidget(self.usage_label)
+        self.addPermanentWidget(self.cost_label)
 
         self._refresh_timer = QTimer(self)
         self._refresh_timer.setInterval(REFRESH_MS)
@@ -154,17 +159,26 @@ class StatusBar(QStatusBar):
         bridge.stream_delta.connect(self.on_bridge_stream_delta)
         bridge.stream_retrying.connect(self.on_bridge_stream_retrying)
         bridge.stream_finished.connect(self.on_bridge_stream_finished)
+        bridge.context_notice.connect(self.on_bridge_context_notice)
 
     # -- the conversation on screen ----------------------------------------------------------
 
     def set_conversation(self, conversation_id: str | None, messages: list[StoredMessage]) -> None:
         """Follow this conversation (None: nothing open) and show its usage."""
+        if conversation_id != self._conversation_id:
+            self.set_cost("")  # the new conversation's cost is on its way
         self._conversation_id = conversation_id
         self.set_usage(messages)
         self.refresh()
 
     def set_usage(self, messages: list[StoredMessage]) -> None:
         self.usage_label.setText(usage_text(messages))
+
+    def set_cost(self, text: str, tooltip: str = "") -> None:
+        """Show what the conversation on screen cost ("$0.0123"), with how it was priced."""
+        self.cost_label.setText(text)
+        self.cost_label.setToolTip(tooltip)
+        self.cost_label.setVisible(bool(text))
 
     def refresh(self) -> None:
         """Redraw the activity sentence; stop ticking when nothing is in flight."""
@@ -221,3 +235,8 @@ class StatusBar(QStatusBar):
     def on_bridge_stream_finished(self, event: StreamFinished) -> None:
         self.tracker.finished(event.conversation_id, event.message)
         self.refresh()
+
+    def on_bridge_context_notice(self, conversation_id: str, text: str) -> None:
+        """Say what context fitting did to the reply on screen (say, sent less history after "too long")."""
+        if conversation_id == self._conversation_id:
+            self.showMessage(text, NOTICE_MS)

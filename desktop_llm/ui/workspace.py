@@ -51,10 +51,13 @@ class Workspace(QWidget):
     Signals:
         window_title_changed(str): the title the window should show.
         settings_requested(): the welcome panel's "Open Settings".
+        current_changed(object): the chat on screen changed, finished loading or was saved
+            (its ``ChatSession``, or None).
     """
 
     window_title_changed = Signal(str)
     settings_requested = Signal()
+    current_changed = Signal(object)
 
     def __init__(
         self,
@@ -230,6 +233,7 @@ class Workspace(QWidget):
             self._show_settings(session)
             self._status.set_conversation(session.key, session.path)
             self._update_title()
+            self.current_changed.emit(session)
         if find_text:
             session.view.find(find_text)
 
@@ -264,6 +268,7 @@ class Workspace(QWidget):
         self._current = session
         key = session.key if session and session.conversation else None
         self._status.set_conversation(key, session.path if session else [])
+        self.current_changed.emit(session)
 
     def _update_title(self) -> None:
         conversation = self._current.conversation if self._current else None
@@ -312,6 +317,7 @@ class Workspace(QWidget):
             self.sidebar.list_view.select_conversation(conversation.id)
             self._status.set_conversation(conversation.id, self._current.path)
             self._update_title()
+            self.current_changed.emit(self._current)
 
     # -- sessions ----------------------------------------------------------------------------
 
