@@ -129,7 +129,7 @@ class Database:
                 yield self.conn
             except BaseException:
                 self._depth = depth
-                if self.conn.in_transaction:
+                if self._open_transaction():
                     self.conn.execute(rollback)
                     if depth > 0:
                         self.conn.execute(commit)  # a savepoint stays open after ROLLBACK TO
@@ -142,6 +142,17 @@ class Database:
                 if depth == 0 and self.conn.in_transaction:
                     self.conn.execute("ROLLBACK")
                 raise
+
+    def _open_transaction(self) -> bool:
+        """Whether a transaction is open; False once the connection is closed.
+
+        A block abandoned by Ctrl-C can be finalised by the garbage collector after the
+        connection was closed; closing already rolled back whatever was not committed.
+        """
+        try:
+            return self.conn.in_transaction
+        except sqlite3.ProgrammingError:
+            return False
 
     def close(self) -> None:
         """Close the connection (SQLite checkpoints the WAL when the last one closes)."""

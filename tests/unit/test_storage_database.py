@@ -104,3 +104,12 @@ def test_an_unwritable_folder_is_explained(tmp_path: Path) -> None:
     blocker.write_text("x")
     with pytest.raises(StorageError, match="data folder"):
         Database.open(blocker / "sub" / "desktop-llm.sqlite3")
+
+
+def test_a_transaction_abandoned_until_after_close_ends_quietly(tmp_path) -> None:
+    db = Database.open(tmp_path / "abandoned.sqlite3")
+    block = db.transaction()
+    block.__enter__()
+    db.close()
+    # What the garbage collector does to a block left open by Ctrl-C: close its generator.
+    block.gen.close()  # raised "Cannot operate on a closed database" before
