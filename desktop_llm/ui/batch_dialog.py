@@ -46,6 +46,7 @@ from desktop_llm.ui.batch_results import BatchResultsModel, progress_text, write
 from desktop_llm.ui.chat_bridge import TaskKeeper
 from desktop_llm.ui.model_picker import ModelPicker
 from desktop_llm.ui.template_colours import theme_of
+from desktop_llm.ui.version_history import fill_version_box
 
 FILE_FILTER = "Rows (*.csv *.tsv *.jsonl *.ndjson *.txt);;All files (*)"
 
@@ -251,15 +252,8 @@ class BatchDialog(QDialog):
         if template_id is None:
             return
         self.loaded = await self._templates.load(template_id)
-        self.version_box.blockSignals(True)
-        self.version_box.clear()
         default = self.loaded.record.default_version
-        for version in self.loaded.versions:
-            self.version_box.addItem(
-                f"v{version.number}" + (" (default)" if version.number == default else ""), version.number
-            )
-        self.version_box.setCurrentIndex(self.version_box.findData(default))
-        self.version_box.blockSignals(False)
+        fill_version_box(self.version_box, (v.number for v in self.loaded.versions), default, default)
         self._reread_rows()
 
     def template(self) -> PromptTemplate | None:

@@ -41,6 +41,7 @@ from desktop_llm.ui.markdown import MarkdownRenderer
 from desktop_llm.ui.model_picker import ModelPicker
 from desktop_llm.ui.template_colours import theme_of
 from desktop_llm.ui.template_form import TemplateForm
+from desktop_llm.ui.version_history import fill_version_box
 
 SIDE_NAMES = ("A", "B")
 NO_TEMPERATURE = -0.1
@@ -252,13 +253,7 @@ class CompareView(QDialog):
         other = numbers[-1] if numbers[-1] != default else numbers[-2] if len(numbers) > 1 else default
         self.heading.setText(f"<b>{self.loaded.record.name}</b> — {len(numbers)} version(s)")
         for side, chosen in zip(self.sides, (default, other), strict=True):
-            side.version_box.blockSignals(True)
-            side.version_box.clear()
-            for number in numbers:
-                label = f"v{number}" + (" (default)" if number == default else "")
-                side.version_box.addItem(label, number)
-            side.version_box.setCurrentIndex(side.version_box.findData(chosen))
-            side.version_box.blockSignals(False)
+            fill_version_box(side.version_box, numbers, default, chosen)
             side.picker.set_entries(entries)
             if entries:
                 side.picker.set_selection(entries[0].id, entries[0].default_model, choose_default=True)

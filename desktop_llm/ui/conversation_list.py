@@ -18,7 +18,6 @@ from PySide6.QtCore import (
     QPersistentModelIndex,
     QPoint,
     QRect,
-    QSize,
     Qt,
     Signal,
 )
@@ -28,12 +27,12 @@ from PySide6.QtWidgets import (
     QListView,
     QMenu,
     QStyle,
-    QStyledItemDelegate,
     QStyleOptionViewItem,
     QWidget,
 )
 
 from desktop_llm.storage.records import Conversation, Folder
+from desktop_llm.ui.list_pane import TwoLineDelegate, is_selected
 
 UNTITLED = "New chat"
 ConversationRole = Qt.ItemDataRole.UserRole + 1
@@ -241,30 +240,23 @@ class ConversationListModel(QAbstractListModel):
         return " · ".join(p for p in parts if p)
 
 
-class ConversationDelegate(QStyledItemDelegate):
+class ConversationDelegate(TwoLineDelegate):
     """Draw a conversation as a title line over a muted line: pinned, time or "replying…", model."""
 
     PADDING = 8
-
-    def sizeHint(self, option: QStyleOptionViewItem, index: _Index) -> QSize:
-        metrics = QFontMetrics(option.font)
-        return QSize(200, metrics.height() * 2 + self.PADDING * 2 + 2)
+    LINE_GAP = 2
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: _Index) -> None:
         self.initStyleOption(option, index)
-        style = option.widget.style() if option.widget else None
         text = option.text
-        option.text = ""
-        if style is not None:
-            style.drawControl(QStyle.ControlElement.CE_ItemViewItem, option, painter, option.widget)
-        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        rect = self.draw_background(painter, option)
+        selected = is_selected(option)
         group = (
             QPalette.ColorGroup.Active
             if option.state & QStyle.StateFlag.State_Active
             else QPalette.ColorGroup.Inactive
         )
         role = QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text
-        rect = option.rect.adjusted(self.PADDING + 4, self.PADDING, -self.PADDING, -self.PADDING)
         title_font = QFont(option.font)
         metrics = QFontMetrics(title_font)
         title_rect = QRect(rect.left(), rect.top(), rect.width(), metrics.height())

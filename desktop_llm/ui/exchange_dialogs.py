@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QMessageBox, QProgressDialog, QWidget
@@ -30,6 +31,7 @@ from desktop_llm.storage.importer import ImportResult
 from desktop_llm.ui.await_dialog import PathRequest, choose_path_with_dialog
 
 ChoosePath = Callable[[QWidget | None, PathRequest], Awaitable[Path | None]]
+ResultT = TypeVar("ResultT", ExportResult, ImportResult)
 
 JSON_FILTER = "Desktop LLM export (*.json)"
 MARKDOWN_FILTER = "Markdown (*.md)"
@@ -160,6 +162,43 @@ def import_problems(error: ImportFailed) -> str:
     return "\n".join([*shown, "", "Nothing was imported; your conversations are unchanged."])
 
 
+def _import_failure(error: StorageError) -> str:
+    if isinstance(error, ImportFailed):
+        return import_problems(error)
+    return str(error)  # the database refused the write (disk full, busy)
+
+
+async def _run_with_progress(
+    parent: QWidget | None,
+    action: str,
+    work: Callable[[Callable[[ExchangeProgress], None]], Awaitable[ResultT]],
+    *,
+    failed_text: str,
+    finished_text: str,
+    details: Callable[[ResultT], str],
+    delay_ms: int,
+    failure_details: Callable[[StorageError], str] = str,
+) -> Outcome:
+    """Run ``work`` behind a progress window, then say how it ended ("Export failed", "Import finished").
+
+    Args:
+        action: "Export" or "Import", for the window titles.
+        work: the service call; it is given the progress window's update function.
+        failed_text: the headline when a ``StorageError`` ends it (nothing else is caught).
+        finished_text: the headline when it succeeds.
+        details: the explanation of a success.
+        failure_details: the explanation of a failure.
+    """
+    progress = ProgressWindow(parent, f"{action}ing", delay_ms)
+    try:
+        result = await work(progress.update)
+    except StorageError as error:
+        return _outcome(parent, f"{action} failed", failed_text, failure_details(error))
+    finally:
+        progress.close()
+    return _outcome(parent, f"{action} finished", finished_text, details(result), result)
+
+
 def _export_format(path: Path, export_format: ExportFormat | None) -> ExportFormat:
     if export_format is not None:
         return export_format
@@ -196,16 +235,18 @@ async def export_conversation(
     if path is None:
         return None
     chosen_format = _export_format(path, export_format)
-    progress = ProgressWindow(parent, "Exporting", progress_delay_ms)
-    try:
-        result = await exchange.export_conversation(
-            conversation_id, path, chosen_format, progress=progress.update
-        )
-    except StorageError as error:  # NotFound included: the conversation was deleted meanwhile
-        return _outcome(parent, "Export failed", "The conversation could not be exported.", str(error))
-    finally:
-        progress.close()
-    return _outcome(parent, "Export finished", "Conversation exported.", _export_details(result), result)
+    # A StorageError ends it, NotFound included: the conversation was deleted meanwhile.
+    return await _run_with_progress(
+        parent,
+        "Export",
+        lambda progress: exchange.export_conversation(
+            conversation_id, path, chosen_format, progress=progress
+        ),
+        failed_text="The conversation could not be exported.",
+        finished_text="Conversation exported.",
+        details=_export_details,
+        delay_ms=progress_delay_ms,
+    )
 
 
 async def export_all(
@@ -225,14 +266,15 @@ async def export_all(
     path = await choose_path(parent, PathRequest("Export all conversations", suggested, (JSON_FILTER,), True))
     if path is None:
         return None
-    progress = ProgressWindow(parent, "Exporting", progress_delay_ms)
-    try:
-        result = await exchange.export_all(path, progress=progress.update)
-    except StorageError as error:
-        return _outcome(parent, "Export failed", "Your conversations could not be exported.", str(error))
-    finally:
-        progress.close()
-    return _outcome(parent, "Export finished", "All conversations exported.", _export_details(result), result)
+    return await _run_with_progress(
+        parent,
+        "Export",
+        lambda progress: exchange.export_all(path, progress=progress),
+        failed_text="Your conversations could not be exported.",
+        finished_text="All conversations exported.",
+        details=_export_details,
+        delay_ms=progress_delay_ms,
+    )
 
 
 async def import_file(
@@ -253,15 +295,13 @@ async def import_file(
     )
     if path is None:
         return None
-    progress = ProgressWindow(parent, "Importing", progress_delay_ms)
-    try:
-        result = await exchange.import_file(path, progress=progress.update)
-    except ImportFailed as error:
-        return _outcome(
-            parent, "Import failed", f"{path.name} could not be imported.", import_problems(error)
-        )
-    except StorageError as error:  # the database refused the write (disk full, busy)
-        return _outcome(parent, "Import failed", f"{path.name} could not be imported.", str(error))
-    finally:
-        progress.close()
-    return _outcome(parent, "Import finished", "Import finished.", import_summary(result), result)
+    return await _run_with_progress(
+        parent,
+        "Import",
+        lambda progress: exchange.import_file(path, progress=progress),
+        failed_text=f"{path.name} could not be imported.",
+        finished_text="Import finished.",
+        details=import_summary,
+        delay_ms=progress_delay_ms,
+        failure_details=_import_failure,
+    )

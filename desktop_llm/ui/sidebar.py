@@ -12,34 +12,20 @@ import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from PySide6.QtCore import (
-    QAbstractListModel,
-    QModelIndex,
-    QPersistentModelIndex,
-    QRect,
-    QSize,
-    Qt,
-    QTimer,
-    Signal,
-)
-from PySide6.QtGui import QFont, QFontMetrics, QKeyEvent, QPainter, QPalette
-from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QLabel,
-    QLineEdit,
-    QListView,
-    QPushButton,
-    QStackedWidget,
-    QStyle,
-    QStyledItemDelegate,
-    QStyleOptionViewItem,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, QRect, Qt, QTimer, Signal
+from PySide6.QtGui import QFont, QFontMetrics, QKeyEvent, QPainter
+from PySide6.QtWidgets import QLabel, QLineEdit, QPushButton, QStackedWidget, QStyleOptionViewItem, QWidget
 
 from desktop_llm.storage.records import SearchHit
 from desktop_llm.ui.chat_bridge import TaskKeeper
 from desktop_llm.ui.conversation_list import UNTITLED, ConversationList, ConversationListModel
+from desktop_llm.ui.list_pane import (
+    TwoLineDelegate,
+    lay_out_pane,
+    read_only_list,
+    set_up_search_box,
+    text_colour,
+)
 
 DEBOUNCE_MS = 150
 SEARCH_LIMIT = 50
@@ -97,30 +83,19 @@ class SearchResultsModel(QAbstractListModel):
         return list(self._hits)
 
 
-class SearchResultDelegate(QStyledItemDelegate):
+class SearchResultDelegate(TwoLineDelegate):
     """Draw a hit as its conversation's title over a snippet whose matches are bold."""
 
     PADDING = 8
-
-    def sizeHint(self, option: QStyleOptionViewItem, index: _Index) -> QSize:
-        return QSize(200, QFontMetrics(option.font).height() * 2 + self.PADDING * 2 + 3)
+    LINE_GAP = 3
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: _Index) -> None:
         self.initStyleOption(option, index)
         hit: SearchHit = index.data(HitRole)
-        option.text = ""
-        if option.widget is not None:
-            option.widget.style().drawControl(
-                QStyle.ControlElement.CE_ItemViewItem, option, painter, option.widget
-            )
-        selected = bool(option.state & QStyle.StateFlag.State_Selected)
-        text_colour = option.palette.color(
-            QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text
-        )
-        rect = option.rect.adjusted(self.PADDING + 4, self.PADDING, -self.PADDING, -self.PADDING)
+        rect = self.draw_background(painter, option)
         metrics = QFontMetrics(option.font)
         painter.save()
-        painter.setPen(text_colour)
+        painter.setPen(text_colour(option))
         title_font = QFont(option.font)
         title_font.setBold(True)
         painter.setFont(title_font)
@@ -200,21 +175,14 @@ class Sidebar(QWidget):
         self.new_chat_button.setCursor(Qt.CursorShape.PointingHandCursor)
         self.new_chat_button.clicked.connect(self.new_chat_requested)
         self.search_box = _SearchBox()
-        self.search_box.setObjectName("searchBox")
-        self.search_box.setPlaceholderText("Search all chats  (Ctrl+K)")
-        self.search_box.setClearButtonEnabled(True)
+        set_up_search_box(self.search_box, "searchBox", "Search all chats  (Ctrl+K)")
         self.search_box.textChanged.connect(self.on_search_box_text_changed)
         self.search_box.escape_pressed.connect(self.clear_search)
         self.search_box.down_pressed.connect(self._focus_results)
         self.list_view = ConversationList(model)
         self.results_model = SearchResultsModel(self)
-        self.results_view = QListView()
+        self.results_view = read_only_list(self.results_model, SearchResultDelegate)
         self.results_view.setObjectName("searchResults")
-        self.results_view.setModel(self.results_model)
-        self.results_view.setItemDelegate(SearchResultDelegate(self.results_view))
-        self.results_view.setUniformItemSizes(True)
-        self.results_view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.results_view.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.results_view.clicked.connect(self._activate)
         self.results_view.activated.connect(self._activate)
         self.no_results = QLabel("No chat contains that.")
@@ -236,12 +204,7 @@ class Sidebar(QWidget):
         self._debounce.setInterval(DEBOUNCE_MS)
         self._debounce.timeout.connect(self.on_debounce_timeout)
 
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(10, 10, 10, 0)
-        layout.setSpacing(8)
-        layout.addWidget(self.new_chat_button)
-        layout.addWidget(self.search_box)
-        layout.addWidget(self.stack, 1)
+        lay_out_pane(self, self.new_chat_button, self.search_box, self.stack)
 
     def focus_search(self) -> None:
         """Put the cursor in the search box, its text selected (Ctrl+K)."""

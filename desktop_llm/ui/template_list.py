@@ -9,31 +9,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import (
-    QAbstractListModel,
-    QModelIndex,
-    QPersistentModelIndex,
-    QPoint,
-    QRect,
-    QSize,
-    Qt,
-    Signal,
-)
+from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, QPoint, QRect, Qt, Signal
 from PySide6.QtGui import QFont, QFontMetrics, QPainter, QPalette
-from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QLineEdit,
-    QListView,
-    QMenu,
-    QPushButton,
-    QStyle,
-    QStyledItemDelegate,
-    QStyleOptionViewItem,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QLineEdit, QListView, QMenu, QPushButton, QStyleOptionViewItem, QWidget
 
 from desktop_llm.services.templates import TemplateSummary, matches
+from desktop_llm.ui.list_pane import (
+    TwoLineDelegate,
+    is_selected,
+    lay_out_pane,
+    read_only_list,
+    set_up_search_box,
+    text_colour,
+)
 
 SummaryRole = Qt.ItemDataRole.UserRole + 20
 BUILTIN_MARK = "built-in"
@@ -104,28 +92,18 @@ class TemplateListModel(QAbstractListModel):
         return [s.name for s in self._shown]
 
 
-class TemplateDelegate(QStyledItemDelegate):
+class TemplateDelegate(TwoLineDelegate):
     """Draw a template as its name (with a "built-in" tag) over its description."""
 
     PADDING = 7
-
-    def sizeHint(self, option: QStyleOptionViewItem, index: _Index) -> QSize:
-        return QSize(200, QFontMetrics(option.font).height() * 2 + self.PADDING * 2 + 2)
+    LINE_GAP = 2
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: _Index) -> None:
         self.initStyleOption(option, index)
         summary: TemplateSummary = index.data(SummaryRole)
-        option.text = ""
-        if option.widget is not None:
-            option.widget.style().drawControl(
-                QStyle.ControlElement.CE_ItemViewItem, option, painter, option.widget
-            )
-        selected = bool(option.state & QStyle.StateFlag.State_Selected)
-        text_colour = option.palette.color(
-            QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text
-        )
+        rect = self.draw_background(painter, option)
+        colour = text_colour(option)
         muted = option.palette.color(QPalette.ColorRole.PlaceholderText)
-        rect = option.rect.adjusted(self.PADDING + 4, self.PADDING, -self.PADDING, -self.PADDING)
         line = QFontMetrics(option.font).height()
         painter.save()
         small = QFont(option.font)
@@ -143,7 +121,7 @@ class TemplateDelegate(QStyledItemDelegate):
         title = QFont(option.font)
         title.setBold(True)
         painter.setFont(title)
-        painter.setPen(text_colour)
+        painter.setPen(colour)
         name = QFontMetrics(title).elidedText(
             summary.name, Qt.TextElideMode.ElideRight, rect.width() - tag_width
         )
@@ -151,7 +129,7 @@ class TemplateDelegate(QStyledItemDelegate):
             QRect(rect.left(), rect.top(), rect.width() - tag_width, line), Qt.AlignmentFlag.AlignLeft, name
         )
         painter.setFont(option.font)
-        painter.setPen(text_colour if selected else muted)
+        painter.setPen(colour if is_selected(option) else muted)
         description = QFontMetrics(option.font).elidedText(
             summary.description or "No description", Qt.TextElideMode.ElideRight, rect.width()
         )
@@ -165,13 +143,7 @@ class TemplateDelegate(QStyledItemDelegate):
 
 def template_view(model: TemplateListModel, parent: QWidget | None = None) -> QListView:
     """Return a list view that shows ``model`` with the template delegate."""
-    view = QListView(parent)
-    view.setModel(model)
-    view.setItemDelegate(TemplateDelegate(view))
-    view.setUniformItemSizes(True)
-    view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    view.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-    return view
+    return read_only_list(model, TemplateDelegate, parent)
 
 
 class TemplateListPane(QWidget):
@@ -197,9 +169,7 @@ class TemplateListPane(QWidget):
         self.new_button.setObjectName("newTemplateButton")
         self.new_button.clicked.connect(self.new_requested)
         self.search_box = QLineEdit()
-        self.search_box.setObjectName("templateSearch")
-        self.search_box.setPlaceholderText("Search templates")
-        self.search_box.setClearButtonEnabled(True)
+        set_up_search_box(self.search_box, "templateSearch", "Search templates")
         self.search_box.textChanged.connect(self.model.set_filter)
         self.view = template_view(self.model)
         self.view.setObjectName("templateList")
@@ -207,12 +177,7 @@ class TemplateListPane(QWidget):
         self.view.activated.connect(self._activate)
         self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.view.customContextMenuRequested.connect(self._menu)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(10, 10, 10, 0)
-        layout.setSpacing(8)
-        layout.addWidget(self.new_button)
-        layout.addWidget(self.search_box)
-        layout.addWidget(self.view, 1)
+        lay_out_pane(self, self.new_button, self.search_box, self.view)
 
     def set_templates(self, summaries: list[TemplateSummary], *, select: str | None = None) -> None:
         """Show these templates; keep (or move) the selection to ``select``."""

@@ -7,6 +7,7 @@ version is the default, the one "Use in chat", the picker and batch runs start f
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from PySide6.QtCore import Qt, Signal
@@ -38,6 +39,16 @@ def local_time(timestamp: str) -> str:
     except ValueError:
         return timestamp
     return moment.astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+def fill_version_box(box: QComboBox, numbers: Iterable[int], default: int, chosen: int) -> None:
+    """List version ``numbers`` in ``box`` ("v2 (default)") and select ``chosen``, emitting no signals."""
+    box.blockSignals(True)
+    box.clear()
+    for number in numbers:
+        box.addItem(f"v{number}" + (" (default)" if number == default else ""), number)
+    box.setCurrentIndex(box.findData(chosen))
+    box.blockSignals(False)
 
 
 def version_label(version: TemplateVersion, default: int) -> str:
