@@ -139,6 +139,9 @@ async def build_services(
         catalog_problem=catalog_problem,
     )
     # Token counts need the tokenizer files: load them now, off the Qt thread, not on first use.
+    # tiktoken's Rust constructor holds the GIL while it builds an encoder (0.1-0.5 s here), so
+    # the window stalls briefly whenever that happens: right after the first paint, before the
+    # person types, is the least noticeable moment (tests/ui/test_main_window_export_lag.py).
     services.preloading = asyncio.ensure_future(asyncio.to_thread(preload_encodings))
     services.preloading.add_done_callback(_log_preload_failure)
     return services
