@@ -47,7 +47,7 @@ from desktop_llm.services.summaries import write_summary
 from desktop_llm.services.titles import fallback_title, write_title
 from desktop_llm.storage.conversations import ConversationRepository
 from desktop_llm.storage.database import Database
-from desktop_llm.storage.errors import NotFound
+from desktop_llm.storage.errors import DatabaseBusy, NotFound
 from desktop_llm.storage.executor import DatabaseThread
 from desktop_llm.storage.messages import MessageRepository
 from desktop_llm.storage.records import Conversation, StoredMessage
@@ -55,6 +55,10 @@ from desktop_llm.storage.records import Conversation, StoredMessage
 log = logging.getLogger(__name__)
 
 SHRINK_FACTOR = 0.8
+# A finished reply is saved even if another writer (an import) holds the database for minutes:
+# each attempt already waits out SQLite's busy timeout, then we pause and try again.
+FINISH_ATTEMPTS = 60
+FINISH_RETRY_DELAY = 1.0
 # A fast local server fills the socket faster than we read it; every few milliseconds the loop
 # must get control back so the window can repaint (qasync runs on the Qt thread).
 YIELD_EVERY = 0.004
@@ -389,7 +393,7 @@ class ChatService:
                     finish_reason = event.reason
                 if self._clock() - last_save >= self._save_interval:
                     last_save = self._clock()
-                    await self._db.call(_save_streaming, assistant.id, "".join(text), "".join(reasoning))
+                    await self._save_progress(assistant.id, "".join(text), "".join(reasoning))
         except asyncio.CancelledError:
             status = "stopped"
             raise
@@ -449,4 +453,24 @@ class ChatService:
             )
 
         # Shielded: a second cancel (the window closing during a stop) must not lose the text.
-        return await asyncio.shield(self._db.call(finish))
+        return await asyncio.shield(self._finish_patiently(finish))
+
+    async def _save_progress(self, message_id: str, text: str, reasoning: str) -> None:
+        """Save the reply so far; if another writer holds the database, skip this save, not the reply."""
+        try:
+            await self._db.call(_save_streaming, message_id, text, reasoning)
+        except DatabaseBusy as busy:
+            log.warning("a periodic save of a streaming reply was skipped: %s", busy)
+
+    async def _finish_patiently(self, finish: Callable[[Database], StoredMessage]) -> StoredMessage:
+        """Write the final reply, waiting out another writer (a command-line import) if need be."""
+        attempt = 1
+        while True:
+            try:
+                return await self._db.call(finish)
+            except DatabaseBusy:
+                if attempt == FINISH_ATTEMPTS:
+                    raise
+                log.warning("the database is busy; saving the finished reply again (attempt %d)", attempt)
+                await asyncio.sleep(FINISH_RETRY_DELAY)
+                attempt += 1

@@ -12,14 +12,15 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from desktop_llm.storage import migrations
-from desktop_llm.storage.errors import StorageError
+from desktop_llm.storage.errors import DatabaseBusy, StorageError
 from desktop_llm.storage.searchtext import INDEX_FUNCTION, index_text
 
 BUSY_TIMEOUT_MS = 5000
 
 # sqlite3 error texts that are the environment's doing, with what a person can do about them.
+BUSY_ERROR = "database is locked"
 _KNOWN_ERRORS = (
-    ("database is locked", "another program kept the database busy for more than 5 seconds; try again"),
+    (BUSY_ERROR, "another program kept the database busy for more than 5 seconds; try again"),
     ("disk is full", "the disk is full; free some space and try again"),
     ("disk i/o error", "the disk reported an error; check the drive and try again"),
     ("attempt to write a readonly database", "the database file is read-only; check its permissions"),
@@ -34,7 +35,8 @@ def explain(error: sqlite3.Error, path: Path) -> StorageError | None:
     text = str(error).lower()
     for needle, advice in _KNOWN_ERRORS:
         if needle in text:
-            return StorageError(f"Database {path}: {advice} ({error}).")
+            kind = DatabaseBusy if needle == BUSY_ERROR else StorageError
+            return kind(f"Database {path}: {advice} ({error}).")
     return None
 
 

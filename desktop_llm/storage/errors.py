@@ -8,6 +8,7 @@ reporter.
 Hierarchy::
 
     StorageError
+     ├── DatabaseBusy       another writer kept the database locked; try again
      ├── SchemaTooNew       the file was written by a newer Desktop LLM
      ├── DataFolderLocked   another window holds the data folder
      ├── NotFound           no such conversation / message / folder / template / setting
@@ -22,6 +23,13 @@ from pathlib import Path
 
 class StorageError(Exception):
     """A known storage failure; ``str(error)`` is a message for a person."""
+
+
+class DatabaseBusy(StorageError):
+    """Another connection (an import on the command line, say) kept the write lock too long.
+
+    Worth retrying: the other writer finishes, and nothing was changed by the failed call.
+    """
 
 
 class SchemaTooNew(StorageError):
