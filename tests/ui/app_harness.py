@@ -64,6 +64,10 @@ class App:
         composer.set_text(text)
         QTest.keyClick(composer.editor, Qt.Key.Key_Return)
 
+    async def idle(self) -> None:
+        """Wait until no reply streams: a row says "complete" a moment before the service is done."""
+        await wait_until(lambda: not self.composition.services.chat.streaming_conversations(), what="idle")
+
     def current_id(self) -> str | None:
         session = self.workspace.current_session()
         return session.conversation.id if session and session.conversation else None

@@ -82,6 +82,7 @@ async def test_regenerate_makes_a_sibling_and_the_branch_switcher_moves_between_
         await app.type_and_send("Question")
         await wait_until(lambda: [m["status"] for m in app.messages()] == ["complete", "complete"])
         first = app.messages()[1]
+        await app.idle()
 
         app.view().action_requested.emit("regenerate", first["id"])
 
@@ -93,6 +94,7 @@ async def test_regenerate_makes_a_sibling_and_the_branch_switcher_moves_between_
         assert session.positions[second["id"]] == (1, 2)
         # The second request carried only the question, not the replaced reply.
         assert [m["content"] for m in server.chat_requests[1].json["messages"]] == ["Question"]
+        await app.idle()
 
         app.view().action_requested.emit("previous_branch", second["id"])
         await wait_until(lambda: [m.content for m in session.path] == ["Question", "First answer."])
@@ -146,6 +148,7 @@ async def test_deleting_a_message_removes_it_and_its_replies(qtbot, tmp_path, se
         await wait_until(lambda: len(app.messages()) == 2 and app.messages()[1]["status"] == "complete")
         await app.type_and_send("second")
         await wait_until(lambda: len(app.messages()) == 4 and app.messages()[3]["status"] == "complete")
+        await app.idle()
 
         app.view().action_requested.emit("delete", app.messages()[2]["id"])
 

@@ -104,6 +104,7 @@ async def test_a_dropped_stream_keeps_its_text_and_retry_gets_a_full_reply(qtbot
         broken = app.messages()[1]
         assert broken["content"] == "one two three"
         await wait_until(lambda: (app.view().message_text(broken["id"]) or "").startswith("one two three"))
+        await app.idle()
 
         app.view().action_requested.emit("retry", broken["id"])
 
