@@ -1,7 +1,8 @@
 """Offer one async contract over one module per wire protocol (see DESIGN.md).
 
-``stream(request)`` yields ``TextDelta``/``ReasoningDelta`` any number of times, then at most
-one ``Usage``, then exactly one ``Finish``. Failures are ``ProviderError`` subclasses.
+``stream(request)`` yields ``TextDelta``/``ReasoningDelta`` any number of times, then any
+``ToolCall``s, then at most one ``Usage``, then exactly one ``Finish``. Failures are
+``ProviderError`` subclasses.
 """
 
 from desktop_llm.providers.errors import (
@@ -22,6 +23,7 @@ from desktop_llm.providers.registry import create_provider, register
 from desktop_llm.providers.retry import RetryPolicy
 from desktop_llm.providers.types import (
     KINDS,
+    Attachment,
     ChatRequest,
     ChatResult,
     Finish,
@@ -31,11 +33,14 @@ from desktop_llm.providers.types import (
     ReasoningDelta,
     StreamEvent,
     TextDelta,
+    ToolCall,
+    ToolSpec,
     Usage,
 )
 
 __all__ = [
     "KINDS",
+    "Attachment",
     "AuthenticationError",
     "ChatRequest",
     "ChatResult",
@@ -58,6 +63,8 @@ __all__ = [
     "StreamEvent",
     "StreamInterrupted",
     "TextDelta",
+    "ToolCall",
+    "ToolSpec",
     "Usage",
     "create_provider",
     "register",

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 KINDS = ("openai", "anthropic", "gemini", "ollama", "openai-compatible")
 
-Role = Literal["system", "user", "assistant"]
+Role = Literal["system", "user", "assistant", "tool"]
 
 
 @dataclass(frozen=True, eq=True)
@@ -71,21 +72,85 @@ class ProviderConfig:
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A file sent with a message: raw bytes, never base64 (the provider encodes).
+
+    Args:
+        name: the file's name as the person knows it ("photo.png").
+        media_type: its MIME type ("image/png", "application/pdf", "text/csv").
+        data: the file's bytes.
+    """
+
+    name: str
+    media_type: str
+    data: bytes = field(repr=False)
+
+    def __repr__(self) -> str:
+        return f"Attachment(name={self.name!r}, media_type={self.media_type!r}, size={len(self.data)})"
+
+
+@dataclass(frozen=True)
+class ToolSpec:
+    """A tool offered to the model.
+
+    Args:
+        name: the name the model calls it by (within every provider's name rules).
+        description: what it does, for the model.
+        parameters: a JSON Schema object describing its arguments.
+    """
+
+    name: str
+    description: str = ""
+    parameters: Mapping[str, Any] = field(default_factory=lambda: {"type": "object", "properties": {}})
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    """One call the model asked for.
+
+    Args:
+        id: the provider's id for the call, else a made-up one ("call_<n>"), unique in the reply.
+        name: the tool's name.
+        arguments: the arguments' JSON text, whole, exactly as the model gave it (it may be invalid).
+        provider_data: opaque data the provider needs back with the call (Gemini's thoughtSignature).
+    """
+
+    id: str
+    name: str
+    arguments: str = "{}"
+    provider_data: Any = None
+
+
+@dataclass(frozen=True)
 class Message:
-    """One chat message as sent to a provider."""
+    """One chat message as sent to a provider.
+
+    Args:
+        role: "system", "user", "assistant", or "tool" (one tool result).
+        content: the text.
+        attachments: files sent with the message, in the order the person gave them.
+        tool_calls: on an assistant message, the calls the model made.
+        tool_call_id: on a tool message, the call it answers.
+        name: on a tool message, the tool's name.
+    """
 
     role: Role
     content: str
+    attachments: tuple[Attachment, ...] = ()
+    tool_calls: tuple[ToolCall, ...] = ()
+    tool_call_id: str | None = None
+    name: str | None = None
 
 
 @dataclass(frozen=True)
 class ChatRequest:
-    """One request for a reply."""
+    """One request for a reply; ``tools=()`` sends no tools."""
 
     model: str
     messages: list[Message] | tuple[Message, ...]
     temperature: float | None = None
     max_tokens: int | None = None
+    tools: tuple[ToolSpec, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -126,7 +191,7 @@ class Finish:
     reason: str
 
 
-StreamEvent = TextDelta | ReasoningDelta | Usage | Finish
+StreamEvent = TextDelta | ReasoningDelta | ToolCall | Usage | Finish
 
 
 @dataclass(frozen=True)
@@ -138,6 +203,7 @@ class ChatResult:
     finish_reason: str
     model: str
     reasoning: str = ""
+    tool_calls: tuple[ToolCall, ...] = ()
 
 
 @dataclass(frozen=True)
