@@ -19,7 +19,7 @@ import ipaddress
 import json
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from contextlib import aclosing, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol, Self, TypeVar
@@ -286,7 +286,7 @@ class Provider(ABC):
 
     # -- the contract ------------------------------------------------------------------
 
-    def stream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
+    def stream(self, request: ChatRequest) -> AsyncGenerator[StreamEvent, None]:
         """Stream the reply: deltas, at most one ``Usage``, then exactly one ``Finish``.
 
         Close the iterator (``aclose``) or cancel the task to stop early; the connection is
@@ -320,7 +320,7 @@ class Provider(ABC):
 
     # -- calls: key check, retries, circuit ----------------------------------------------
 
-    async def _run(self, request: ChatRequest, state: CallState) -> AsyncIterator[StreamEvent]:
+    async def _run(self, request: ChatRequest, state: CallState) -> AsyncGenerator[StreamEvent, None]:
         """Stream with retries before output, ``StreamInterrupted`` after, the circuit told once."""
         self._require_key()
         self.circuit.before_call()
@@ -352,7 +352,7 @@ class Provider(ABC):
             raise
         self.circuit.record_success()
 
-    async def _attempt(self, request: ChatRequest, state: CallState) -> AsyncIterator[StreamEvent]:
+    async def _attempt(self, request: ChatRequest, state: CallState) -> AsyncGenerator[StreamEvent, None]:
         """Make one streaming request and yield its deltas, then ``Usage`` and ``Finish``."""
         state.begin_attempt(request.model)
         url, body = self.chat_request(request)

@@ -189,12 +189,13 @@ class ChatService:
     async def regenerate(self, message_id: str) -> StoredMessage:
         """Stream a new reply as a sibling of the assistant message ``message_id``."""
         target = await self._db.call(lambda db: MessageRepository(db).get(message_id))
-        if target.role != "assistant" or target.parent_id is None:
+        parent_id = target.parent_id
+        if target.role != "assistant" or parent_id is None:
             raise ValueError("Only a reply can be regenerated.")
         self._ensure_idle(target.conversation_id)
         conversation = await self._conversation(target.conversation_id)
         self._ensure_model(conversation)
-        parent = await self._db.call(lambda db: MessageRepository(db).get(target.parent_id))
+        parent = await self._db.call(lambda db: MessageRepository(db).get(parent_id))
         return await self._reply(conversation, parent, announce_user=False)
 
     async def edit_and_resend(self, message_id: str, text: str) -> StoredMessage:

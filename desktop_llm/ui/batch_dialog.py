@@ -411,10 +411,10 @@ class BatchDialog(QDialog):
         self.run_button.setEnabled(has_rows and not self._running)
         self.cancel_button.setEnabled(self._running)
         self.resume_button.setEnabled(has_rows and unfinished and not self._running)
-        for widget in (self.export_csv_button, self.export_jsonl_button):
-            widget.setEnabled(has_rows and not self._running)
-        for widget in (self.template_box, self.version_box, self.open_button, self.paste_button):
-            widget.setEnabled(not self._running)
+        for button in (self.export_csv_button, self.export_jsonl_button):
+            button.setEnabled(has_rows and not self._running)
+        for control in (self.template_box, self.version_box, self.open_button, self.paste_button):
+            control.setEnabled(not self._running)
 
     # -- export ------------------------------------------------------------------------------
 

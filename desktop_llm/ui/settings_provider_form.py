@@ -98,7 +98,7 @@ class ProviderForm(QWidget):
         self.model = QComboBox()
         self.model.setEditable(True)
         self.model.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
-        self.model.lineEdit().setPlaceholderText("Test the connection to list the models")
+        self.model.setPlaceholderText("Test the connection to list the models")
         self.test_button = QPushButton("Test connection")
         self.save_button = QPushButton("Save")
         self.save_button.setDefault(True)
