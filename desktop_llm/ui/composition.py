@@ -278,6 +278,7 @@ class Composition:
 
     async def shutdown(self) -> None:
         """Stop streams (saved as ``stopped``), other work, providers and the database, in that order."""
+        self.tasks.close()  # a debounced refresh due later must not start work on closed services
         await self.services.chat.stop_all()
         self.tasks.cancel_all()
         await self.tasks.join()
