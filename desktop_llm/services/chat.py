@@ -12,9 +12,12 @@ The service reports what happens as typed events (``chat_events``) to one listen
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from typing import Concatenate, ParamSpec, TypeVar
 
 from desktop_llm.providers import (
     ChatRequest,
@@ -53,6 +56,9 @@ from desktop_llm.storage.messages import MessageRepository
 from desktop_llm.storage.records import Conversation, StoredMessage
 
 log = logging.getLogger(__name__)
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 SHRINK_FACTOR = 0.8
 # A finished reply is saved even if another writer (an import) holds the database for minutes:
@@ -111,6 +117,19 @@ def _save_streaming(db: Database, message_id: str, content: str, reasoning: str)
     MessageRepository(db).update_streaming(message_id, content, reasoning)
 
 
+def _claiming(
+    method: Callable[Concatenate[ChatService, str, P], Awaitable[R]],
+) -> Callable[Concatenate[ChatService, str, P], Awaitable[R]]:
+    """Run a command for the conversation named by its first argument as that conversation's reply."""
+
+    @functools.wraps(method)
+    async def claimed(self: ChatService, conversation_id: str, *args: P.args, **kwargs: P.kwargs) -> R:
+        with self._claim(conversation_id):
+            return await method(self, conversation_id, *args, **kwargs)
+
+    return claimed
+
+
 class ChatService:
     """Runs replies for conversations.
 
@@ -167,9 +186,9 @@ class ChatService:
 
     # -- commands ----------------------------------------------------------------------------
 
+    @_claiming
     async def send(self, conversation_id: str, text: str) -> StoredMessage:
         """Add the person's message under the current leaf and stream the reply to it."""
-        self._ensure_idle(conversation_id)
         conversation = await self._conversation(conversation_id)
         self._ensure_model(conversation)
 
@@ -191,26 +210,26 @@ class ChatService:
         target = await self._db.call(lambda db: MessageRepository(db).get(message_id))
         if target.role != "assistant" or target.parent_id is None:
             raise ValueError("Only a reply can be regenerated.")
-        self._ensure_idle(target.conversation_id)
-        conversation = await self._conversation(target.conversation_id)
-        self._ensure_model(conversation)
-        parent = await self._db.call(lambda db: MessageRepository(db).get(target.parent_id))
-        return await self._reply(conversation, parent, announce_user=False)
+        with self._claim(target.conversation_id):
+            conversation = await self._conversation(target.conversation_id)
+            self._ensure_model(conversation)
+            parent = await self._db.call(lambda db: MessageRepository(db).get(target.parent_id))
+            return await self._reply(conversation, parent, announce_user=False)
 
     async def edit_and_resend(self, message_id: str, text: str) -> StoredMessage:
         """Add an edited copy of the person's message as a sibling branch and stream its reply."""
         original = await self._db.call(lambda db: MessageRepository(db).get(message_id))
         if original.role != "user":
             raise ValueError("Only your own messages can be edited and resent.")
-        self._ensure_idle(original.conversation_id)
-        conversation = await self._conversation(original.conversation_id)
-        self._ensure_model(conversation)
-        edited = await self._db.call(
-            lambda db: MessageRepository(db).append(
-                original.conversation_id, parent_id=original.parent_id, role="user", content=text
+        with self._claim(original.conversation_id):
+            conversation = await self._conversation(original.conversation_id)
+            self._ensure_model(conversation)
+            edited = await self._db.call(
+                lambda db: MessageRepository(db).append(
+                    original.conversation_id, parent_id=original.parent_id, role="user", content=text
+                )
             )
-        )
-        return await self._reply(conversation, edited, announce_user=True)
+            return await self._reply(conversation, edited, announce_user=True)
 
     def stop(self, conversation_id: str) -> bool:
         """Stop the conversation's streaming reply at once; its text is kept as ``stopped``."""
@@ -253,9 +272,22 @@ class ChatService:
 
     # -- the reply ---------------------------------------------------------------------------
 
-    def _ensure_idle(self, conversation_id: str) -> None:
+    @contextlib.contextmanager
+    def _claim(self, conversation_id: str) -> Iterator[None]:
+        """Make this task the conversation's only reply, from the check on (no await in between).
+
+        Claimed before the first await, so a second quick send is refused instead of streaming
+        beside the first, and Stop reaches the reply while it is still being prepared.
+        """
         if conversation_id in self._streams:
             raise ChatBusy()
+        task = asyncio.current_task()
+        assert task is not None, "replies run inside a task"
+        self._streams[conversation_id] = task
+        try:
+            yield
+        finally:
+            self._release(conversation_id)
 
     @staticmethod
     def _ensure_model(conversation: Conversation) -> None:
@@ -332,14 +364,8 @@ class ChatService:
 
         assistant, path = await self._db.call(start)
         history = [m for m in path if m.id != assistant.id]
-        task = asyncio.current_task()
-        assert task is not None, "replies run inside a task"
-        self._streams[conversation_id] = task
         self._listener(StreamStarted(conversation_id, parent if announce_user else None, assistant))
-        try:
-            return await self._stream_into(conversation, assistant, history)
-        finally:
-            self._release(conversation_id)
+        return await self._stream_into(conversation, assistant, history)
 
     def _release(self, conversation_id: str) -> None:
         if self._streams.get(conversation_id) is asyncio.current_task():

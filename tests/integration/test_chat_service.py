@@ -287,3 +287,43 @@ async def test_the_conversation_is_idle_when_its_end_is_announced(make_harness, 
 
     assert idle_at_finish == [True]
     await chat.close()
+
+
+async def test_two_quick_sends_to_one_conversation_stream_one_reply_that_stop_reaches(
+    make_harness, server
+) -> None:
+    chat = make_harness()
+    server.push(Reply(text="one two three four five six", delay=0.1), Reply(text="never sent"))
+    conversation_id = await chat.new_conversation()
+
+    first = asyncio.ensure_future(chat.chat.send(conversation_id, "first"))
+    second = asyncio.ensure_future(chat.chat.send(conversation_id, "second"))
+    with pytest.raises(ChatBusy):
+        await second
+    await chat.until(lambda: chat.of(StreamDelta))
+    assert chat.chat.stop(conversation_id)
+    with pytest.raises(asyncio.CancelledError):
+        await first
+
+    assert len(server.chat_requests) == 1
+    assert [e.message.status for e in chat.of(StreamFinished)] == ["stopped"]
+    assert not chat.chat.is_streaming(conversation_id)
+    loaded = await chat.conversations.load(conversation_id)
+    assert [m.content for m in loaded.path if m.role == "user"] == ["first"]
+    await chat.close()
+
+
+async def test_stop_before_the_reply_starts_cancels_the_send(make_harness, server) -> None:
+    chat = make_harness()
+    conversation_id = await chat.new_conversation()
+
+    sending = asyncio.ensure_future(chat.chat.send(conversation_id, "hello"))
+    await asyncio.sleep(0)  # the send has claimed the conversation, nothing is streaming yet
+    assert chat.chat.is_streaming(conversation_id)
+    assert chat.chat.stop(conversation_id)
+    with pytest.raises(asyncio.CancelledError):
+        await sending
+
+    assert not chat.chat.is_streaming(conversation_id)
+    assert not server.chat_requests
+    await chat.close()
