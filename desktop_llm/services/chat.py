@@ -50,7 +50,7 @@ from desktop_llm.services.summaries import write_summary
 from desktop_llm.services.titles import fallback_title, write_title
 from desktop_llm.storage.conversations import ConversationRepository
 from desktop_llm.storage.database import Database
-from desktop_llm.storage.errors import DatabaseBusy, NotFound
+from desktop_llm.storage.errors import DatabaseBusy, NotFound, StorageError
 from desktop_llm.storage.executor import DatabaseThread
 from desktop_llm.storage.messages import MessageRepository
 from desktop_llm.storage.records import Conversation, StoredMessage
@@ -255,6 +255,7 @@ class ChatService:
         task = asyncio.ensure_future(self._name(conversation, question, answer, placeholder))
         self._background.add(task)
         task.add_done_callback(self._background.discard)
+        task.add_done_callback(_report_title_bug)
 
     async def _name(self, conversation: Conversation, question: str, answer: str, placeholder: bool) -> None:
         try:
@@ -267,6 +268,11 @@ class ChatService:
         except (NotFound, UnknownProvider) as gone:
             # Deleted, or its provider removed, while the title was on its way: nothing to name.
             log.info("not titling conversation %s: %s", conversation.id, gone)
+            return
+        except StorageError as problem:
+            # Busy (an import holds the database) or the disk refused: the chat keeps its
+            # current title, and the person can rename it; nothing else depends on this.
+            log.warning("could not save the title of conversation %s: %s", conversation.id, problem)
             return
         self._listener(TitleChanged(conversation.id, title))
 
@@ -500,3 +506,9 @@ class ChatService:
                 log.warning("the database is busy; saving the finished reply again (attempt %d)", attempt)
                 await asyncio.sleep(FINISH_RETRY_DELAY)
                 attempt += 1
+
+
+def _report_title_bug(task: asyncio.Task[None]) -> None:
+    """Log what a title task raised that ``_name`` does not expect (a bug), so it is never lost."""
+    if not task.cancelled() and (error := task.exception()) is not None:
+        log.error("titling a conversation failed", exc_info=error)
