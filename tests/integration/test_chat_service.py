@@ -327,3 +327,49 @@ async def test_stop_before_the_reply_starts_cancels_the_send(make_harness, serve
     assert not chat.chat.is_streaming(conversation_id)
     assert not server.chat_requests
     await chat.close()
+
+
+async def _until_closed(provider, seconds: float = 5.0) -> None:
+    async with asyncio.timeout(seconds):
+        while not provider._client.is_closed:
+            await asyncio.sleep(0.01)
+
+
+async def test_changing_settings_while_a_reply_streams_lets_it_finish_then_closes_the_old_client(
+    make_harness, server
+) -> None:
+    chat = make_harness()
+    words = " ".join(f"w{i}" for i in range(12))
+    server.push(Reply(text=words, delay=0.03))
+    conversation_id = await chat.new_conversation()
+    sending = asyncio.ensure_future(chat.chat.send(conversation_id, "go"))
+    await chat.until(lambda: chat.of(StreamDelta))
+    old = chat.providers._providers[PROVIDER_ID][1]
+
+    chat.providers.set_proxy("http://127.0.0.1:9")  # what the General page does
+    chat.providers.forget()  # what the window does after any provider change
+    chat.providers.forget(PROVIDER_ID)  # what the Providers page does after saving this entry
+    await asyncio.sleep(0.1)
+    assert not old._client.is_closed
+    reply = await sending
+
+    assert reply.status == "complete" and reply.content == words
+    await _until_closed(old)
+    fresh = await asyncio.ensure_future(chat.providers.provider(PROVIDER_ID))
+    assert fresh is not old and fresh.config.proxy == "http://127.0.0.1:9"
+    await chat.close()
+
+
+async def test_a_settings_change_keeps_the_clients_of_entries_that_did_not_change(make_harness, server) -> None:
+    chat = make_harness()
+    before = await asyncio.ensure_future(chat.providers.provider(PROVIDER_ID))
+
+    chat.providers.forget()  # another entry was saved
+    after = await asyncio.ensure_future(chat.providers.provider(PROVIDER_ID))
+
+    assert after is before and not before._client.is_closed
+    chat.providers.set_proxy("http://127.0.0.1:9")
+    replaced = await asyncio.ensure_future(chat.providers.provider(PROVIDER_ID))
+    assert replaced is not before
+    await _until_closed(before)
+    await chat.close()
