@@ -329,10 +329,10 @@ async def test_stop_before_the_reply_starts_cancels_the_send(make_harness, serve
     await chat.close()
 
 
-async def _until_closed(provider, seconds: float = 5.0) -> None:
-    async with asyncio.timeout(seconds):
-        while not provider._client.is_closed:
-            await asyncio.sleep(0.01)
+async def _until_closed(directory: ProviderDirectory, provider) -> None:
+    await asyncio.sleep(0)  # done callbacks of the tasks that used it run first
+    await asyncio.gather(*directory._closing)
+    assert provider._client.is_closed
 
 
 async def test_changing_settings_while_a_reply_streams_lets_it_finish_then_closes_the_old_client(
@@ -354,13 +354,15 @@ async def test_changing_settings_while_a_reply_streams_lets_it_finish_then_close
     reply = await sending
 
     assert reply.status == "complete" and reply.content == words
-    await _until_closed(old)
+    await _until_closed(chat.providers, old)
     fresh = await asyncio.ensure_future(chat.providers.provider(PROVIDER_ID))
     assert fresh is not old and fresh.config.proxy == "http://127.0.0.1:9"
     await chat.close()
 
 
-async def test_a_settings_change_keeps_the_clients_of_entries_that_did_not_change(make_harness, server) -> None:
+async def test_a_settings_change_keeps_the_clients_of_entries_that_did_not_change(
+    make_harness, server
+) -> None:
     chat = make_harness()
     before = await asyncio.ensure_future(chat.providers.provider(PROVIDER_ID))
 
@@ -371,5 +373,5 @@ async def test_a_settings_change_keeps_the_clients_of_entries_that_did_not_chang
     chat.providers.set_proxy("http://127.0.0.1:9")
     replaced = await asyncio.ensure_future(chat.providers.provider(PROVIDER_ID))
     assert replaced is not before
-    await _until_closed(before)
+    await _until_closed(chat.providers, before)
     await chat.close()
