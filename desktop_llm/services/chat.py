@@ -122,11 +122,11 @@ def _claiming(
 ) -> Callable[Concatenate[ChatService, str, P], Awaitable[R]]:
     """Run a command for the conversation named by its first argument as that conversation's reply."""
 
-    @functools.wraps(method)
     async def claimed(self: ChatService, conversation_id: str, *args: P.args, **kwargs: P.kwargs) -> R:
         with self._claim(conversation_id):
             return await method(self, conversation_id, *args, **kwargs)
 
+    functools.update_wrapper(claimed, method)
     return claimed
 
 

@@ -10,13 +10,13 @@ credential (``sk-...``, ``Bearer ...``, ``x-api-key: ...``, ``key=...``).
 
 from __future__ import annotations
 
+import io
 import logging
 import logging.handlers
 import re
 import threading
 from collections.abc import Iterable
 from pathlib import Path
-from typing import IO
 
 from desktop_llm.core.private_files import private_file, private_folder
 
@@ -83,7 +83,7 @@ class KeyRedactor(logging.Filter):
 class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
     """A rotating log whose every file (the current one and each rotated one) is owner-only (0600)."""
 
-    def _open(self) -> IO[str]:
+    def _open(self) -> io.TextIOWrapper:
         private_file(Path(self.baseFilename))
         return super()._open()
 
