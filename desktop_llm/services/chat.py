@@ -122,7 +122,7 @@ def _claiming(
 ) -> Callable[Concatenate[ChatService, str, P], Awaitable[R]]:
     """Run a command for the conversation named by its first argument as that conversation's reply."""
 
-    async def claimed(self: ChatService, conversation_id: str, *args: P.args, **kwargs: P.kwargs) -> R:
+    async def claimed(self: ChatService, conversation_id: str, /, *args: P.args, **kwargs: P.kwargs) -> R:
         with self._claim(conversation_id):
             return await method(self, conversation_id, *args, **kwargs)
 
