@@ -16,13 +16,15 @@ and ``list_models``. Everything that must behave the same for every provider liv
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import json
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from contextlib import aclosing, asynccontextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol, Self, TypeVar
 
 import httpx
@@ -271,7 +273,7 @@ class Provider(ABC):
 
     # -- the contract ------------------------------------------------------------------
 
-    def stream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
+    def stream(self, request: ChatRequest) -> AsyncGenerator[StreamEvent, None]:
         """Stream the reply: deltas, any ``ToolCall``s, at most one ``Usage``, then exactly one ``Finish``.
 
         Close the iterator (``aclose``) or cancel the task to stop early; the connection is
@@ -306,7 +308,7 @@ class Provider(ABC):
 
     # -- calls: key check, retries, circuit ----------------------------------------------
 
-    async def _run(self, request: ChatRequest, state: CallState) -> AsyncIterator[StreamEvent]:
+    async def _run(self, request: ChatRequest, state: CallState) -> AsyncGenerator[StreamEvent, None]:
         """Stream with retries before output, ``StreamInterrupted`` after, the circuit told once."""
         self._require_key()
         self.circuit.before_call()
@@ -338,7 +340,7 @@ class Provider(ABC):
             raise
         self.circuit.record_success()
 
-    async def _attempt(self, request: ChatRequest, state: CallState) -> AsyncIterator[StreamEvent]:
+    async def _attempt(self, request: ChatRequest, state: CallState) -> AsyncGenerator[StreamEvent, None]:
         """Make one streaming request and yield its deltas, then its tool calls, ``Usage`` and ``Finish``."""
         state.begin_attempt(request.model)
         url, body = self.chat_request(request)
@@ -394,27 +396,76 @@ class Provider(ABC):
 
     async def get_object(self, url: str, params: Mapping[str, str | int] | None = None) -> dict[str, Any]:
         """GET ``url`` and return its JSON object, with retries; for model listings."""
+        return await self.request_object("GET", url, params=params)
+
+    async def request_object(
+        self, method: str, url: str, *, body: Callable[[], Mapping[str, Any]] | None = None, **kwargs: Any
+    ) -> dict[str, Any]:
+        """Send one request and return its JSON object (see ``request_json``)."""
+        value, _headers = await self.request_json(method, url, body=body, **kwargs)
+        return value
+
+    async def request_json(
+        self, method: str, url: str, *, body: Callable[[], Mapping[str, Any]] | None = None, **kwargs: Any
+    ) -> tuple[dict[str, Any], httpx.Headers]:
+        """Send one request; return its JSON object and headers, with the key check, retries and circuit.
+
+        Args:
+            method: the HTTP method.
+            url: where to send it.
+            body: called before every attempt for the request's body arguments (``content`` of a
+                streamed file must be opened afresh for a retry).
+            kwargs: passed to httpx as they are (``json``, ``params``, ``headers``).
+        """
 
         async def attempt() -> Any:
+            extra = dict(body()) if body is not None else {}
             try:
-                async with self._send("GET", url, params=params) as response:
-                    body = await response.aread()
+                async with self._send(method, url, **kwargs, **extra) as response:
+                    data = await response.aread()
             except httpx.HTTPError as exc:
                 raise error_from_transport(exc, self.origin) from exc
             try:
-                value = json.loads(body)
+                value = json.loads(data) if data.strip() else {}
             except ValueError as exc:
                 raise malformed_data(self.origin, f"invalid JSON: {exc}") from exc
             if not isinstance(value, dict):
                 raise malformed_data(self.origin, f"expected a JSON object from {url}")
-            return value
+            return value, response.headers
+
+        return await self._call(attempt)
+
+    async def download(self, url: str, target: Path, *, params: Mapping[str, str] | None = None) -> int:
+        """Stream the body of GET ``url`` into the file ``target``, with retries; return its size.
+
+        The body goes to disk piece by piece, so a file of any size takes the same memory; a
+        failed attempt starts the file again.
+        """
+
+        async def attempt() -> int:
+            size = 0
+            try:
+                async with self._send("GET", url, params=params) as response:
+                    # Disk writes leave the event loop's thread (the Qt thread in the app).
+                    out = await asyncio.to_thread(target.open, "wb")
+                    try:
+                        async for chunk in response.aiter_bytes(1 << 20):
+                            await asyncio.to_thread(out.write, chunk)
+                            size += len(chunk)
+                    finally:
+                        await asyncio.to_thread(out.close)
+            except httpx.HTTPError as exc:
+                raise error_from_transport(exc, self.origin) from exc
+            return size
 
         return await self._call(attempt)
 
     @asynccontextmanager
-    async def _send(self, method: str, url: str, **kwargs: Any) -> AsyncIterator[httpx.Response]:
+    async def _send(
+        self, method: str, url: str, *, headers: Mapping[str, str] | None = None, **kwargs: Any
+    ) -> AsyncIterator[httpx.Response]:
         """Open a streamed response; an error status becomes the mapped ``ProviderError``."""
-        headers = self.auth_headers()
+        headers = {**(headers or {}), **self.auth_headers()}
         if log.isEnabledFor(logging.DEBUG):
             log.debug("%s %s headers=%s", method, url, redact_headers({**self.config.headers, **headers}))
         async with self._client.stream(method, url, headers=headers, **kwargs) as response:
