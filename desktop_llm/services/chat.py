@@ -207,7 +207,11 @@ class ChatService:
         self._ensure_model(conversation)
         edited = await self._db.call(
             lambda db: MessageRepository(db).append(
-                original.conversation_id, parent_id=original.parent_id, role="user", content=text
+                original.conversation_id,
+                parent_id=original.parent_id,
+                role="user",
+                content=text,
+                attachments=original.attachments,  # the edited branch keeps the files
             )
         )
         return await self._reply(conversation, edited, announce_user=True)

@@ -21,6 +21,7 @@ from desktop_llm.services.chat_events import (
 )
 from desktop_llm.services.conversations import ConversationService
 from desktop_llm.services.provider_directory import ProviderDirectory
+from desktop_llm.storage.attachments import AttachmentRepository
 from desktop_llm.storage.executor import DatabaseThread
 from desktop_llm.storage.messages import MessageRepository
 from desktop_llm.storage.records import ProviderSetting
@@ -169,6 +170,43 @@ async def test_regenerate_adds_a_sibling_and_edit_adds_a_branch(make_harness, se
 
     back = await chat.conversations.switch_branch(conversation_id, first.parent_id)
     assert [m.content for m in back.path] == ["question", "second answer"]
+    await chat.close()
+
+
+async def test_regenerate_and_edit_keep_the_questions_attachments(make_harness, server) -> None:
+    chat = make_harness()
+    server.push(Reply(text="still a cat"), Reply(text="a tabby cat"))
+    conversation_id = await chat.new_conversation()
+    photo = b"\x89PNG\r\n\x1a\n" + b"pixels" * 100
+
+    def ask(db):
+        with db.transaction():
+            reference = AttachmentRepository(db).store("cat.png", "image/png", photo)
+            return MessageRepository(db).append(
+                conversation_id, parent_id=None, role="user", content="what is this?", attachments=[reference]
+            )
+
+    question = await chat.db.call(ask)
+    first = await chat.chat.regenerate(
+        await chat.db.call(
+            lambda db: (
+                MessageRepository(db)
+                .append(conversation_id, parent_id=question.id, role="assistant", content="a cat")
+                .id
+            )
+        )
+    )
+    loaded = await chat.conversations.load(conversation_id)
+    assert [m.content for m in loaded.path] == ["what is this?", first.content]
+    assert loaded.path[0].attachments == question.attachments
+
+    await chat.chat.edit_and_resend(question.id, "what breed is this?")
+    loaded = await chat.conversations.load(conversation_id)
+    assert loaded.path[0].id != question.id
+    assert loaded.path[0].content == "what breed is this?"
+    assert loaded.path[0].attachments == question.attachments
+    stored = await chat.db.call(lambda db: AttachmentRepository(db).load(question.attachments[0].sha256))
+    assert stored == photo
     await chat.close()
 
 
