@@ -12,9 +12,12 @@ The service reports what happens as typed events (``chat_events``) to one listen
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
+from typing import Concatenate, ParamSpec, TypeVar
 
 from desktop_llm.providers import (
     Attachment,
@@ -56,12 +59,15 @@ from desktop_llm.services.summaries import write_summary
 from desktop_llm.services.titles import fallback_title, write_title
 from desktop_llm.storage.conversations import ConversationRepository
 from desktop_llm.storage.database import Database
-from desktop_llm.storage.errors import DatabaseBusy, NotFound
+from desktop_llm.storage.errors import DatabaseBusy, NotFound, StorageError
 from desktop_llm.storage.executor import DatabaseThread
 from desktop_llm.storage.messages import MessageRepository
 from desktop_llm.storage.records import Conversation, StoredMessage
 
 log = logging.getLogger(__name__)
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 SHRINK_FACTOR = 0.8
 # A finished reply is saved even if another writer (an import) holds the database for minutes:
@@ -127,6 +133,19 @@ def _conversation_and_path(db: Database, conversation_id: str) -> tuple[Conversa
 
 def _save_streaming(db: Database, message_id: str, content: str, reasoning: str) -> None:
     MessageRepository(db).update_streaming(message_id, content, reasoning)
+
+
+def _claiming(
+    method: Callable[Concatenate[ChatService, str, P], Awaitable[R]],
+) -> Callable[Concatenate[ChatService, str, P], Awaitable[R]]:
+    """Run a command for the conversation named by its first argument as that conversation's reply."""
+
+    async def claimed(self: ChatService, conversation_id: str, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        with self._claim(conversation_id):
+            return await method(self, conversation_id, *args, **kwargs)
+
+    functools.update_wrapper(claimed, method)
+    return claimed
 
 
 class ChatService:
@@ -204,6 +223,7 @@ class ChatService:
 
     # -- commands ----------------------------------------------------------------------------
 
+    @_claiming
     async def send(
         self, conversation_id: str, text: str, attachments: Sequence[Attachment] = ()
     ) -> StoredMessage:
@@ -212,7 +232,6 @@ class ChatService:
         Raises:
             AttachmentRefused: the model cannot take a file; nothing was saved or sent.
         """
-        self._ensure_idle(conversation_id)
         conversation = await self._conversation(conversation_id)
         self._ensure_model(conversation)
         if attachments:
@@ -240,32 +259,33 @@ class ChatService:
     async def regenerate(self, message_id: str) -> StoredMessage:
         """Stream a new reply as a sibling of the assistant message ``message_id``."""
         target = await self._db.call(lambda db: MessageRepository(db).get(message_id))
-        if target.role != "assistant" or target.parent_id is None:
+        parent_id = target.parent_id
+        if target.role != "assistant" or parent_id is None:
             raise ValueError("Only a reply can be regenerated.")
-        self._ensure_idle(target.conversation_id)
-        conversation = await self._conversation(target.conversation_id)
-        self._ensure_model(conversation)
-        parent = await self._db.call(lambda db: MessageRepository(db).get(target.parent_id))
-        return await self._reply(conversation, parent, announce_user=False)
+        with self._claim(target.conversation_id):
+            conversation = await self._conversation(target.conversation_id)
+            self._ensure_model(conversation)
+            parent = await self._db.call(lambda db: MessageRepository(db).get(parent_id))
+            return await self._reply(conversation, parent, announce_user=False)
 
     async def edit_and_resend(self, message_id: str, text: str) -> StoredMessage:
         """Add an edited copy of the person's message as a sibling branch and stream its reply."""
         original = await self._db.call(lambda db: MessageRepository(db).get(message_id))
         if original.role != "user":
             raise ValueError("Only your own messages can be edited and resent.")
-        self._ensure_idle(original.conversation_id)
-        conversation = await self._conversation(original.conversation_id)
-        self._ensure_model(conversation)
-        edited = await self._db.call(
-            lambda db: MessageRepository(db).append(
-                original.conversation_id,
-                parent_id=original.parent_id,
-                role="user",
-                content=text,
-                attachments=original.attachments,  # the edited branch keeps the files
+        with self._claim(original.conversation_id):
+            conversation = await self._conversation(original.conversation_id)
+            self._ensure_model(conversation)
+            edited = await self._db.call(
+                lambda db: MessageRepository(db).append(
+                    original.conversation_id,
+                    parent_id=original.parent_id,
+                    role="user",
+                    content=text,
+                    attachments=original.attachments,  # the edited branch keeps the files
+                )
             )
-        )
-        return await self._reply(conversation, edited, announce_user=True)
+            return await self._reply(conversation, edited, announce_user=True)
 
     def stop(self, conversation_id: str) -> bool:
         """Stop the conversation's streaming reply at once; its text is kept as ``stopped``."""
@@ -296,6 +316,7 @@ class ChatService:
         task = asyncio.ensure_future(self._name(conversation, question, answer, placeholder))
         self._background.add(task)
         task.add_done_callback(self._background.discard)
+        task.add_done_callback(_report_title_bug)
 
     async def _name(self, conversation: Conversation, question: str, answer: str, placeholder: bool) -> None:
         try:
@@ -309,13 +330,31 @@ class ChatService:
             # Deleted, or its provider removed, while the title was on its way: nothing to name.
             log.info("not titling conversation %s: %s", conversation.id, gone)
             return
+        except StorageError as problem:
+            # Busy (an import holds the database) or the disk refused: the chat keeps its
+            # current title, and the person can rename it; nothing else depends on this.
+            log.warning("could not save the title of conversation %s: %s", conversation.id, problem)
+            return
         self._listener(TitleChanged(conversation.id, title))
 
     # -- the reply ---------------------------------------------------------------------------
 
-    def _ensure_idle(self, conversation_id: str) -> None:
+    @contextlib.contextmanager
+    def _claim(self, conversation_id: str) -> Iterator[None]:
+        """Make this task the conversation's only reply, from the check on (no await in between).
+
+        Claimed before the first await, so a second quick send is refused instead of streaming
+        beside the first, and Stop reaches the reply while it is still being prepared.
+        """
         if conversation_id in self._streams:
             raise ChatBusy()
+        task = asyncio.current_task()
+        assert task is not None, "replies run inside a task"
+        self._streams[conversation_id] = task
+        try:
+            yield
+        finally:
+            self._release(conversation_id)
 
     @staticmethod
     def _ensure_model(conversation: Conversation) -> None:
@@ -395,14 +434,8 @@ class ChatService:
 
         assistant, path = await self._db.call(start)
         history = [m for m in path if m.id != assistant.id]
-        task = asyncio.current_task()
-        assert task is not None, "replies run inside a task"
-        self._streams[conversation_id] = task
         self._listener(StreamStarted(conversation_id, parent if announce_user else None, assistant))
-        try:
-            return await self._stream_into(conversation, assistant, history)
-        finally:
-            self._release(conversation_id)
+        return await self._stream_into(conversation, assistant, history)
 
     def _release(self, conversation_id: str) -> None:
         if self._streams.get(conversation_id) is asyncio.current_task():
@@ -537,3 +570,9 @@ class ChatService:
                 log.warning("the database is busy; saving the finished reply again (attempt %d)", attempt)
                 await asyncio.sleep(FINISH_RETRY_DELAY)
                 attempt += 1
+
+
+def _report_title_bug(task: asyncio.Task[None]) -> None:
+    """Log what a title task raised that ``_name`` does not expect (a bug), so it is never lost."""
+    if not task.cancelled() and (error := task.exception()) is not None:
+        log.error("titling a conversation failed", exc_info=error)

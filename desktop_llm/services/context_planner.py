@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from desktop_llm.core.catalog import Catalog
 from desktop_llm.core.context import ContextMessage, ContextRequest, FitResult, Summary, fit_context
@@ -153,7 +154,7 @@ class ContextPlanner:
             add(DRAFT_ID, "user", draft)
         return messages, exact
 
-    def _summary(self, params: dict, model: str) -> Summary | None:
+    def _summary(self, params: dict[str, Any], model: str) -> Summary | None:
         stored = params.get("summary")
         if not isinstance(stored, dict) or not stored.get("text") or not stored.get("covers_through_id"):
             return None

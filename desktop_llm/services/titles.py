@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import re
 
 from desktop_llm.providers import ChatRequest, Message, ProviderError
 from desktop_llm.providers.base import Provider
+
+log = logging.getLogger(__name__)
 
 MAX_TITLE_CHARS = 60
 TITLE_INSTRUCTION = (
@@ -51,6 +54,7 @@ async def write_title(provider: Provider, model: str, question: str, answer: str
     )
     try:
         result = await provider.complete(request)
-    except ProviderError:
+    except ProviderError as error:
+        log.warning("the model could not title the conversation; using its first words: %s", error)
         return fallback_title(question)
     return clean_title(result.text) or fallback_title(question)

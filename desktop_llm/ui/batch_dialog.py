@@ -275,12 +275,12 @@ class BatchDialog(QDialog):
         if path:
             self.load_file(Path(path))
 
-    def load_file(self, path: Path) -> asyncio.Task[None]:
+    def load_file(self, path: Path) -> asyncio.Task[None] | None:
         """Read rows from ``path`` (off the Qt thread)."""
         self._source = path
         return self._tasks.run(self._read(path), on_error=self.show_message)
 
-    def use_pasted(self, text: str) -> asyncio.Task[None]:
+    def use_pasted(self, text: str) -> asyncio.Task[None] | None:
         """Read rows from pasted text."""
         self._source = text
         return self._tasks.run(self._read(text), on_error=self.show_message)
@@ -411,10 +411,10 @@ class BatchDialog(QDialog):
         self.run_button.setEnabled(has_rows and not self._running)
         self.cancel_button.setEnabled(self._running)
         self.resume_button.setEnabled(has_rows and unfinished and not self._running)
-        for widget in (self.export_csv_button, self.export_jsonl_button):
-            widget.setEnabled(has_rows and not self._running)
-        for widget in (self.template_box, self.version_box, self.open_button, self.paste_button):
-            widget.setEnabled(not self._running)
+        for button in (self.export_csv_button, self.export_jsonl_button):
+            button.setEnabled(has_rows and not self._running)
+        for control in (self.template_box, self.version_box, self.open_button, self.paste_button):
+            control.setEnabled(not self._running)
 
     # -- export ------------------------------------------------------------------------------
 
@@ -426,7 +426,7 @@ class BatchDialog(QDialog):
             target = Path(path)
             self.export(target if target.suffix else target.with_suffix(suffix))
 
-    def export(self, path: Path) -> asyncio.Task[None]:
+    def export(self, path: Path) -> asyncio.Task[None] | None:
         """Write every row with its result to ``path`` (CSV or JSONL by the suffix), off the Qt thread."""
         return self._tasks.run(self._export(path), on_error=self.show_message)
 

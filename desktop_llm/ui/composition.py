@@ -14,6 +14,7 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import keyring.backend
 from PySide6.QtCore import Qt, QUrl
@@ -271,7 +272,7 @@ class Composition:
         self.window.set_send_key_label(settings.send_key)
         self.services.directory.set_proxy(settings.proxy)
 
-    def on_settings_app_settings_changed(self, values: dict) -> None:
+    def on_settings_app_settings_changed(self, values: dict[str, Any]) -> None:
         self.apply_app_settings(AppSettings(**values))
 
     def on_settings_conversations_changed(self) -> None:
@@ -305,6 +306,7 @@ class Composition:
 
     async def shutdown(self) -> None:
         """Stop streams (saved as ``stopped``), other work, providers and the database, in that order."""
+        self.tasks.close()  # a debounced refresh due later must not start work on closed services
         await self.services.chat.stop_all()
         self.tasks.cancel_all()
         await self.tasks.join()

@@ -60,9 +60,11 @@ class ModelPicker(QWidget):
         self.model_box.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
         self.model_box.setMinimumContentsLength(18)
         self.model_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.model_box.lineEdit().setPlaceholderText("model")
+        model_edit = self.model_box.lineEdit()
+        assert model_edit is not None  # the box is editable
+        model_edit.setPlaceholderText("model")
         self.model_box.activated.connect(self.on_model_box_activated)
-        self.model_box.lineEdit().editingFinished.connect(self.on_model_edit_finished)
+        model_edit.editingFinished.connect(self.on_model_edit_finished)
         self.refresh_button = QToolButton()
         self.refresh_button.setText("⟳")
         self.refresh_button.setToolTip("Ask the provider for its models again")

@@ -7,9 +7,9 @@ goes through it.
 
 from __future__ import annotations
 
-import qasync
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
+    QBoxLayout,
     QCheckBox,
     QComboBox,
     QFormLayout,
@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 
 from desktop_llm.services.provider_directory import ProviderDirectory
 from desktop_llm.services.settings import FONT_SIZES, AppSettings, InvalidSetting, SettingsService
+from desktop_llm.ui.async_slot import async_slot
 from desktop_llm.ui.settings_widgets import hint_label, with_hint
 
 _THEMES = (("system", "Same as the system"), ("light", "Light"), ("dark", "Dark"))
@@ -89,7 +90,9 @@ class GeneralPage(QWidget):
             "socks5://, with user:password@ in the address if the proxy needs it."
         )
         proxy_box = with_hint(self.proxy, proxy_hint)
-        proxy_box.layout().insertWidget(1, self.proxy_error)
+        proxy_layout = proxy_box.layout()
+        assert isinstance(proxy_layout, QBoxLayout)
+        proxy_layout.insertWidget(1, self.proxy_error)
         form.addRow("HTTP proxy:", proxy_box)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
@@ -135,7 +138,7 @@ class GeneralPage(QWidget):
             "proxy": self.proxy.text().strip() or None,
         }
 
-    @qasync.asyncSlot()
+    @async_slot()
     async def on_control_changed(self) -> None:
         """Save the controls' values; a bad proxy is explained beside its field and not saved."""
         if self._loading:

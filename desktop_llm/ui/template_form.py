@@ -119,7 +119,7 @@ class TemplateForm(QWidget):
         given = self.values()
         return [spec.name for spec in self._specs if spec.default is None and spec.name not in given]
 
-    def render(self) -> RenderedPrompt:
+    def rendered_prompt(self) -> RenderedPrompt:
         """Return the prompt filled in; raises ``PromptTemplateError`` naming what is missing or wrong."""
         return self._template.render(self.values())
 
@@ -193,7 +193,7 @@ class PromptPreview(QTextBrowser):
     def show_form(self, form: TemplateForm) -> RenderedPrompt | None:
         """Render ``form``'s template with its values and show the result (or the problem)."""
         try:
-            prompt = form.render()
+            prompt = form.rendered_prompt()
         except PromptTemplateError as error:
             missing = form.missing()
             message = f"Fill in {', '.join(missing)} to see the prompt." if missing else error.message

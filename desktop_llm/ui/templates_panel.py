@@ -10,6 +10,8 @@ nothing. "Use in chat" fills in the template (as shown) and hands the prompt to 
 
 from __future__ import annotations
 
+from typing import Any
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -67,7 +69,7 @@ class TemplatesPanel(QWidget):
         self._tasks = tasks
         self.list_pane = list_pane or TemplateListPane()
         self.loaded: LoadedTemplate | None = None
-        self._saved_body: dict | None = None  # the body of the version the editor started from
+        self._saved_body: dict[str, Any] | None = None  # the body of the version the editor started from
         self._drafts: dict[str, PromptTemplate] = {}  # unsaved edits per template id
         self._sample_values: dict[str, str] = {}
         self._notice = ""  # the last thing done ("Saved as version 3"), shown until the next edit

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from typing import Any
 
 from PySide6.QtCore import Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QFontDatabase, QKeyEvent, QKeySequence
@@ -227,7 +228,7 @@ class Workspace(QWidget):
         if created or not session.loaded:
             self._tasks.run(self._load(session, conversation_id, find_text))
         elif find_text:
-            session.view.find(find_text)
+            session.view.find_text(find_text)
 
     async def _load(self, session: ChatSession, conversation_id: str, find_text: str) -> None:
         session.show_loaded(await self._conversations.load(conversation_id))
@@ -237,7 +238,7 @@ class Workspace(QWidget):
             self._update_title()
             self.current_changed.emit(session)
         if find_text:
-            session.view.find(find_text)
+            session.view.find_text(find_text)
 
     def _show(self, session: ChatSession) -> None:
         switching = self._current is not session
@@ -375,13 +376,13 @@ class Workspace(QWidget):
             if self._current.conversation is not None:
                 self._save_settings(self._current, system_prompt=text)
 
-    def on_header_params_changed(self, params: dict) -> None:
+    def on_header_params_changed(self, params: dict[str, Any]) -> None:
         if self._current is not None:
             self._current.settings.params = dict(params)
             if self._current.conversation is not None:
                 self._save_settings(self._current, params=dict(params))
 
-    def _save_settings(self, session: ChatSession, **changes: object) -> None:
+    def _save_settings(self, session: ChatSession, **changes: Any) -> None:
         async def save() -> None:
             assert session.conversation is not None
             saved = await self._conversations.update_settings(session.conversation.id, **changes)

@@ -26,13 +26,14 @@ from typing import Final
 
 from .wire_anthropic import AnthropicDialect
 from .wire_base import DEFAULT, Dialect, Reply, Route, Turn
+from .wire_batches import BatchEngine, BatchScript
 from .wire_gemini import GeminiDialect
 from .wire_http import HttpConnection, HttpResponse, RecordedRequest
 from .wire_ollama import OllamaDialect
 from .wire_openai import OpenAIDialect
 from .wire_play import play_complete, play_json, play_stream
 
-__all__ = ["DEFAULT", "ProviderServer", "RecordedRequest", "Reply", "ServerBug"]
+__all__ = ["DEFAULT", "BatchScript", "ProviderServer", "RecordedRequest", "Reply", "ServerBug"]
 
 DEFAULT_MODELS: Final = ("model-a", "model-b")
 DEFAULT_PAGE_SIZE: Final = 100
@@ -63,6 +64,8 @@ class ProviderServer:
             OpenAIDialect(),
             OllamaDialect(),
         )
+        # The three batch APIs; set ``batches.clock`` and ``batches.script`` to drive them.
+        self.batches = BatchEngine()
         self._lock = threading.Lock()
         self._arrived = threading.Condition(self._lock)
         self._replies: deque[Reply] = deque()
@@ -141,6 +144,7 @@ class ProviderServer:
             self.models = list(DEFAULT_MODELS)
             self.page_size = DEFAULT_PAGE_SIZE
             self.api_key = self._initial_api_key
+            self.batches.reset()
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -261,6 +265,10 @@ class ProviderServer:
                 response.abort()
 
     async def _dispatch(self, request: RecordedRequest, response: HttpResponse) -> None:
+        batch_kind = self.batches.kind_of(request)
+        if batch_kind is not None:
+            await self._answer_batch(batch_kind, request, response)
+            return
         match = self._match(request)
         self._record(request, is_chat=match is not None and match[1].action == "chat")
         if match is None:
@@ -292,3 +300,14 @@ class ProviderServer:
             return
         encoder = dialect.make_encoder(request, Turn.build(reply, route.model, request.json))
         await (play_stream if route.stream else play_complete)(encoder, response)
+
+    async def _answer_batch(self, kind: str, request: RecordedRequest, response: HttpResponse) -> None:
+        self._record(request, is_chat=False)
+        dialect = next(d for d in self._dialects if d.name == kind)
+        if self.api_key is not None and dialect.api_key(request) != self.api_key:
+            body = dialect.error_body(401, "Invalid API key. Check the key in your settings.", None)
+            await play_json(response, 401, body)
+            return
+        with self._lock:
+            status, headers, body_bytes = self.batches.answer(kind, request)
+        await response.send_full(status, headers, body_bytes)
