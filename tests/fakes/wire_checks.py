@@ -28,13 +28,24 @@ class Refused(Exception):
     """A request the real provider answers with 400; the message is what it says."""
 
 
-def strict_base64(value: Any, where: str) -> bytes:
-    """Decode standard base64 with no line breaks or other stray characters, or refuse."""
+def strict_base64(value: Any, where: str, *, url_safe: bool = False) -> bytes:
+    """Decode base64 with no line breaks or other stray characters, or refuse.
+
+    Args:
+        value: the field's value.
+        where: the field's path, for the message.
+        url_safe: also take the URL-safe alphabet (protobuf's JSON parser, so Google, takes both).
+    """
     if not isinstance(value, str) or not value:
         raise Refused(f"{where}: expected a non-empty base64 string")
     try:
         return base64.b64decode(value, validate=True)
     except (binascii.Error, ValueError):
+        if url_safe:
+            try:
+                return base64.b64decode(value, altchars=b"-_", validate=True)
+            except (binascii.Error, ValueError):
+                pass  # refused below, as the standard alphabet was
         raise Refused(f"{where}: invalid base64 data") from None
 
 
@@ -255,7 +266,7 @@ def _gemini_part(part: dict[str, Any], where: str, signatures: dict[str, str]) -
         mime = _camel(inline, "mime_type", "mimeType")
         if mime not in GEMINI_MIME:
             raise Refused(f"Invalid value at '{where}.inline_data.mime_type': unsupported MIME type {mime!r}")
-        strict_base64(inline.get("data"), f"{where}.inline_data.data")
+        strict_base64(inline.get("data"), f"{where}.inline_data.data", url_safe=True)
         return None
     call = _camel(part, "function_call", "functionCall")
     if call is not None:
