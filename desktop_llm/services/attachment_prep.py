@@ -33,7 +33,6 @@ from typing import Literal
 from desktop_llm.core.attachment_rules import (
     MAX_ATTACHMENT_BYTES,
     NATIVE_PDF_KINDS,
-    SENDABLE_IMAGE_TYPES,
     fence_text,
     file_kind,
     fitted_size,
@@ -42,6 +41,7 @@ from desktop_llm.core.attachment_rules import (
     limit_for,
     looks_like_text,
     pdf_page_tokens,
+    sendable_image_types,
 )
 from desktop_llm.core.catalog import Catalog
 from desktop_llm.providers import Attachment
@@ -272,13 +272,13 @@ class AttachmentPreparer:
                 while len(self._cache) > self._limit:
                     self._cache.popitem(last=False)
         sent = cached.attachment
-        if sent is not None and sent is not attachment and sent.data is not attachment.data:
-            # The cache is by content: the same picture under another name keeps that name.
-            renamed = Attachment(_sent_name(attachment.name, sent.media_type), sent.media_type, sent.data)
-            return _Piece(cached.text, renamed, cached.tokens, cached.note)
-        if sent is not None and sent.name != attachment.name:
+        if sent is None or sent is attachment:
+            return cached
+        # The cache is by content: the same bytes under another name keep that name.
+        if kind == "pdf" or sent.data == attachment.data:
             return _Piece(cached.text, attachment, cached.tokens, cached.note)
-        return cached
+        renamed = Attachment(_sent_name(attachment.name, sent.media_type), sent.media_type, sent.data)
+        return _Piece(cached.text, renamed, cached.tokens, cached.note)
 
     @staticmethod
     def _image(attachment: Attachment, kind: str) -> _Piece:
@@ -364,7 +364,7 @@ def scale_image(attachment: Attachment, kind: str) -> tuple[Attachment, int, int
     except (UnidentifiedImageError, OSError) as error:
         raise AttachmentRefused(f"{attachment.name} cannot be read as an image ({error}).") from error
     target = fitted_size(width, height, limit)
-    sendable = attachment.media_type in SENDABLE_IMAGE_TYPES
+    sendable = attachment.media_type in sendable_image_types(kind)
     if target == (width, height) and sendable and len(attachment.data) <= limit.max_bytes:
         return attachment, width, height
     if image.format == "JPEG":
