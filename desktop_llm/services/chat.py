@@ -16,10 +16,11 @@ import contextlib
 import functools
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from typing import Concatenate, ParamSpec, TypeVar
 
 from desktop_llm.providers import (
+    Attachment,
     ChatRequest,
     ContextLengthExceeded,
     Finish,
@@ -31,6 +32,8 @@ from desktop_llm.providers import (
     TextDelta,
     Usage,
 )
+from desktop_llm.services.attachment_prep import AttachmentRefused, PreparedMessage
+from desktop_llm.services.chat_attachments import ChatAttachments, store_attachments
 from desktop_llm.services.chat_events import (
     ChatListener,
     ContextNotice,
@@ -40,7 +43,13 @@ from desktop_llm.services.chat_events import (
     StreamStarted,
     TitleChanged,
 )
-from desktop_llm.services.context_planner import ContextPlan, ContextPlanner, ContextTooLong, is_sendable
+from desktop_llm.services.context_planner import (
+    DRAFT_ID,
+    ContextPlan,
+    ContextPlanner,
+    ContextTooLong,
+    is_sendable,
+)
 from desktop_llm.services.provider_directory import (
     ProviderDirectory,
     UnknownProvider,
@@ -87,17 +96,26 @@ class NoModelChosen(ValueError):
         super().__init__("Choose a provider and a model above the chat before sending.")
 
 
-def build_messages(conversation: Conversation, path: list[StoredMessage]) -> list[Message]:
+def build_messages(
+    conversation: Conversation,
+    path: list[StoredMessage],
+    prepared: Mapping[str, PreparedMessage] | None = None,
+) -> list[Message]:
     """Turn the active path into provider messages: the system prompt, then every kept turn.
 
     Stored system messages are always kept; other turns as ``is_sendable`` says (the planner's
-    rule, so both paths send the same turns).
+    rule, so both paths send the same turns). ``prepared`` holds the messages with attachments
+    as the model gets them, by id.
     """
+    prepared = prepared or {}
     messages: list[Message] = []
     if conversation.system_prompt.strip():
         messages.append(Message("system", conversation.system_prompt))
     for stored in path:
-        if stored.role == "system" or is_sendable(stored):
+        files = prepared.get(stored.id)
+        if files is not None:
+            messages.append(Message(stored.role, files.content, attachments=files.attachments))
+        elif stored.role == "system" or is_sendable(stored):
             messages.append(Message(stored.role, stored.content))
     return messages
 
@@ -141,6 +159,7 @@ class ChatService:
         clock: monotonic seconds; injectable for tests.
         planner: fits each request into the model's window; without one every message is sent.
         auto_titles: whether the model writes a new conversation's title (else its first words).
+        attachments: decides what each model gets for attachments; without it, none are sent.
     """
 
     def __init__(
@@ -153,6 +172,7 @@ class ChatService:
         clock: Callable[[], float] = time.monotonic,
         planner: ContextPlanner | None = None,
         auto_titles: Callable[[], bool] = lambda: True,
+        attachments: ChatAttachments | None = None,
     ) -> None:
         self._db = db
         self._providers = providers
@@ -163,6 +183,7 @@ class ChatService:
         self._streams: dict[str, asyncio.Task[object]] = {}
         self._auto_titles = auto_titles
         self._background: set[asyncio.Task[None]] = set()
+        self._attachments = attachments
 
     # -- queries -----------------------------------------------------------------------------
 
@@ -170,7 +191,9 @@ class ChatService:
         """Return whether a reply is streaming in the conversation."""
         return conversation_id in self._streams
 
-    async def context_preview(self, conversation_id: str, draft: str = "") -> ContextPlan | None:
+    async def context_preview(
+        self, conversation_id: str, draft: str = "", draft_attachments: Sequence[Attachment] = ()
+    ) -> ContextPlan | None:
         """Return what the next request would send (tokens against the window, messages left out), or None."""
         if self._planner is None:
             return None
@@ -178,7 +201,21 @@ class ChatService:
         conversation, path = loaded
         if not conversation.model:
             return None
-        return await self._planner.plan(conversation, path, draft=draft)
+        prepared = await self._prepared(conversation, path, draft, draft_attachments)
+        return await self._planner.plan(conversation, path, draft=draft, prepared=prepared)
+
+    async def _prepared(
+        self,
+        conversation: Conversation,
+        path: list[StoredMessage],
+        draft: str = "",
+        draft_attachments: Sequence[Attachment] = (),
+    ) -> dict[str, PreparedMessage]:
+        if self._attachments is None:
+            return {}
+        return await self._attachments.prepare_path(
+            conversation, path, draft=draft, draft_attachments=draft_attachments, draft_id=DRAFT_ID
+        )
 
     def streaming_conversations(self) -> list[str]:
         """Return the conversations with a reply streaming now."""
@@ -187,15 +224,29 @@ class ChatService:
     # -- commands ----------------------------------------------------------------------------
 
     @_claiming
-    async def send(self, conversation_id: str, text: str) -> StoredMessage:
-        """Add the person's message under the current leaf and stream the reply to it."""
+    async def send(
+        self, conversation_id: str, text: str, attachments: Sequence[Attachment] = ()
+    ) -> StoredMessage:
+        """Add the person's message (and its files) under the current leaf and stream the reply to it.
+
+        Raises:
+            AttachmentRefused: the model cannot take a file; nothing was saved or sent.
+        """
         conversation = await self._conversation(conversation_id)
         self._ensure_model(conversation)
+        if attachments:
+            if self._attachments is None:
+                raise AttachmentRefused("Attachments cannot be sent from here.")
+            await self._attachments.check_new(conversation, text, attachments)
 
         def append_user(db: Database) -> StoredMessage:
             messages = MessageRepository(db)
             leaf = ConversationRepository(db).get(conversation_id).current_leaf_id
-            return messages.append(conversation_id, parent_id=leaf, role="user", content=text)
+            with db.transaction():  # the files and their message are kept together, or neither
+                references = store_attachments(db, attachments)
+                return messages.append(
+                    conversation_id, parent_id=leaf, role="user", content=text, attachments=references
+                )
 
         user_message = await self._db.call(append_user)
         if not conversation.title:
@@ -243,6 +294,11 @@ class ChatService:
             return False
         task.cancel()
         return True
+
+    async def wait_for_titles(self) -> None:
+        """Wait until the titles being written are saved (the command line, before it exits)."""
+        while self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)
 
     async def stop_all(self) -> None:
         """Stop every streaming reply and title request and wait until each is saved (shutdown)."""
@@ -315,19 +371,22 @@ class ChatService:
 
         Fitted to the window when a planner is set (summarising if the conversation asks).
         """
+        prepared = await self._prepared(conversation, history)
         if self._planner is None:
             params = conversation.params or {}
             request = ChatRequest(
                 model=conversation.model or "",
-                messages=build_messages(conversation, history),
+                messages=build_messages(conversation, history, prepared),
                 temperature=params.get("temperature"),
                 max_tokens=params.get("max_tokens"),
             )
             return request, budget_scale
-        plan = await self._planner.plan(conversation, history, budget_scale=budget_scale)
+        plan = await self._planner.plan(conversation, history, budget_scale=budget_scale, prepared=prepared)
         if plan.fit.fits and plan.fit.needs_summary:
             conversation = await self._summarise(conversation, history, plan.fit.dropped_ids)
-            plan = await self._planner.plan(conversation, history, budget_scale=budget_scale)
+            plan = await self._planner.plan(
+                conversation, history, budget_scale=budget_scale, prepared=prepared
+            )
         if not plan.fit.fits:
             raise ContextTooLong(plan.fit.reason)
         # What was sent was too much, whatever our count said: aim below it, not below the budget.
@@ -440,7 +499,7 @@ class ChatService:
                 text.append(interrupted.partial_text)
         except ProviderError as failure:
             status, error = "error", str(failure)
-        except (UnknownProvider, ContextTooLong) as problem:
+        except (UnknownProvider, ContextTooLong, AttachmentRefused) as problem:
             status, error = "error", str(problem)
         finally:
             retry_notice_target.reset(token)
