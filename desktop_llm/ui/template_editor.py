@@ -8,7 +8,7 @@ a problem puts the cursor on it.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QTextCursor
 from PySide6.QtWidgets import (
     QLabel,
@@ -44,6 +44,12 @@ class PartEdit(QPlainTextEdit):
         self.setPlaceholderText(placeholder)
         self.setTabChangesFocus(True)
         self.highlighter = TemplateHighlighter(self.document(), dark=is_dark(self.palette()))
+
+    def changeEvent(self, event: QEvent) -> None:
+        """Follow the theme: the box may be built before it is applied, and it may change later."""
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange:
+            self.highlighter.set_dark(is_dark(self.palette()))
 
     def show_position(self, position: int) -> None:
         """Put the cursor at ``position`` and give the box the focus."""
