@@ -22,9 +22,17 @@ def plain_label(text: str = "", parent: QWidget | None = None) -> QLabel:
 
 
 def make_plain(*widgets: QLabel | QMessageBox) -> None:
-    """Make labels and message boxes show their text as plain text from now on."""
+    """Make labels and message boxes show their text as plain text from now on.
+
+    For a message box, call it after ``setInformativeText``: Qt makes that label on demand and
+    gives it automatic detection whatever the box's own format.
+    """
     for widget in widgets:
         widget.setTextFormat(Qt.TextFormat.PlainText)
+        if isinstance(widget, QMessageBox):
+            for label in widget.findChildren(QLabel):
+                if label.objectName() in ("qt_msgbox_label", "qt_msgbox_informativelabel"):
+                    label.setTextFormat(Qt.TextFormat.PlainText)
 
 
 def plain_tooltip(text: str) -> str:
@@ -35,9 +43,12 @@ def plain_tooltip(text: str) -> str:
     """
     if not text:
         return ""
-    return f'<p style="white-space:pre-wrap">{html.escape(text)}</p>'
+    return f'<p style="white-space:pre-wrap">{html.escape(text, quote=False)}</p>'
 
 
 def rich_with(template: str, **values: str) -> str:
-    """Return rich text ``template`` with every value from outside escaped (``{name}`` fields)."""
-    return template.format(**{name: html.escape(value) for name, value in values.items()})
+    """Return rich text ``template`` with every value from outside escaped (``{name}`` fields).
+
+    Values go between tags, never inside an attribute, so quotes stay as they are.
+    """
+    return template.format(**{name: html.escape(value, quote=False) for name, value in values.items()})

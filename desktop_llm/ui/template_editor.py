@@ -11,7 +11,6 @@ from __future__ import annotations
 from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QTextCursor
 from PySide6.QtWidgets import (
-    QLabel,
     QLineEdit,
     QListWidget,
     QListWidgetItem,
@@ -23,6 +22,7 @@ from PySide6.QtWidgets import (
 
 from desktop_llm.core.prompt_templates import PromptTemplate, TemplateProblem
 from desktop_llm.core.templates import TemplateError, parse_template
+from desktop_llm.ui.plain_text import plain_label
 from desktop_llm.ui.template_colours import is_dark, success_colour, theme_of
 from desktop_llm.ui.template_highlighter import TemplateHighlighter
 from desktop_llm.ui.template_variables import VariablesPanel, section_title
@@ -90,7 +90,7 @@ class TemplateEditor(QWidget):
         self.problem_list.setMaximumHeight(110)
         self.problem_list.itemActivated.connect(self.on_problem_activated)
         self.problem_list.itemClicked.connect(self.on_problem_activated)
-        self.status = QLabel()
+        self.status = plain_label()
         self.status.setObjectName("templateStatus")
         self.variables = VariablesPanel()
 

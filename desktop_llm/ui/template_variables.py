@@ -25,13 +25,14 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_llm.core.prompt_templates import VariableSpec
+from desktop_llm.ui.plain_text import plain_label
 
 NameRole = Qt.ItemDataRole.UserRole + 1
 
 
 def section_title(text: str) -> QLabel:
     """Return a bold caption for a section of the template page."""
-    label = QLabel(text)
+    label = plain_label(text)
     label.setObjectName("sectionTitle")
     font = label.font()
     font.setBold(True)
