@@ -113,7 +113,8 @@ class McpConfigService:
         if has_secrets and self._require_keyring and not self._keystore.status.available:
             raise SecretsError(
                 f"MCP server {config.name!r}: {', '.join([*secrets['env'], *secrets['headers']])} must be "
-                f"kept in a system keyring, and there is none. {self._keystore.status.message}"
+                f"kept in a system keyring, and there is none (backend: {self._keystore.status.backend}). "
+                "Install and unlock one (GNOME Keyring or KWallet on Linux), then try again."
             )
         record = McpServerRecord(
             id=server_id,
