@@ -119,8 +119,8 @@ async def _with_services(args: argparse.Namespace, work: Callable[[_Services], A
     from desktop_llm.core.paths import resolve_paths
     from desktop_llm.secrets import KeyStore, SecretsError
     from desktop_llm.services.mcp_config import McpConfigService
-    from desktop_llm.services.mcp_connection import McpError
     from desktop_llm.services.mcp_manager import McpManager
+    from desktop_llm.services.mcp_types import McpError
     from desktop_llm.storage.executor import DatabaseThread
 
     # Each failure is shown once, as one line, by the command; log records stay out of stderr.
@@ -179,7 +179,7 @@ async def _add(args: argparse.Namespace, services: _Services, out: TextIO) -> in
 
 
 async def _list(args: argparse.Namespace, services: _Services, out: TextIO) -> int:
-    from desktop_llm.services.mcp_connection import McpError
+    from desktop_llm.services.mcp_types import McpError
 
     status = 0
     for record in await services.config.records():
@@ -196,7 +196,7 @@ async def _list(args: argparse.Namespace, services: _Services, out: TextIO) -> i
 
 
 async def _tools(args: argparse.Namespace, services: _Services, out: TextIO) -> int:
-    from desktop_llm.services.mcp_connection import McpError
+    from desktop_llm.services.mcp_types import McpError
     from desktop_llm.storage.errors import NotFound
 
     if args.name:

@@ -10,7 +10,9 @@ round trip (and at most one unlock prompt) to start it. Database work runs on th
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
+from collections.abc import Collection
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -97,8 +99,12 @@ class McpConfigService:
         """Return every stored server with its secrets."""
         return [await self.config(record) for record in await self.records()]
 
-    async def save(self, config: McpServerConfig) -> McpServerRecord:
+    async def save(self, config: McpServerConfig, *, keep: Collection[str] = ()) -> McpServerRecord:
         """Validate and store a server, its secrets in the keyring; return the stored entry.
+
+        Args:
+            keep: names of env variables or headers given empty whose stored secret value stays
+                (the settings form never shows secret values).
 
         Raises:
             McpConfigError: the entry cannot work.
@@ -107,6 +113,8 @@ class McpConfigService:
             StorageError: the name is taken.
         """
         config = validate(config)
+        if keep and config.id:
+            config = await self._with_kept_secrets(config, keep)
         server_id = config.id or new_id()
         plain_env, plain_headers, secrets = split_secrets(config)
         has_secrets = bool(secrets["env"] or secrets["headers"])
@@ -138,6 +146,16 @@ class McpConfigService:
         if not has_secrets and config.id:
             await asyncio.to_thread(self._keystore.delete, user)  # the edit removed the last secret
         return stored
+
+    async def _with_kept_secrets(self, config: McpServerConfig, keep: Collection[str]) -> McpServerConfig:
+        stored = await self.config(
+            await self._db.call(lambda db: McpServerRepository(db).get_by_id(config.id))
+        )
+        env = {k: stored.env.get(k, v) if k in keep and v == "" else v for k, v in config.env.items()}
+        headers = {
+            k: stored.headers.get(k, v) if k in keep and v == "" else v for k, v in config.headers.items()
+        }
+        return dataclasses.replace(config, env=env, headers=headers)
 
     async def set_enabled(self, name: str, enabled: bool) -> McpServerRecord:
         """Turn a server on or off (its secrets stay where they are)."""

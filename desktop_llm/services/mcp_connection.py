@@ -16,12 +16,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Literal
+from typing import IO, Any
 
 import anyio
 import httpx2
@@ -31,58 +29,20 @@ from mcp.client.streamable_http import streamable_http_client
 
 from desktop_llm import __version__
 from desktop_llm.core.mcp_config import McpServerConfig
+from desktop_llm.services.mcp_types import (
+    McpCallTimeout,
+    McpError,
+    McpServerFailed,
+    McpTool,
+    ServerState,
+    log_file,
+)
 
 log = logging.getLogger(__name__)
 
-ServerState = Literal["stopped", "starting", "running", "failed"]
 LOG_TAIL_CHARS = 2000
 _CLIENT_INFO = types.Implementation(name="desktop-llm", version=__version__)
 _MAX_TOOL_PAGES = 100  # a server whose tools/list never ends cannot hang a start
-
-
-class McpError(Exception):
-    """An MCP server could not do what was asked; the message names the server and says why.
-
-    Args:
-        server: the server's name.
-        log_tail: the end of what the server wrote to stderr during this run ("" if nothing).
-    """
-
-    def __init__(self, server: str, message: str, *, log_tail: str = "") -> None:
-        self.server = server
-        self.log_tail = log_tail
-        full = message if not log_tail else f"{message} Its last words on stderr: {log_tail.strip()}"
-        super().__init__(full)
-
-
-class McpServerFailed(McpError):
-    """The server did not start, stopped unexpectedly, or stopped answering; it restarts on next use."""
-
-
-class McpCallTimeout(McpError):
-    """A tool call took longer than its timeout; the server was told to cancel it."""
-
-
-@dataclass(frozen=True)
-class McpTool:
-    """A tool as its server describes it.
-
-    Args:
-        server: the server's name.
-        name: the tool's own name.
-        input_schema: the JSON Schema of its arguments.
-    """
-
-    server: str
-    name: str
-    description: str
-    input_schema: dict[str, Any]
-
-
-def log_file(log_dir: Path, server: str) -> Path:
-    """Return the file a server's stderr is written to."""
-    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", server).strip("._") or "server"
-    return log_dir / "mcp" / f"{safe}.log"
 
 
 def _root(error: BaseException) -> BaseException:
@@ -408,13 +368,4 @@ class McpConnection:
         self._on_change(self)
 
 
-__all__ = [
-    "LOG_TAIL_CHARS",
-    "McpCallTimeout",
-    "McpConnection",
-    "McpError",
-    "McpServerFailed",
-    "McpTool",
-    "ServerState",
-    "log_file",
-]
+__all__ = ["LOG_TAIL_CHARS", "McpCallTimeout", "McpConnection", "McpError", "McpServerFailed", "McpTool"]

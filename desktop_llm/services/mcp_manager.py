@@ -13,20 +13,23 @@ import logging
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from desktop_llm.core.mcp_config import McpServerConfig, assign_tool_names
 from desktop_llm.providers import ToolSpec
 from desktop_llm.secrets import SecretsError
-from desktop_llm.services.mcp_connection import (
-    McpConnection,
+from desktop_llm.services.mcp_types import (
+    DEFAULT_MAX_RESULT_CHARS,
     McpError,
     McpServerFailed,
     McpTool,
     ServerState,
+    ToolOutcome,
 )
-from desktop_llm.services.mcp_results import DEFAULT_MAX_RESULT_CHARS, ToolOutcome, result_text
 from desktop_llm.storage.mcp_servers import McpServerRecord
+
+if TYPE_CHECKING:
+    from desktop_llm.services.mcp_connection import McpConnection
 
 log = logging.getLogger(__name__)
 
@@ -132,6 +135,9 @@ class McpManager:
             raise McpError(name, f"There is no MCP server called {name!r}; see `desktop-llm mcp list`.")
         connection = self._connections.get(name)
         if connection is None:
+            # The SDK loads here, when a server is first needed, not when the app starts.
+            from desktop_llm.services.mcp_connection import McpConnection
+
             try:
                 config = await self._source.config(records[name])
             except SecretsError as error:  # its message names the server and what to do
@@ -195,6 +201,8 @@ class McpManager:
                 the call was cancelled on the server.
         """
         connection = await self._connection(tool.server)
+        from desktop_llm.services.mcp_results import result_text
+
         result = await connection.call(tool.name, arguments, time_limit=time_limit or self.call_timeout)
         return result_text(result, max_chars=self.max_result_chars)
 
@@ -223,7 +231,7 @@ class McpManager:
         if listener in self._listeners:
             self._listeners.remove(listener)
 
-    def _on_change(self, _connection: McpConnection) -> None:
+    def _on_change(self, _connection: object) -> None:
         self._notify()
 
     def _notify(self) -> None:

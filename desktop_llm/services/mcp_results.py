@@ -5,28 +5,10 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from dataclasses import dataclass
 
 import mcp.types as types
 
-DEFAULT_MAX_RESULT_CHARS = 20_000
-
-
-@dataclass(frozen=True)
-class ToolOutcome:
-    """A tool's result as text for the model.
-
-    Args:
-        text: what the model reads (truncated to the limit, with a note saying so).
-        is_error: the tool reported a failure (the model is told, it may try otherwise).
-        truncated: the text was cut.
-        full_length: the length of the whole text before any cut.
-    """
-
-    text: str
-    is_error: bool = False
-    truncated: bool = False
-    full_length: int = 0
+from desktop_llm.services.mcp_types import DEFAULT_MAX_RESULT_CHARS, ToolOutcome
 
 
 def _size(data: str) -> str:

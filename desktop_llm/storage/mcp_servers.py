@@ -81,6 +81,15 @@ class McpServerRepository:
             raise NotFound("MCP server", name)
         return _record(row)
 
+    def get_by_id(self, server_id: str) -> McpServerRecord:
+        """Return the server with this id; raise NotFound when there is none."""
+        row = self._db.conn.execute(
+            f"SELECT {_COLUMNS} FROM mcp_servers WHERE id = ?", (server_id,)
+        ).fetchone()
+        if row is None:
+            raise NotFound("MCP server", server_id)
+        return _record(row)
+
     def save(self, record: McpServerRecord) -> McpServerRecord:
         """Insert or update a server (an empty id adds one); return what was stored.
 
