@@ -26,6 +26,7 @@ class McpError(Exception):
     def __init__(self, server: str, message: str, *, log_tail: str = "") -> None:
         self.server = server
         self.log_tail = log_tail
+        self.summary = message  # without the stderr tail: what the model is told
         full = message if not log_tail else f"{message} Its last words on stderr: {log_tail.strip()}"
         super().__init__(full)
 
