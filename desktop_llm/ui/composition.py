@@ -31,6 +31,8 @@ from desktop_llm.services.chat_attachments import ChatAttachments
 from desktop_llm.services.context_planner import ContextPlanner
 from desktop_llm.services.conversations import ConversationService
 from desktop_llm.services.exchange import ExchangeService
+from desktop_llm.services.mcp_config import McpConfigService
+from desktop_llm.services.mcp_manager import McpManager
 from desktop_llm.services.provider_directory import ProviderDirectory
 from desktop_llm.services.settings import AppSettings, SettingsService
 from desktop_llm.services.usage import UsageService, open_catalog
@@ -89,11 +91,15 @@ class Services:
     attachments: ChatAttachments
     catalog_problem: str | None = None  # why the user's models.json is not used, if it is not
     preloading: asyncio.Future[None] | None = None  # the tokenizer files loading
+    mcp_config: McpConfigService | None = None  # MCP servers, their secrets and approvals
+    mcp: McpManager | None = None  # the running MCP servers
 
     async def aclose(self) -> None:
-        """Stop every stream (partial replies saved as ``stopped``), close providers, then the database."""
+        """Stop streams (partial replies saved as ``stopped``), close providers, MCP servers, the database."""
         await self.chat.stop_all()
         await self.directory.aclose()
+        if self.mcp is not None:
+            await self.mcp.aclose()
         await self.db.aclose()
 
 
@@ -150,6 +156,8 @@ async def build_services(
         attachments=attachments,
         catalog_problem=catalog_problem,
     )
+    services.mcp_config = McpConfigService(db, keystore)
+    services.mcp = McpManager(services.mcp_config, log_dir=paths.logs)
     # Token counts need the tokenizer files: load them now, off the Qt thread, not on first use.
     # tiktoken's Rust constructor holds the GIL while it builds an encoder (0.1-0.5 s here), so
     # the window stalls briefly whenever that happens: right after the first paint, before the
@@ -326,6 +334,8 @@ def _open_settings_dialog(composition: Composition) -> object:
         services.exchange,
         services.conversations,
         parent=composition.window,
+        mcp_config=services.mcp_config,
+        mcp_manager=services.mcp,
     )
     dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
     dialog.providers_changed.connect(composition.on_settings_providers_changed)
