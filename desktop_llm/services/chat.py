@@ -43,6 +43,7 @@ from desktop_llm.services.chat_events import (
     StreamStarted,
     TitleChanged,
 )
+from desktop_llm.services.chat_tools import ChatTools, ReplyRound, ReplyRounds, ToolRounds, with_tools
 from desktop_llm.services.context_planner import (
     DRAFT_ID,
     ContextPlan,
@@ -50,6 +51,7 @@ from desktop_llm.services.context_planner import (
     ContextTooLong,
     is_sendable,
 )
+from desktop_llm.services.mcp_types import McpError
 from desktop_llm.services.provider_directory import (
     ProviderDirectory,
     UnknownProvider,
@@ -57,12 +59,14 @@ from desktop_llm.services.provider_directory import (
 )
 from desktop_llm.services.summaries import write_summary
 from desktop_llm.services.titles import fallback_title, write_title
+from desktop_llm.services.tool_history import provider_message, stored_calls, well_formed
+from desktop_llm.services.tool_loop import Approval, Streamer
 from desktop_llm.storage.conversations import ConversationRepository
 from desktop_llm.storage.database import Database
 from desktop_llm.storage.errors import DatabaseBusy, NotFound, StorageError
 from desktop_llm.storage.executor import DatabaseThread
 from desktop_llm.storage.messages import MessageRepository
-from desktop_llm.storage.records import Conversation, StoredMessage
+from desktop_llm.storage.records import Conversation, StoredMessage, StoredToolCall
 
 log = logging.getLogger(__name__)
 
@@ -114,10 +118,10 @@ def build_messages(
     for stored in path:
         files = prepared.get(stored.id)
         if files is not None:
-            messages.append(Message(stored.role, files.content, attachments=files.attachments))
+            messages.append(provider_message(stored, files.content, files.attachments))
         elif stored.role == "system" or is_sendable(stored):
-            messages.append(Message(stored.role, stored.content))
-    return messages
+            messages.append(provider_message(stored, stored.content))
+    return well_formed(messages)
 
 
 async def _prepend(first: StreamEvent, rest: AsyncIterator[StreamEvent]) -> AsyncIterator[StreamEvent]:
@@ -160,6 +164,7 @@ class ChatService:
         planner: fits each request into the model's window; without one every message is sent.
         auto_titles: whether the model writes a new conversation's title (else its first words).
         attachments: decides what each model gets for attachments; without it, none are sent.
+        tools: offers MCP tools and runs the tool rounds; without it, no tools are offered.
     """
 
     def __init__(
@@ -173,6 +178,7 @@ class ChatService:
         planner: ContextPlanner | None = None,
         auto_titles: Callable[[], bool] = lambda: True,
         attachments: ChatAttachments | None = None,
+        tools: ChatTools | None = None,
     ) -> None:
         self._db = db
         self._providers = providers
@@ -184,6 +190,7 @@ class ChatService:
         self._auto_titles = auto_titles
         self._background: set[asyncio.Task[None]] = set()
         self._attachments = attachments
+        self._tools = tools
 
     # -- queries -----------------------------------------------------------------------------
 
@@ -286,6 +293,10 @@ class ChatService:
                 )
             )
             return await self._reply(conversation, edited, announce_user=True)
+
+    def answer_tool_call(self, call_id: str, approval: Approval) -> bool:
+        """Give the person's answer to a call waiting for approval; False if none is waiting."""
+        return self._tools is not None and self._tools.answer(call_id, approval)
 
     def stop(self, conversation_id: str) -> bool:
         """Stop the conversation's streaming reply at once; its text is kept as ``stopped``."""
@@ -445,23 +456,22 @@ class ChatService:
         self, conversation: Conversation, assistant: StoredMessage, history: list[StoredMessage]
     ) -> StoredMessage:
         conversation_id = conversation.id
-        text: list[str] = []
-        reasoning: list[str] = []
-        usage: Usage | None = None
-        finish_reason: str | None = None
-        started = self._clock()
-        last_save = started
+        reply: ReplyRounds = ReplyRounds(ReplyRound(assistant, started=self._clock()))
+        last_save = self._clock()
 
         def notice(delay: float) -> None:
-            self._listener(StreamRetrying(conversation_id, assistant.id, delay))
+            self._listener(StreamRetrying(conversation_id, reply.round.assistant.id, delay))
 
         token = retry_notice_target.set(notice)
         status, error = "complete", None
         try:
             provider = await self._providers.provider(conversation.provider_id or "")
+            catalog = await self._tools.catalog(conversation, self._listener) if self._tools else None
             budget_scale, shrunk = 1.0, False
             while True:
                 request, smaller = await self._request_for(conversation, history, budget_scale)
+                if catalog is not None:
+                    request = with_tools(request, catalog)
                 stream = provider.stream(request)
                 try:
                     first = await anext(stream)
@@ -472,51 +482,91 @@ class ChatService:
                     self._listener(ContextNotice(conversation_id, TOO_LONG_RETRY_NOTICE))
                     continue
                 break
+            events = _prepend(first, stream)
+            if catalog is not None and self._tools is not None:
+                reply = ToolRounds(
+                    self._db,
+                    self._listener,
+                    self._tools,
+                    catalog,
+                    reply.round,
+                    finish=self._finish_round,
+                    open_round=functools.partial(self._open_round, conversation),
+                )
+                events = reply.run(_Resumed(provider, events), request)
             last_yield = self._clock()
-            async for event in _prepend(first, stream):
+            async for event in events:
                 if self._clock() - last_yield >= YIELD_EVERY:
                     await asyncio.sleep(0)
                     last_yield = self._clock()
+                current = reply.round
+                message_id = current.assistant.id
                 if isinstance(event, TextDelta):
-                    text.append(event.text)
-                    self._listener(StreamDelta(conversation_id, assistant.id, event.text))
+                    current.text.append(event.text)
+                    self._listener(StreamDelta(conversation_id, message_id, event.text))
                 elif isinstance(event, ReasoningDelta):
-                    reasoning.append(event.text)
-                    self._listener(StreamDelta(conversation_id, assistant.id, "", event.text))
+                    current.reasoning.append(event.text)
+                    self._listener(StreamDelta(conversation_id, message_id, "", event.text))
                 elif isinstance(event, Usage):
-                    usage = event
+                    current.usage = event
                 elif isinstance(event, Finish):
-                    finish_reason = event.reason
-                if self._clock() - last_save >= self._save_interval:
+                    current.finish_reason = event.reason
+                if self._clock() - last_save >= self._save_interval and current.saved is None:
                     last_save = self._clock()
-                    await self._save_progress(assistant.id, "".join(text), "".join(reasoning))
+                    await self._save_progress(message_id, "".join(current.text), "".join(current.reasoning))
         except asyncio.CancelledError:
             status = "stopped"
             raise
         except StreamInterrupted as interrupted:
             status, error = "interrupted", str(interrupted)
-            if interrupted.partial_text and not text:
-                text.append(interrupted.partial_text)
+            if interrupted.partial_text and not reply.round.text:
+                reply.round.text.append(interrupted.partial_text)
         except ProviderError as failure:
             status, error = "error", str(failure)
-        except (UnknownProvider, ContextTooLong, AttachmentRefused) as problem:
+        except (UnknownProvider, ContextTooLong, AttachmentRefused, McpError) as problem:
             status, error = "error", str(problem)
         finally:
             retry_notice_target.reset(token)
-            finished = await self._finish(
-                assistant,
-                status=status,
-                text="".join(text),
-                reasoning="".join(reasoning),
-                error=error,
-                finish_reason=finish_reason,
-                usage=usage,
-                latency_ms=int((self._clock() - started) * 1000),
-            )
+            # Shielded: a second cancel (the window closing during a stop) must not lose the text.
+            finished = await asyncio.shield(self._finish_round(reply.round, status, error or reply.notice))
+            if status == "stopped":
+                await asyncio.shield(reply.settle_stop())
             # Idle before anyone hears of the end, so a reaction to it (delete, resend) is allowed.
             self._release(conversation_id)
             self._listener(StreamFinished(conversation_id, finished))
         return finished
+
+    async def _open_round(self, conversation: Conversation, parent_id: str) -> ReplyRound:
+        """Append the next round's streaming assistant message under ``parent_id`` and announce it."""
+        assistant = await self._db.call(
+            lambda db: MessageRepository(db).append(
+                conversation.id,
+                parent_id=parent_id,
+                role="assistant",
+                content="",
+                status="streaming",
+                provider_id=conversation.provider_id,
+                model=conversation.model,
+            )
+        )
+        self._listener(StreamStarted(conversation.id, None, assistant))
+        return ReplyRound(assistant, started=self._clock())
+
+    async def _finish_round(self, current: ReplyRound, status: str, error: str | None) -> StoredMessage:
+        """Save a round's assistant message: its text, calls, usage and how it ended."""
+        if current.latency_ms is None or current.saved is None:
+            current.latency_ms = int((self._clock() - current.started) * 1000)
+        return await self._finish(
+            current.assistant,
+            status=status,
+            text="".join(current.text),
+            reasoning="".join(current.reasoning),
+            error=error,
+            finish_reason=current.finish_reason,
+            usage=current.usage,
+            latency_ms=current.latency_ms,
+            tool_calls=stored_calls(current.calls),
+        )
 
     async def _finish(
         self,
@@ -529,6 +579,7 @@ class ChatService:
         finish_reason: str | None,
         usage: Usage | None,
         latency_ms: int,
+        tool_calls: tuple[StoredToolCall, ...] = (),
     ) -> StoredMessage:
         usage_tuple = (
             (usage.input_tokens, usage.output_tokens, usage.cached_input_tokens, usage.reasoning_tokens)
@@ -546,10 +597,10 @@ class ChatService:
                 finish_reason=finish_reason,
                 usage=usage_tuple,
                 latency_ms=latency_ms,
+                tool_calls=tool_calls,
             )
 
-        # Shielded: a second cancel (the window closing during a stop) must not lose the text.
-        return await asyncio.shield(self._finish_patiently(finish))
+        return await self._finish_patiently(finish)
 
     async def _save_progress(self, message_id: str, text: str, reasoning: str) -> None:
         """Save the reply so far; if another writer holds the database, skip this save, not the reply."""
@@ -570,6 +621,18 @@ class ChatService:
                 log.warning("the database is busy; saving the finished reply again (attempt %d)", attempt)
                 await asyncio.sleep(FINISH_RETRY_DELAY)
                 attempt += 1
+
+
+class _Resumed:
+    """A provider whose first stream has already begun (the first event was read to catch a refusal)."""
+
+    def __init__(self, provider: Streamer, first: AsyncIterator[StreamEvent]) -> None:
+        self._provider = provider
+        self._first: AsyncIterator[StreamEvent] | None = first
+
+    def stream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
+        first, self._first = self._first, None
+        return first if first is not None else self._provider.stream(request)
 
 
 def _report_title_bug(task: asyncio.Task[None]) -> None:

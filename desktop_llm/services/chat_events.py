@@ -60,5 +60,75 @@ class ContextNotice:
     text: str
 
 
-ChatEvent = StreamStarted | StreamDelta | StreamRetrying | StreamFinished | TitleChanged | ContextNotice
+@dataclass(frozen=True)
+class ToolApprovalNeeded:
+    """The model asked to run a tool in a live reply; the person must allow or deny it.
+
+    Answer with ``ChatService.answer_tool_call(call_id, approval)``; Stop cancels the question.
+
+    Args:
+        message_id: the assistant message that made the call.
+        call_id: the model's id for the call.
+        tool, server: the server's tool the call leads to.
+        arguments: the call's arguments as pretty-printed JSON.
+    """
+
+    conversation_id: str
+    message_id: str
+    call_id: str
+    tool: str
+    server: str
+    arguments: str
+
+
+@dataclass(frozen=True)
+class ToolCallRunning:
+    """An allowed call is running on its server (its result follows as ``ToolCallDone``)."""
+
+    conversation_id: str
+    call_id: str
+    tool: str
+    server: str
+
+
+@dataclass(frozen=True)
+class ToolRoundSaved:
+    """A round of the reply ended with tool calls; ``message`` is its saved assistant message.
+
+    The reply goes on (``StreamFinished`` comes only at its very end): results, then a new round.
+    """
+
+    conversation_id: str
+    message: StoredMessage
+
+
+@dataclass(frozen=True)
+class ToolCallDone:
+    """A call's result (or its refusal) was saved as the ``tool`` message ``message``."""
+
+    conversation_id: str
+    message: StoredMessage
+
+
+@dataclass(frozen=True)
+class ToolNotice:
+    """Something about the reply's tools the person should know (a server that did not start)."""
+
+    conversation_id: str
+    text: str
+
+
+ChatEvent = (
+    StreamStarted
+    | StreamDelta
+    | StreamRetrying
+    | StreamFinished
+    | TitleChanged
+    | ContextNotice
+    | ToolApprovalNeeded
+    | ToolCallRunning
+    | ToolRoundSaved
+    | ToolCallDone
+    | ToolNotice
+)
 ChatListener = Callable[[ChatEvent], None]

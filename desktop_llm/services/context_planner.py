@@ -19,6 +19,7 @@ from desktop_llm.core.context import ContextMessage, ContextRequest, FitResult, 
 from desktop_llm.core.tokens import TokenCounter
 from desktop_llm.providers import ChatRequest, Message
 from desktop_llm.services.attachment_prep import PreparedMessage
+from desktop_llm.services.tool_history import provider_message, well_formed
 from desktop_llm.storage.records import Conversation, StoredMessage
 
 SYSTEM_PROMPT_ID = "system-prompt"
@@ -117,9 +118,12 @@ class ContextPlanner:
             budget_scale=budget_scale,
         )
         fit = fit_context(request)
+        by_id = {stored.id: stored for stored in history}
         chat_request = ChatRequest(
             model=model,
-            messages=[_message(m.id, m.role, m.text, prepared) for m in fit.messages_to_send],
+            messages=well_formed(
+                [_message(m.id, m.role, m.text, prepared, by_id.get(m.id)) for m in fit.messages_to_send]
+            ),
             temperature=params.get("temperature"),
             max_tokens=params.get("max_tokens"),
         )
@@ -136,9 +140,9 @@ class ContextPlanner:
         exact = True
         messages: list[ContextMessage] = []
 
-        def add(message_id: str, role: str, text: str, pinned: bool = False) -> None:
+        def add(message_id: str, role: str, text: str, pinned: bool = False, calls: str = "") -> None:
             nonlocal exact
-            extra = 0
+            extra = self._counter.count_message(role, calls, model).count if calls else 0
             if message_id in prepared:  # attachments: their text is in the content, images estimated
                 text, extra = prepared[message_id].content, prepared[message_id].extra_tokens
             count = self._counter.count_message(role, text, model)
@@ -149,7 +153,8 @@ class ContextPlanner:
             add(SYSTEM_PROMPT_ID, "system", conversation.system_prompt)
         for stored in history:
             if is_sendable(stored) or stored.id in prepared:
-                add(stored.id, stored.role, stored.content, stored.pinned)
+                calls = "".join(call.name + call.arguments for call in stored.tool_calls)
+                add(stored.id, stored.role, stored.content, stored.pinned, calls)
         if draft or DRAFT_ID in prepared:
             add(DRAFT_ID, "user", draft)
         return messages, exact
@@ -163,7 +168,16 @@ class ContextPlanner:
         return Summary(ContextMessage(SUMMARY_ID, "system", text, tokens), str(stored["covers_through_id"]))
 
 
-def _message(message_id: str, role: str, text: str, prepared: Mapping[str, PreparedMessage]) -> Message:
-    """Return a provider message, with its prepared attachments when it has any."""
+def _message(
+    message_id: str,
+    role: str,
+    text: str,
+    prepared: Mapping[str, PreparedMessage],
+    stored: StoredMessage | None,
+) -> Message:
+    """Return a provider message, with its prepared attachments and its tool calls or call id."""
     files = prepared.get(message_id)
-    return Message(role, text, attachments=files.attachments if files else ())  # type: ignore[arg-type]
+    attachments = files.attachments if files else ()
+    if stored is not None:
+        return provider_message(stored, text, attachments)
+    return Message(role, text, attachments=attachments)  # type: ignore[arg-type]
