@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+from desktop_llm.cli_ask_tools import AskTools
 from desktop_llm.core.paths import resolve_paths
 from desktop_llm.core.tokens import TokenCounter
 from desktop_llm.providers import Attachment
@@ -58,6 +59,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="attach a file (repeat for several)",
     )
     parser.add_argument("--conversation", metavar="ID", help="continue this conversation")
+    parser.add_argument(
+        "--tools", action="store_true", help="offer the enabled MCP servers' tools to the model"
+    )
+    parser.add_argument(
+        "--approve-tools",
+        action="store_true",
+        help="run every tool call the model makes (else a terminal asks, and without one calls are declined)",
+    )
     parser.add_argument("prompt", metavar="PROMPT", help="what to ask")
 
 
@@ -72,8 +81,6 @@ class _Target:
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """Ask, stream the reply to ``out`` and return the exit status (1 when the reply failed)."""
-    if getattr(args, "tools", False) or getattr(args, "approve_tools", False):
-        raise AskError("--tools and --approve-tools are not available in this version")
     return asyncio.run(_ask(args, out, err))
 
 
@@ -83,14 +90,20 @@ async def _ask(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     paths.ensure()
     db = DatabaseThread(paths.database)
 
+    tools: AskTools | None = None
+
     def listener(event: ChatEvent) -> None:
         if isinstance(event, StreamDelta) and event.text:
             out.write(event.text)
             out.flush()
+        elif tools is not None:
+            tools.on_event(event)
 
     directory: ProviderDirectory | None = None
     try:
         keystore = await asyncio.to_thread(KeyStore)
+        if args.tools:
+            tools = await AskTools.open(db, keystore, paths.logs, err, approve=args.approve_tools)
         directory = ProviderDirectory(db, keystore, environ=os.environ)
         catalog, _problem = await asyncio.to_thread(open_catalog, paths.data / "models.json")
         chat = ChatService(
@@ -100,6 +113,7 @@ async def _ask(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             planner=ContextPlanner(TokenCounter(), catalog),
             auto_titles=lambda: False,
             attachments=ChatAttachments(db, directory, catalog),
+            tools=tools.chat_tools if tools is not None else None,
         )
         conversations = ConversationService(db)
         target = await _target(args, directory, conversations)
@@ -115,6 +129,8 @@ async def _ask(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         await chat.wait_for_titles()
         return _finish(reply, out)
     finally:
+        if tools is not None:
+            await tools.aclose()
         if directory is not None:
             await directory.aclose()
         await db.aclose()

@@ -23,6 +23,7 @@ from desktop_llm.providers.base import Provider
 from desktop_llm.providers.presets import PRESETS
 from desktop_llm.secrets import KeyStore
 from desktop_llm.services.key_destination import KEY_NOT_SENT, destination, needs_key
+from desktop_llm.services.tool_loop import DEFAULT_MAX_ROUNDS
 from desktop_llm.storage.database import Database
 from desktop_llm.storage.executor import DatabaseThread
 from desktop_llm.storage.records import ProviderSetting
@@ -56,6 +57,9 @@ BASE_URL_CREDENTIALS_REFUSED = (
 )
 
 
+MAX_TOOL_ROUNDS = 100
+
+
 class InvalidSetting(ValueError):
     """A setting the person entered cannot be used; the message says which and why."""
 
@@ -69,6 +73,7 @@ class AppSettings:
     send_key: str = "enter"
     auto_titles: bool = True
     proxy: str | None = None
+    tool_rounds: int = DEFAULT_MAX_ROUNDS  # model requests per reply when it calls tools
 
     def as_dict(self) -> dict[str, Any]:
         """Return the settings as a plain dict (the dialog's ``app_settings_changed`` payload)."""
@@ -167,6 +172,9 @@ def validate_app_settings(values: Mapping[str, Any]) -> AppSettings:
         raise InvalidSetting(f"The send key must be Enter or Ctrl+Enter, not {settings.send_key!r}.")
     if not isinstance(settings.auto_titles, bool):
         raise InvalidSetting("Automatic titles must be on or off.")
+    rounds = settings.tool_rounds
+    if not isinstance(rounds, int) or isinstance(rounds, bool) or not 1 <= rounds <= MAX_TOOL_ROUNDS:
+        raise InvalidSetting(f"Tool rounds per reply must be a whole number from 1 to {MAX_TOOL_ROUNDS}.")
     return dataclasses.replace(settings, proxy=validate_proxy(settings.proxy))
 
 

@@ -31,6 +31,11 @@ from desktop_llm.services.chat_events import (
     StreamRetrying,
     StreamStarted,
     TitleChanged,
+    ToolApprovalNeeded,
+    ToolCallDone,
+    ToolCallRunning,
+    ToolNotice,
+    ToolRoundSaved,
 )
 from desktop_llm.services.provider_directory import UnknownProvider
 from desktop_llm.storage.errors import StorageError
@@ -61,6 +66,11 @@ class ChatBridge(QObject):
         stream_finished(object): a ``StreamFinished`` with the saved message.
         title_changed(str, str): conversation id, new title.
         context_notice(str, str): conversation id, a sentence for the status bar.
+        tool_approval_needed(object): a ``ToolApprovalNeeded``: ask the person.
+        tool_call_running(object): a ``ToolCallRunning``.
+        tool_round_saved(object): a ``ToolRoundSaved`` (the reply goes on).
+        tool_call_done(object): a ``ToolCallDone`` with the saved tool message.
+        tool_notice(str, str): conversation id, a sentence about the reply's tools.
     """
 
     stream_started = Signal(object)
@@ -69,6 +79,11 @@ class ChatBridge(QObject):
     stream_finished = Signal(object)
     title_changed = Signal(str, str)
     context_notice = Signal(str, str)
+    tool_approval_needed = Signal(object)
+    tool_call_running = Signal(object)
+    tool_round_saved = Signal(object)
+    tool_call_done = Signal(object)
+    tool_notice = Signal(str, str)
 
     def __call__(self, event: ChatEvent) -> None:
         """Emit the signal for ``event``."""
@@ -84,6 +99,16 @@ class ChatBridge(QObject):
             self.title_changed.emit(event.conversation_id, event.title)
         elif isinstance(event, ContextNotice):
             self.context_notice.emit(event.conversation_id, event.text)
+        elif isinstance(event, ToolApprovalNeeded):
+            self.tool_approval_needed.emit(event)
+        elif isinstance(event, ToolCallRunning):
+            self.tool_call_running.emit(event)
+        elif isinstance(event, ToolRoundSaved):
+            self.tool_round_saved.emit(event)
+        elif isinstance(event, ToolCallDone):
+            self.tool_call_done.emit(event)
+        elif isinstance(event, ToolNotice):
+            self.tool_notice.emit(event.conversation_id, event.text)
 
 
 class TaskKeeper:

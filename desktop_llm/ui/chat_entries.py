@@ -18,6 +18,7 @@ from desktop_llm.ui.message_chrome import (
     reasoning_html,
 )
 from desktop_llm.ui.theme import Palette
+from desktop_llm.ui.tool_blocks import tool_body_html, tool_calls_html
 
 
 @dataclass(eq=False)
@@ -31,6 +32,7 @@ class ChatEntry:
     reasoning_parts: list[str] = field(default_factory=list)
     reasoning_changed: bool = False
     reasoning_expanded: bool = False
+    tool_expanded: bool = False  # a tool message: its arguments and result are shown
     code_blocks: tuple[str, ...] = ()
 
     @property
@@ -76,12 +78,15 @@ class EntryWriter:
             step = entry.stream.rerender(palette)
             self._document.set_body(slot, step.finished_html)
             self._document.update_stream(slot, open_code_html=step.open_code_html, tail_html=step.tail_html)
+        elif message.role == "tool":
+            self._document.set_body(slot, tool_body_html(message, palette, expanded=entry.tool_expanded))
         else:
             rendered = self._renderer.render_message(
                 message.id, message.content, palette, markdown=message.role == "assistant"
             )
             entry.code_blocks = rendered.code_blocks
-            self._document.set_body(slot, body_html(message, rendered.html, palette))
+            body = body_html(message, rendered.html, palette) + tool_calls_html(message, palette)
+            self._document.set_body(slot, body)
         self._document.set_footer(slot, footer_html(message, palette, streaming=entry.stream is not None))
 
     def render_reasoning(self, entry: ChatEntry, palette: Palette) -> None:

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop_llm.services.chat_tools import OFFER_TOOLS, offers_tools
 from desktop_llm.ui.model_picker import ModelPicker
 
 SAVE_DELAY_MS = 600
@@ -58,6 +59,15 @@ class ChatHeader(QWidget):
         self.prompt_toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.prompt_toggle.setArrowType(Qt.ArrowType.RightArrow)
         self.prompt_toggle.toggled.connect(self.on_prompt_toggle_toggled)
+        self.tools_toggle = QToolButton()
+        self.tools_toggle.setObjectName("toolsToggle")
+        self.tools_toggle.setText("Tools")
+        self.tools_toggle.setCheckable(True)
+        self.tools_toggle.setChecked(True)
+        self.tools_toggle.setToolTip(
+            "Offer the model the tools of your MCP servers in this conversation (each call asks you first)"
+        )
+        self.tools_toggle.toggled.connect(self._on_params_edited)
         self.temperature = QDoubleSpinBox()
         self.temperature.setRange(_NO_TEMPERATURE, 2.0)
         self.temperature.setSingleStep(0.1)
@@ -99,6 +109,7 @@ class ChatHeader(QWidget):
         row.setSpacing(8)
         row.addWidget(picker)
         row.addStretch(1)
+        row.addWidget(self.tools_toggle)
         row.addWidget(self.prompt_toggle)
         for text, box in (("Temperature", self.temperature), ("Max tokens", self.max_tokens)):
             caption = QLabel(text)
@@ -123,13 +134,14 @@ class ChatHeader(QWidget):
             self.temperature.setValue(_NO_TEMPERATURE if temperature is None else float(temperature))
             self.max_tokens.setValue(int(params.get("max_tokens") or 0))
             self.context.setCurrentIndex(max(0, self.context.findData(params.get("context", "sliding"))))
+            self.tools_toggle.setChecked(offers_tools(params))
             self._update_toggle_text()
         finally:
             self._quiet = False
 
     def params(self) -> dict[str, Any]:
         """Return the conversation's params with the shown temperature and max tokens."""
-        shown = ("temperature", "max_tokens", "context")
+        shown = ("temperature", "max_tokens", "context", OFFER_TOOLS)
         params = {k: v for k, v in self._params.items() if k not in shown}
         if self.temperature.value() > _NO_TEMPERATURE / 2:
             params["temperature"] = round(self.temperature.value(), 2)
@@ -137,6 +149,8 @@ class ChatHeader(QWidget):
             params["max_tokens"] = self.max_tokens.value()
         if self.context.currentData() != "sliding":  # the default is left out, like the others'
             params["context"] = self.context.currentData()
+        if not self.tools_toggle.isChecked():
+            params[OFFER_TOOLS] = False
         return params
 
     def system_prompt(self) -> str:

@@ -10,18 +10,27 @@ has not looked at for a while are dropped (their drafts are kept) to save memory
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
-from desktop_llm.services.chat_events import StreamFinished, StreamStarted
+from desktop_llm.services.chat_events import (
+    StreamFinished,
+    StreamStarted,
+    ToolApprovalNeeded,
+    ToolCallDone,
+    ToolCallRunning,
+    ToolRoundSaved,
+)
 from desktop_llm.services.conversations import LoadedConversation
 from desktop_llm.storage.records import Conversation, StoredMessage
 from desktop_llm.ui.chat_bridge import ChatBridge
 from desktop_llm.ui.chat_view import ChatView, MessageView
 from desktop_llm.ui.conversation_list import ConversationListModel
+from desktop_llm.ui.message_chrome import ToolBlock
 
 NEW_CHAT = ""  # the session key of a chat not saved yet
 MAX_IDLE_VIEWS = 8
@@ -46,8 +55,22 @@ class ChatSettings:
         )
 
 
-def message_view(message: StoredMessage, position: tuple[int, int] = (0, 1)) -> MessageView:
-    """Return what the view shows for a stored message at a branch position (index, count)."""
+def message_view(
+    message: StoredMessage, position: tuple[int, int] = (0, 1), arguments: str = ""
+) -> MessageView:
+    """Return what the view shows for a stored message at a branch position (index, count).
+
+    ``arguments`` are those of the call a tool message answers (from its assistant message).
+    """
+    tool = None
+    if message.role == "tool":
+        tool = ToolBlock(
+            message.tool_name or "",
+            message.tool_server or "",
+            arguments,
+            message.tool_is_error,
+            message.tool_duration_ms,
+        )
     return MessageView(
         id=message.id,
         role=message.role,
@@ -58,7 +81,21 @@ def message_view(message: StoredMessage, position: tuple[int, int] = (0, 1)) -> 
         model=message.model or "",
         sibling_index=position[0],
         sibling_count=position[1],
+        tool_calls=tuple(call.name for call in message.tool_calls),
+        tool=tool,
     )
+
+
+def call_arguments(path: list[StoredMessage]) -> dict[str, str]:
+    """Return each tool call's arguments on the path, pretty-printed when they are JSON, by call id."""
+    found: dict[str, str] = {}
+    for message in path:
+        for call in message.tool_calls:
+            try:
+                found[call.id] = json.dumps(json.loads(call.arguments), indent=2, ensure_ascii=False)
+            except json.JSONDecodeError:
+                found[call.id] = call.arguments  # shown as the model sent it
+    return found
 
 
 @dataclass
@@ -79,7 +116,14 @@ class ChatSession:
         return self.conversation.id if self.conversation else NEW_CHAT
 
     def message_views(self) -> list[MessageView]:
-        return [message_view(m, self.positions.get(m.id, (0, 1))) for m in self.path]
+        return [self.view_of(m) for m in self.path]
+
+    def view_of(self, message: StoredMessage) -> MessageView:
+        """Return what the view shows for a message of this session's path."""
+        arguments = (
+            call_arguments(self.path).get(message.tool_call_id or "", "") if message.tool_call_id else ""
+        )
+        return message_view(message, self.positions.get(message.id, (0, 1)), arguments)
 
     def show_loaded(self, loaded: LoadedConversation) -> None:
         """Take a freshly loaded path and show it whole."""
@@ -128,11 +172,13 @@ class ChatSessions(QObject):
         streaming_changed(str, bool): a conversation's reply started (True) or ended (False).
         path_changed(str): a conversation's path changed (usage, composer state may follow).
         view_action(str, str, str): a view asked for (conversation key, action, message id).
+        tool_answered(str, str): the person answered about a tool call (call id, ``Approval`` value).
     """
 
     streaming_changed = Signal(str, bool)
     path_changed = Signal(str)
     view_action = Signal(str, str, str)
+    tool_answered = Signal(str, str)
 
     def __init__(
         self,
@@ -152,6 +198,11 @@ class ChatSessions(QObject):
         bridge.stream_delta.connect(self.on_bridge_stream_delta)
         bridge.stream_finished.connect(self.on_bridge_stream_finished)
         bridge.title_changed.connect(self.on_bridge_title_changed)
+        bridge.tool_round_saved.connect(self.on_bridge_tool_round_saved)
+        bridge.tool_call_done.connect(self.on_bridge_tool_call_done)
+        bridge.tool_approval_needed.connect(self.on_bridge_tool_approval_needed)
+        bridge.tool_call_running.connect(self.on_bridge_tool_call_running)
+        self._questions: dict[str, ToolApprovalNeeded] = {}  # unanswered, by conversation
 
     # -- sessions ----------------------------------------------------------------------------
 
@@ -165,6 +216,8 @@ class ChatSessions(QObject):
         if session is None:
             session = ChatSession(view=self._new_view(key), settings=settings)
             self._sessions[key] = session
+            if key in self._questions:  # a reply in the background is waiting for the person
+                session.view.approval_bar.ask(self._questions[key])
         self._touch(key)
         self._evict()
         return session, created
@@ -195,6 +248,7 @@ class ChatSessions(QObject):
     def _new_view(self, key: str) -> ChatView:
         view = self._make_view()
         view.action_requested.connect(lambda action, mid, v=view: self._on_view_action(v, action, mid))
+        view.approval_bar.answered.connect(self._on_view_tool_answered)
         return view
 
     def _on_view_action(self, view: ChatView, action: str, message_id: str) -> None:
@@ -202,6 +256,10 @@ class ChatSessions(QObject):
             if session.view is view:
                 self.view_action.emit(key, action, message_id)
                 return
+
+    def _on_view_tool_answered(self, call_id: str, answer: str) -> None:
+        self._questions = {k: q for k, q in self._questions.items() if q.call_id != call_id}
+        self.tool_answered.emit(call_id, answer)
 
     def _touch(self, key: str) -> None:
         self._recent = [k for k in self._recent if k != key] + [key]
@@ -257,14 +315,46 @@ class ChatSessions(QObject):
         self._streaming.discard(cid)
         self._list_model.set_streaming(cid, False)
         self._bump(cid, message.created_at)
+        self._questions.pop(cid, None)
         session = self._sessions.get(cid)
         if session is not None:
             session.replace_message(message)
-            session.view.finish_streaming(
-                message.id, message_view(message, session.positions.get(message.id, (0, 1)))
-            )
+            session.view.finish_streaming(message.id, session.view_of(message))
+            session.view.approval_bar.clear()
         self.streaming_changed.emit(cid, False)
         self.path_changed.emit(cid)
+
+    def on_bridge_tool_round_saved(self, event: ToolRoundSaved) -> None:
+        """Show a round's reply as finished, with its calls; the reply itself goes on."""
+        session = self._sessions.get(event.conversation_id)
+        if session is not None:
+            session.replace_message(event.message)
+            session.view.finish_streaming(event.message.id, session.view_of(event.message))
+
+    def on_bridge_tool_call_done(self, event: ToolCallDone) -> None:
+        """Put a call's result on the path, as a tool block."""
+        message = event.message
+        session = self._sessions.get(event.conversation_id)
+        if session is None:
+            return
+        if session.graft(message.parent_id, message):
+            session.view.append_message(session.view_of(message))
+        else:
+            session.view.set_messages(session.message_views())
+        session.view.approval_bar.finished(message.tool_call_id or "")
+        self.path_changed.emit(event.conversation_id)
+
+    def on_bridge_tool_approval_needed(self, event: ToolApprovalNeeded) -> None:
+        """Ask the person in the conversation's view (now, or when it is next opened)."""
+        self._questions[event.conversation_id] = event
+        session = self._sessions.get(event.conversation_id)
+        if session is not None:
+            session.view.approval_bar.ask(event)
+
+    def on_bridge_tool_call_running(self, event: ToolCallRunning) -> None:
+        session = self._sessions.get(event.conversation_id)
+        if session is not None:
+            session.view.approval_bar.running(event.call_id, event.tool, event.server)
 
     def on_bridge_title_changed(self, conversation_id: str, title: str) -> None:
         self._list_model.set_title(conversation_id, title)

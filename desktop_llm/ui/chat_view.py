@@ -40,8 +40,9 @@ from desktop_llm.ui.find_bar import FindBar
 from desktop_llm.ui.flush_pacer import FlushPacer
 from desktop_llm.ui.markdown import COPY_CODE_SCHEME, SAFE_LINK_SCHEMES, MarkdownRenderer
 from desktop_llm.ui.markdown_stream import MarkdownStream
-from desktop_llm.ui.message_chrome import TOGGLE_REASONING, MessageView, parse_action
+from desktop_llm.ui.message_chrome import TOGGLE_REASONING, TOGGLE_TOOL, MessageView, parse_action
 from desktop_llm.ui.theme import palette_for
+from desktop_llm.ui.tool_approval import ToolApprovalBar
 
 __all__ = ["ChatView", "MessageView"]
 
@@ -95,6 +96,8 @@ class ChatView(QWidget):
         layout.setSpacing(0)
         layout.addWidget(self._find_bar)
         layout.addWidget(self._browser, 1)
+        self._approval = ToolApprovalBar(self)
+        layout.addWidget(self._approval)
 
         self._entries: list[ChatEntry] = []
         self._by_id: dict[str, ChatEntry] = {}
@@ -424,6 +427,9 @@ class ChatView(QWidget):
         if parsed is None or entry is None:
             return
         action, message_id = parsed
+        if action == TOGGLE_TOOL:
+            self._toggle_tool(entry)
+            return
         if action == TOGGLE_REASONING:
             entry.reasoning_expanded = not entry.reasoning_expanded
             if entry.slot is not None:
@@ -433,6 +439,43 @@ class ChatView(QWidget):
         if action == "copy":
             QApplication.clipboard().setText(entry.message.content)
         self.action_requested.emit(action, message_id)
+
+    def _toggle_tool(self, entry: ChatEntry, expanded: bool | None = None) -> None:
+        """Open or close a tool call's arguments and result."""
+        entry.tool_expanded = not entry.tool_expanded if expanded is None else expanded
+        if entry.slot is not None:
+            with self._document.edit():
+                self._writer.render(entry, self._palette)
+
+    def set_tool_expanded(self, message_id: str, expanded: bool) -> None:
+        """Open or close the tool call of a tool message (the keyboard and tests; clicks toggle)."""
+        entry = self._by_id.get(message_id)
+        if entry is not None and entry.message.role == "tool":
+            self._toggle_tool(entry, expanded)
+
+    def is_tool_expanded(self, message_id: str) -> bool:
+        """Return whether a tool message shows its arguments and result."""
+        entry = self._by_id.get(message_id)
+        return entry is not None and entry.tool_expanded
+
+    def _open_tools_containing(self, text: str) -> bool:
+        """Open the closed tool calls whose arguments or result contain ``text``; True if any."""
+        needle, opened = text.casefold(), False
+        for entry in self._entries:
+            block = entry.message.tool
+            if block is None or entry.tool_expanded:
+                continue
+            if needle in entry.message.content.casefold() or needle in block.arguments.casefold():
+                self._toggle_tool(entry, True)
+                opened = True
+        return opened
+
+    # -- tool approvals ----------------------------------------------------------------------
+
+    @property
+    def approval_bar(self) -> ToolApprovalBar:
+        """Return the bar under the conversation that asks about tool calls and shows them running."""
+        return self._approval
 
     # -- find and copy -------------------------------------------------------------------------
 
@@ -447,6 +490,7 @@ class ChatView(QWidget):
             found = self._browser.find(text, flags)
             if not found:
                 self._load_older_containing(text)
+                self._open_tools_containing(text)
                 cursor = self._browser.textCursor()
                 cursor.movePosition(
                     QTextCursor.MoveOperation.End if backward else QTextCursor.MoveOperation.Start
@@ -491,7 +535,12 @@ class ChatView(QWidget):
         needle = text.casefold()
         for index in range(self._loaded_from - 1, -1, -1):
             message = self._entries[index].message
-            if needle in message.content.casefold() or needle in message.reasoning.casefold():
+            arguments = message.tool.arguments.casefold() if message.tool else ""
+            if (
+                needle in message.content.casefold()
+                or needle in message.reasoning.casefold()
+                or needle in arguments
+            ):
                 self._prepend(index)
                 return
 

@@ -28,6 +28,7 @@ from desktop_llm.providers import RetryPolicy
 from desktop_llm.secrets import KeyStore, environment_providers
 from desktop_llm.services.chat import ChatService
 from desktop_llm.services.chat_attachments import ChatAttachments
+from desktop_llm.services.chat_tools import ChatTools
 from desktop_llm.services.context_planner import ContextPlanner
 from desktop_llm.services.conversations import ConversationService
 from desktop_llm.services.exchange import ExchangeService
@@ -35,6 +36,7 @@ from desktop_llm.services.mcp_config import McpConfigService
 from desktop_llm.services.mcp_manager import McpManager
 from desktop_llm.services.provider_directory import ProviderDirectory
 from desktop_llm.services.settings import AppSettings, SettingsService
+from desktop_llm.services.tool_loop import McpApprovals
 from desktop_llm.services.usage import UsageService, open_catalog
 from desktop_llm.storage.executor import DatabaseThread
 from desktop_llm.storage.messages import MessageRepository
@@ -134,6 +136,9 @@ async def build_services(
     catalog, catalog_problem = await asyncio.to_thread(open_catalog, paths.data / "models.json")
     planner = ContextPlanner(TokenCounter(), catalog)
     attachments = ChatAttachments(db, directory, catalog)
+    mcp_config = McpConfigService(db, keystore)
+    mcp = McpManager(mcp_config, log_dir=paths.logs)
+    tools = ChatTools(mcp, McpApprovals(mcp_config), max_rounds=lambda: services.app_settings.tool_rounds)
     services = Services(
         db=db,
         keystore=keystore,
@@ -146,6 +151,7 @@ async def build_services(
             planner=planner,
             auto_titles=lambda: services.app_settings.auto_titles,
             attachments=attachments,
+            tools=tools,
         ),
         conversations=ConversationService(db),
         settings=settings,
@@ -156,8 +162,8 @@ async def build_services(
         attachments=attachments,
         catalog_problem=catalog_problem,
     )
-    services.mcp_config = McpConfigService(db, keystore)
-    services.mcp = McpManager(services.mcp_config, log_dir=paths.logs)
+    services.mcp_config = mcp_config
+    services.mcp = mcp
     # Token counts need the tokenizer files: load them now, off the Qt thread, not on first use.
     # tiktoken's Rust constructor holds the GIL while it builds an encoder (0.1-0.5 s here), so
     # the window stalls briefly whenever that happens: right after the first paint, before the

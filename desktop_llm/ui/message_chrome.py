@@ -16,8 +16,9 @@ from desktop_llm.ui.theme import Palette
 ACTION_SCHEME = "action"
 ACTIONS = frozenset({"copy", "edit", "regenerate", "delete", "previous_branch", "next_branch", "retry"})
 TOGGLE_REASONING = "toggle_reasoning"  # handled inside the view, never emitted
+TOGGLE_TOOL = "toggle_tool"  # likewise: shows or hides a tool call's arguments and result
 USER_INDENT = 48  # pixels: the user's messages sit to the right, in a tinted box
-_ROLE_LABELS = {"user": "You", "assistant": "Assistant", "system": "System"}
+_ROLE_LABELS = {"user": "You", "assistant": "Assistant", "system": "System", "tool": "Tool"}
 _STATUS_LABELS = {"stopped": "stopped", "interrupted": "interrupted", "error": "failed"}
 
 
@@ -41,6 +42,26 @@ class MessageView:
     sibling_count: int = 1
     excluded: bool = False
     note: str = ""
+    tool_calls: tuple[str, ...] = ()  # an assistant message: the names of the tools it called
+    tool: ToolBlock | None = None  # a tool message: the call and its result
+
+
+@dataclass(frozen=True)
+class ToolBlock:
+    """A tool call and its result as the chat shows them (the result is the message's content).
+
+    Args:
+        name: the tool's name; server: the MCP server that ran it ("" if none did).
+        arguments: the call's arguments, pretty-printed JSON (or the text the model sent).
+        is_error: the result is an error (or the call was declined or not run).
+        duration_ms: how long it ran.
+    """
+
+    name: str
+    server: str = ""
+    arguments: str = ""
+    is_error: bool = False
+    duration_ms: int | None = None
 
 
 def action_href(action: str, message_id: str) -> str:
@@ -52,7 +73,7 @@ def parse_action(address: str) -> tuple[str, str] | None:
     """Return (action, message id) from an ``action:`` address, or None for anything else."""
     scheme, _, rest = address.partition(":")
     action, _, message_id = rest.partition(":")
-    if scheme != ACTION_SCHEME or not message_id or action not in ACTIONS | {TOGGLE_REASONING}:
+    if scheme != ACTION_SCHEME or not message_id or action not in ACTIONS | {TOGGLE_REASONING, TOGGLE_TOOL}:
         return None
     return action, message_id
 
@@ -90,12 +111,17 @@ def header_html(message: MessageView, palette: Palette) -> str:
     parts = [f"<b>{_chrome(_ROLE_LABELS.get(message.role, message.role.title()), palette.text)}</b>"]
     details = [message.model] if message.model and message.role == "assistant" else []
     label = _STATUS_LABELS.get(message.status)
+    if message.tool is not None:
+        details = [message.tool.name, *([message.tool.server] if message.tool.server else [])]
+        if message.tool.duration_ms:
+            details.append(f"{message.tool.duration_ms:,} ms")
+        label = "failed" if message.tool.is_error else None
     if message.excluded:
         details.append("not sent: outside the context window")
     if details:
         parts.append(_chrome("  ·  " + "  ·  ".join(details), palette.muted))
     if label:
-        colour = palette.error if message.status == "error" else palette.muted
+        colour = palette.error if message.status == "error" or message.tool is not None else palette.muted
         parts.append(_chrome(f"  ·  {label}", colour))
     return f"<small>{''.join(parts)}</small>"
 
@@ -115,6 +141,11 @@ def footer_html(message: MessageView, palette: Palette, *, streaming: bool) -> s
         paragraphs.append(
             f'<p style="margin-top: 4px; margin-bottom: 2px; color: {palette.error}">'
             f"⚠ {html.escape(problem)}&nbsp;&nbsp;{retry}</p>"
+        )
+    elif message.error and message.status == "complete":  # a notice, e.g. the tool round limit
+        paragraphs.append(
+            f'<p style="margin-top: 4px; margin-bottom: 2px; color: {palette.muted}"><small>'
+            f"{html.escape(message.error)}</small></p>"
         )
     elif message.status == "interrupted":
         paragraphs.append(

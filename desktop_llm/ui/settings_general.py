@@ -20,7 +20,13 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_llm.services.provider_directory import ProviderDirectory
-from desktop_llm.services.settings import FONT_SIZES, AppSettings, InvalidSetting, SettingsService
+from desktop_llm.services.settings import (
+    FONT_SIZES,
+    MAX_TOOL_ROUNDS,
+    AppSettings,
+    InvalidSetting,
+    SettingsService,
+)
 from desktop_llm.ui.async_slot import async_slot
 from desktop_llm.ui.plain_text import plain_label
 from desktop_llm.ui.settings_widgets import hint_label, with_hint
@@ -69,6 +75,9 @@ class GeneralPage(QWidget):
         for value, label in _SEND_KEYS:
             self.send_key.addItem(label, value)
         self.auto_titles = QCheckBox("Name new conversations automatically")
+        self.tool_rounds = QSpinBox()
+        self.tool_rounds.setObjectName("toolRounds")
+        self.tool_rounds.setRange(1, MAX_TOOL_ROUNDS)
         self.proxy = QLineEdit()
         self.proxy.setPlaceholderText("No proxy (for example http://proxy.example.com:3128)")
         self.proxy.setClearButtonEnabled(True)
@@ -85,6 +94,10 @@ class GeneralPage(QWidget):
         form.addRow("Send with:", self.send_key)
         titles_hint = hint_label("After the first reply, the model writes a short title for the chat.")
         form.addRow("Titles:", with_hint(self.auto_titles, titles_hint))
+        rounds_hint = hint_label(
+            "When the model calls tools, a reply ends after this many requests to it, with a notice."
+        )
+        form.addRow("Tool rounds per reply:", with_hint(self.tool_rounds, rounds_hint))
         proxy_hint = hint_label(
             "Used for every provider except servers on this computer: http://, https:// or "
             "socks5://, with user:password@ in the address if the proxy needs it."
@@ -102,6 +115,7 @@ class GeneralPage(QWidget):
         self.font_size.valueChanged.connect(self.on_control_changed)
         self.send_key.currentIndexChanged.connect(self.on_control_changed)
         self.auto_titles.toggled.connect(self.on_control_changed)
+        self.tool_rounds.valueChanged.connect(self.on_control_changed)
         self.proxy.editingFinished.connect(self.on_control_changed)
 
     @property
@@ -125,6 +139,7 @@ class GeneralPage(QWidget):
             self.font_size.setValue(settings.font_size)
             _select(self.send_key, settings.send_key)
             self.auto_titles.setChecked(settings.auto_titles)
+            self.tool_rounds.setValue(settings.tool_rounds)
             self.proxy.setText(settings.proxy or "")
         finally:
             self._loading = False
@@ -135,6 +150,7 @@ class GeneralPage(QWidget):
             "font_size": self.font_size.value(),
             "send_key": self.send_key.currentData(),
             "auto_titles": self.auto_titles.isChecked(),
+            "tool_rounds": self.tool_rounds.value(),
             "proxy": self.proxy.text().strip() or None,
         }
 

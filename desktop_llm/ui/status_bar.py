@@ -161,6 +161,7 @@ class StatusBar(QStatusBar):
         bridge.stream_retrying.connect(self.on_bridge_stream_retrying)
         bridge.stream_finished.connect(self.on_bridge_stream_finished)
         bridge.context_notice.connect(self.on_bridge_context_notice)
+        bridge.tool_notice.connect(self.on_bridge_context_notice)
 
     # -- the conversation on screen ----------------------------------------------------------
 

@@ -8,6 +8,7 @@ chat commands live in ``chat_commands``, the open conversations in ``chat_sessio
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -18,6 +19,7 @@ from PySide6.QtWidgets import QSplitter, QStackedWidget, QVBoxLayout, QWidget
 from desktop_llm.services.chat import ChatService
 from desktop_llm.services.conversations import ConversationService
 from desktop_llm.services.provider_directory import ProviderDirectory, ProviderEntry
+from desktop_llm.services.tool_loop import Approval
 from desktop_llm.storage.records import Conversation, SearchHit
 from desktop_llm.ui.attachment_tray import DraftAttachment
 from desktop_llm.ui.chat_bridge import ChatBridge, TaskKeeper
@@ -37,6 +39,9 @@ from desktop_llm.ui.welcome import EmptyState, WelcomePanel
 
 ERROR_MESSAGE_MS = 12000
 APP_TITLE = "Desktop LLM"
+
+
+log = logging.getLogger(__name__)
 
 
 class Workspace(QWidget):
@@ -139,6 +144,7 @@ class Workspace(QWidget):
         self.sessions.streaming_changed.connect(self.on_sessions_streaming_changed)
         self.sessions.path_changed.connect(self.on_sessions_path_changed)
         self.sessions.view_action.connect(self.on_sessions_view_action)
+        self.sessions.tool_answered.connect(self.on_sessions_tool_answered)
         self.commands.draft_returned.connect(self.on_commands_draft_returned)
         self.commands.conversation_created.connect(self.on_commands_conversation_created)
         self.composer.send_requested.connect(self.on_composer_send_requested)
@@ -344,6 +350,11 @@ class Workspace(QWidget):
             self.chat_page.show_view(self._current.view)
             self._status.set_usage(self._current.path)
             self._update_title()
+
+    def on_sessions_tool_answered(self, call_id: str, answer: str) -> None:
+        """Pass the person's answer about a tool call to the reply waiting for it."""
+        if not self._chat.answer_tool_call(call_id, Approval(answer)):
+            log.info("an answer came for tool call %s, which no reply is waiting for", call_id)
 
     def on_sessions_view_action(self, key: str, action: str, message_id: str) -> None:
         session = self.sessions.get(key)

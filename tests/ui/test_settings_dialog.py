@@ -358,6 +358,8 @@ async def test_general_settings_are_saved_applied_and_announced(qtbot, rig, serv
     assert (await changed.wait())[0]["send_key"] == "ctrl+enter"
     general.auto_titles.setChecked(False)
     assert (await changed.wait())[0]["auto_titles"] is False
+    general.tool_rounds.setValue(4)
+    assert (await changed.wait())[0]["tool_rounds"] == 4
 
     _type(qtbot, general.proxy, "proxy.example.com:3128")
     general.proxy.editingFinished.emit()
@@ -376,6 +378,7 @@ async def test_general_settings_are_saved_applied_and_announced(qtbot, rig, serv
         "send_key": "ctrl+enter",
         "auto_titles": False,
         "proxy": "http://proxy.example.com:3128",
+        "tool_rounds": 4,
     }
     # The proxy reaches the providers the app builds from now on.
     entry_id = await _add_provider(qtbot, rig, server, KEY)
