@@ -155,6 +155,30 @@ def parse_pairs(pairs: Iterable[str], what: str) -> dict[str, str]:
     return result
 
 
+# --- per conversation ----------------------------------------------------------------------------
+
+# The key in a conversation's ``params`` that lists the servers offered in it (absent: all enabled).
+CONVERSATION_SERVERS = "mcp_servers"
+
+
+def conversation_servers(params: Mapping[str, Any]) -> list[str] | None:
+    """Return the servers a conversation offers (None: every enabled server; []: none)."""
+    chosen = params.get(CONVERSATION_SERVERS)
+    if chosen is None:
+        return None
+    return [str(name) for name in chosen] if isinstance(chosen, list) else None
+
+
+def with_conversation_servers(params: Mapping[str, Any], names: Sequence[str] | None) -> dict[str, Any]:
+    """Return ``params`` offering only ``names`` (None: back to every enabled server)."""
+    updated = dict(params)
+    if names is None:
+        updated.pop(CONVERSATION_SERVERS, None)
+    else:
+        updated[CONVERSATION_SERVERS] = list(names)
+    return updated
+
+
 # --- Claude Desktop ------------------------------------------------------------------------------
 
 

@@ -29,7 +29,7 @@ from desktop_llm.services.chat import ChatService
 from desktop_llm.services.context_planner import ContextPlanner
 from desktop_llm.services.conversations import ConversationService
 from desktop_llm.services.exchange import ExchangeService
-from desktop_llm.services.mcp_config import McpConfigService
+from desktop_llm.services.mcp_config import McpConfigService, secret_values
 from desktop_llm.services.mcp_manager import McpManager
 from desktop_llm.services.provider_directory import ProviderDirectory
 from desktop_llm.services.settings import AppSettings, SettingsService
@@ -60,12 +60,12 @@ class RedactingKeyStore(KeyStore):
     def get(self, setting_id: str) -> str | None:
         """Return the stored key (and keep it out of the log from now on)."""
         key = super().get(setting_id)
-        self._redactor.add(key)
+        self._redactor.add(*secret_values(setting_id, key))
         return key
 
     def set(self, setting_id: str, key: str) -> None:
         """Store ``key`` (and keep it out of the log from now on)."""
-        self._redactor.add(key)
+        self._redactor.add(*secret_values(setting_id, key))
         super().set(setting_id, key)
 
 

@@ -211,3 +211,17 @@ async def test_import_from_claude_desktop(qtbot, rig: Rig, tmp_path: Path) -> No
     qtbot.mouseClick(rig.page.import_button, Qt.MouseButton.LeftButton)
     text = (await shown.wait())[0]
     assert text.startswith("Could not import") and "nothing-here.json" in text
+
+
+def test_the_log_redactor_learns_server_secrets_from_the_keystore() -> None:
+    from desktop_llm.ui.composition import RedactingKeyStore
+    from desktop_llm.ui.logs import KeyRedactor
+
+    redactor = KeyRedactor()
+    keystore = RedactingKeyStore(redactor, DictKeyring())
+    entry = json.dumps({"env": {"GITHUB_TOKEN": TOKEN}, "headers": {}})
+    keystore.set(keyring_user("server-1"), entry)
+    assert TOKEN not in redactor.redact(f"the server said: token {TOKEN} rejected")
+    fresh = KeyRedactor()
+    RedactingKeyStore(fresh, keystore._backend).get(keyring_user("server-1"))
+    assert TOKEN not in fresh.redact(f"token={TOKEN}")
