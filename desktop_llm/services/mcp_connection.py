@@ -128,8 +128,13 @@ class McpConnection:
             return
         self._stopping = True
         self._wake.set()
+        if self._ready is not None and not self._ready.done():
+            task.cancel()  # still starting (maybe hung): do not wait out the start timeout
         try:
             await asyncio.shield(task)
+        except asyncio.CancelledError:
+            if not task.cancelled():
+                raise  # the caller of stop() was cancelled, not the server's task
         finally:
             self._task = None
         if self.state != "failed":

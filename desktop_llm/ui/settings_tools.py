@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import qasync
@@ -58,6 +59,16 @@ def claude_desktop_config_path() -> Path:
         if folder.exists():
             return folder / "claude_desktop_config.json"
     return home
+
+
+def _forget(life: dict[str, bool], manager: McpManager, listener: Callable[[], None]) -> Callable[[], None]:
+    """Return the slot for ``destroyed``: a plain function, so it still runs while the page goes away."""
+
+    def forget() -> None:
+        life["alive"] = False  # a refresh already under way must not touch the deleted widgets
+        manager.remove_listener(listener)
+
+    return forget
 
 
 class ToolsPage(QWidget):
@@ -149,8 +160,9 @@ class ToolsPage(QWidget):
         self.form.connect_button.clicked.connect(self.on_connect_button_clicked)
         self.tools.currentItemChanged.connect(self.on_tools_current_item_changed)
         self.revoke_button.clicked.connect(self.on_revoke_button_clicked)
+        self._life = {"alive": True}
         self._manager.add_listener(self._on_manager_changed)
-        self.destroyed.connect(lambda: self._manager.remove_listener(self._on_manager_changed))
+        self.destroyed.connect(_forget(self._life, manager, self._on_manager_changed))
         self.remove_button.setEnabled(False)
         self.revoke_button.setEnabled(False)
         self.form.show_new()
@@ -230,12 +242,15 @@ class ToolsPage(QWidget):
 
     def _on_manager_changed(self) -> None:
         # Coalesced: a start changes the state twice in a row; one refresh shows the latest.
-        if self._refreshing is None or self._refreshing.done():
+        if self._life["alive"] and (self._refreshing is None or self._refreshing.done()):
             self._refreshing = asyncio.ensure_future(self._refresh_states())
 
     async def _refresh_states(self) -> None:
         await asyncio.sleep(0)
-        self._statuses = {status.name: status for status in await self._manager.statuses()}
+        statuses = await self._manager.statuses()
+        if not self._life["alive"]:
+            return
+        self._statuses = {status.name: status for status in statuses}
         for row in range(self.list.count()):
             item = self.list.item(row)
             record = self._records.get(item.data(Qt.ItemDataRole.UserRole))
