@@ -59,6 +59,7 @@ class McpConnection:
         config: the server, secrets included.
         log_dir: the app's log folder (stderr goes to ``mcp/<name>.log`` under it).
         start_timeout: seconds to start, initialize and list tools before the server counts as hung.
+        ping_timeout: seconds a ping may take after a timed-out call before the server is restarted.
         on_change: called (on the loop) whenever the state or the tool list changes.
     """
 
@@ -68,11 +69,13 @@ class McpConnection:
         *,
         log_dir: Path,
         start_timeout: float = 30.0,
+        ping_timeout: float = 10.0,
         on_change: Callable[[McpConnection], None] = lambda _: None,
     ) -> None:
         self.config = config
         self._log_path = log_file(log_dir, config.name)
         self._start_timeout = start_timeout
+        self._ping_timeout = ping_timeout
         self._on_change = on_change
         self.state: ServerState = "stopped"
         self.error: str = ""
@@ -315,7 +318,7 @@ class McpConnection:
         if session is None:
             return
         try:
-            with anyio.fail_after(self._start_timeout):
+            with anyio.fail_after(self._ping_timeout):
                 await session.send_ping()
         except (MCPError, TimeoutError) as error:
             log.warning("MCP server %r does not answer a ping (%s); restarting it", self.name, error)

@@ -79,6 +79,8 @@ class McpManager:
         source: the stored servers and their secrets.
         log_dir: the app's log folder; each stdio server's stderr goes to ``mcp/<name>.log``.
         start_timeout: seconds a server has to start and list its tools (then it counts as hung).
+        ping_timeout: after a call timed out, seconds the server has to answer a ping before the
+            next call restarts it.
         call_timeout: seconds a tool call may take unless the caller says otherwise.
         max_result_chars: longer results are cut, with a note to the model.
     """
@@ -89,12 +91,14 @@ class McpManager:
         *,
         log_dir: Path,
         start_timeout: float = 30.0,
+        ping_timeout: float = 10.0,
         call_timeout: float = 120.0,
         max_result_chars: int = DEFAULT_MAX_RESULT_CHARS,
     ) -> None:
         self._source = source
         self._log_dir = Path(log_dir)
         self.start_timeout = start_timeout
+        self.ping_timeout = ping_timeout
         self.call_timeout = call_timeout
         self.max_result_chars = max_result_chars
         self._records: dict[str, McpServerRecord] | None = None
@@ -143,7 +147,11 @@ class McpManager:
             except SecretsError as error:  # its message names the server and what to do
                 raise McpServerFailed(name, str(error)) from error
             connection = McpConnection(
-                config, log_dir=self._log_dir, start_timeout=self.start_timeout, on_change=self._on_change
+                config,
+                log_dir=self._log_dir,
+                start_timeout=self.start_timeout,
+                ping_timeout=self.ping_timeout,
+                on_change=self._on_change,
             )
             self._connections[name] = connection
         return connection

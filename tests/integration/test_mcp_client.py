@@ -148,6 +148,20 @@ async def test_a_slow_call_times_out_and_is_cancelled_on_the_server(tmp_path: Pa
         await rig.aclose()
 
 
+async def test_a_server_that_hangs_while_running_is_restarted_on_next_use(tmp_path: Path) -> None:
+    rig = Rig(tmp_path)
+    rig.manager.ping_timeout = 1.0
+    try:
+        await rig.add(stdio_config("calc"))
+        catalog = await rig.manager.catalog()
+        with pytest.raises(McpCallTimeout, match="'calc' did not finish the tool 'freeze'"):
+            await rig.manager.call(catalog.resolve("freeze"), {"seconds": 600}, time_limit=0.5)
+        # The next call pings first; the frozen server does not answer, so a fresh one is started.
+        assert (await rig.manager.call(catalog.resolve("echo"), {"text": "fresh"})).text == "fresh"
+    finally:
+        await rig.aclose()
+
+
 async def test_cancelling_a_call_cancels_it_on_the_server(tmp_path: Path) -> None:
     marker = tmp_path / "cancelled.txt"
     rig = Rig(tmp_path)

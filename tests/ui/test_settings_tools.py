@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from fakes.keyrings import DictKeyring
+from fakes.mcp_server import TOOL_NAMES
 from fakes.signal_wait import SignalWaiter, answer_message_box, until
 from PySide6.QtCore import Qt
 
@@ -112,10 +113,10 @@ async def test_add_connect_see_tools_and_schema_keep_secret_out_of_database(qtbo
 
     shown = SignalWaiter(rig.page.status_shown)
     qtbot.mouseClick(rig.form.connect_button, Qt.MouseButton.LeftButton)
-    assert (await shown.wait(within=60))[0] == "Connected: 10 tools."
-    assert rig.page.tools.topLevelItemCount() == 10
-    await until(lambda: "running · 10 tools" in rig.page.list.item(0).text())
-    names = [rig.page.tools.topLevelItem(i).text(0) for i in range(10)]
+    assert (await shown.wait(within=60))[0] == f"Connected: {len(TOOL_NAMES)} tools."
+    assert rig.page.tools.topLevelItemCount() == len(TOOL_NAMES)
+    await until(lambda: f"running · {len(TOOL_NAMES)} tools" in rig.page.list.item(0).text())
+    names = [rig.page.tools.topLevelItem(i).text(0) for i in range(len(TOOL_NAMES))]
     row = names.index("add_numbers")
     assert rig.page.tools.topLevelItem(row).text(1) == "Add two numbers"
     rig.page.tools.setCurrentItem(rig.page.tools.topLevelItem(row))
@@ -159,7 +160,7 @@ async def test_disable_revoke_and_remove(qtbot, rig: Rig) -> None:
 
     shown = SignalWaiter(rig.page.status_shown)
     qtbot.mouseClick(rig.form.connect_button, Qt.MouseButton.LeftButton)
-    assert (await shown.wait(within=60))[0] == "Connected: 10 tools."
+    assert (await shown.wait(within=60))[0] == f"Connected: {len(TOOL_NAMES)} tools."
     rows = {rig.page.tools.topLevelItem(i).text(0): i for i in range(rig.page.tools.topLevelItemCount())}
     echo = rig.page.tools.topLevelItem(rows["echo"])
     assert echo.text(2) == "always allowed"
