@@ -16,19 +16,11 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QToolButton, QVBoxLay
 from desktop_llm.core.attachment_rules import file_kind
 from desktop_llm.providers import Attachment
 from desktop_llm.services.attachment_prep import Check
+from desktop_llm.ui.message_chrome import human_size
 
 THUMB_EDGE = 40
 _FLAG_COLOURS = {"warning": "#b7791f", "refused": "#c53030"}
 _keys = itertools.count(1)
-
-
-def human_size(size: int) -> str:
-    """Return a byte count as people read it ("820 KB", "12.4 MB")."""
-    if size < 1000:
-        return f"{size} B"
-    if size < 1_000_000:
-        return f"{size / 1000:.0f} KB"
-    return f"{size / 1_000_000:.1f} MB"
 
 
 @dataclass

@@ -14,11 +14,28 @@ from desktop_llm.ui.markdown import CHROME_STATE
 from desktop_llm.ui.theme import Palette
 
 ACTION_SCHEME = "action"
+ATTACHMENT_SCHEME = "attachment"  # attachment:<message id>:<index>, opened by the window
+THUMB_SCHEME = "thumb"  # thumb:<sha256>, an image the view asks its image source for
+THUMB_HEIGHT = 96  # pixels: a sent image's thumbnail in the chat
 ACTIONS = frozenset({"copy", "edit", "regenerate", "delete", "previous_branch", "next_branch", "retry"})
 TOGGLE_REASONING = "toggle_reasoning"  # handled inside the view, never emitted
 USER_INDENT = 48  # pixels: the user's messages sit to the right, in a tinted box
 _ROLE_LABELS = {"user": "You", "assistant": "Assistant", "system": "System"}
 _STATUS_LABELS = {"stopped": "stopped", "interrupted": "interrupted", "error": "failed"}
+
+
+@dataclass(frozen=True)
+class AttachmentView:
+    """A file sent with a message, as the chat shows it (its bytes stay in storage)."""
+
+    key: str  # the stored bytes' sha256
+    name: str
+    media_type: str
+    size: int
+
+    @property
+    def is_image(self) -> bool:
+        return self.media_type.startswith("image/") and self.media_type != "image/svg+xml"
 
 
 @dataclass(frozen=True)
@@ -41,6 +58,7 @@ class MessageView:
     sibling_count: int = 1
     excluded: bool = False
     note: str = ""
+    attachments: tuple[AttachmentView, ...] = ()
 
 
 def action_href(action: str, message_id: str) -> str:
@@ -108,7 +126,7 @@ def footer_html(message: MessageView, palette: Palette, *, streaming: bool) -> s
     if streaming:
         return _paragraph(f"<small>{_chrome('● Generating…', palette.muted)}</small>")
     indent = USER_INDENT if message.role == "user" else 0
-    paragraphs = []
+    paragraphs = [attachments_html(message, palette, indent)] if message.attachments else []
     retry = _link("Retry", "retry", message.id)
     if message.status == "error":
         problem = message.error or "The reply failed before it finished."
@@ -124,6 +142,33 @@ def footer_html(message: MessageView, palette: Palette, *, streaming: bool) -> s
         )
     paragraphs.append(_paragraph(f"<small>{_actions(message, palette)}</small>", indent=indent))
     return "".join(paragraphs)
+
+
+def attachments_html(message: MessageView, palette: Palette, indent: int = 0) -> str:
+    """Return the block HTML of a message's files: images as thumbnails, other files as named links."""
+    pieces = []
+    for index, attachment in enumerate(message.attachments):
+        href = html.escape(f"{ATTACHMENT_SCHEME}:{message.id}:{index}")
+        label = html.escape(attachment.name)
+        if attachment.is_image:
+            pieces.append(
+                f'<a href="{href}" title="{label}"><img src="{THUMB_SCHEME}:{attachment.key}"'
+                f' height="{THUMB_HEIGHT}" alt="{label}"></a>'
+            )
+        else:
+            pieces.append(
+                f'<a href="{href}">📄 {label}</a> {_chrome(human_size(attachment.size), palette.muted)}'
+            )
+    return _paragraph("&nbsp;&nbsp;".join(pieces), indent=indent)
+
+
+def human_size(size: int) -> str:
+    """Return a byte count as people read it ("820 KB", "12.4 MB")."""
+    if size < 1000:
+        return f"{size} B"
+    if size < 1_000_000:
+        return f"{size / 1000:.0f} KB"
+    return f"{size / 1_000_000:.1f} MB"
 
 
 def _actions(message: MessageView, palette: Palette) -> str:

@@ -12,8 +12,9 @@ from PySide6.QtWidgets import QApplication
 
 from desktop_llm.providers import Attachment
 from desktop_llm.services.attachment_prep import Check
-from desktop_llm.ui.attachment_tray import DraftAttachment, human_size
+from desktop_llm.ui.attachment_tray import DraftAttachment
 from desktop_llm.ui.composer import Composer
+from desktop_llm.ui.message_chrome import human_size
 
 pytestmark = pytest.mark.ui
 
