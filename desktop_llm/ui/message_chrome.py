@@ -126,7 +126,7 @@ def footer_html(message: MessageView, palette: Palette, *, streaming: bool) -> s
     if streaming:
         return _paragraph(f"<small>{_chrome('● Generating…', palette.muted)}</small>")
     indent = USER_INDENT if message.role == "user" else 0
-    paragraphs = [attachments_html(message, palette, indent)] if message.attachments else []
+    paragraphs = []
     retry = _link("Retry", "retry", message.id)
     if message.status == "error":
         problem = message.error or "The reply failed before it finished."
@@ -140,12 +140,20 @@ def footer_html(message: MessageView, palette: Palette, *, streaming: bool) -> s
             "The reply was cut off (the connection dropped or the app closed) before it finished."
             f"&nbsp;&nbsp;{retry}</small></p>"
         )
+    if message.attachments:
+        # In a table, as the body is: a footer's first paragraph would take the format of the block
+        # it is inserted after and lose the user's indent.
+        paragraphs.insert(
+            0,
+            f'<table cellspacing="0" cellpadding="2" style="margin-left: {indent}px; margin-top: 4px;">'
+            f"<tr><td>{attachments_html(message, palette)}</td></tr></table>",
+        )
     paragraphs.append(_paragraph(f"<small>{_actions(message, palette)}</small>", indent=indent))
     return "".join(paragraphs)
 
 
-def attachments_html(message: MessageView, palette: Palette, indent: int = 0) -> str:
-    """Return the block HTML of a message's files: images as thumbnails, other files as named links."""
+def attachments_html(message: MessageView, palette: Palette) -> str:
+    """Return the inline HTML of a message's files: images as thumbnails, other files as named links."""
     pieces = []
     for index, attachment in enumerate(message.attachments):
         href = html.escape(f"{ATTACHMENT_SCHEME}:{message.id}:{index}")
@@ -156,10 +164,16 @@ def attachments_html(message: MessageView, palette: Palette, indent: int = 0) ->
                 f' height="{THUMB_HEIGHT}" alt="{label}"></a>'
             )
         else:
-            pieces.append(
-                f'<a href="{href}">📄 {label}</a> {_chrome(human_size(attachment.size), palette.muted)}'
-            )
-    return _paragraph("&nbsp;&nbsp;".join(pieces), indent=indent)
+            kind = html.escape(_file_tag(attachment))
+            size = _chrome(f"{kind} · {human_size(attachment.size)}", palette.muted)
+            pieces.append(f'<a href="{href}">{label}</a> {size}')
+    return "&nbsp;&nbsp;&nbsp;".join(pieces)
+
+
+def _file_tag(attachment: AttachmentView) -> str:
+    """Return a short word for a file's type ("PDF", "CSV", "TXT") shown beside its name."""
+    suffix = attachment.name.rpartition(".")[2] if "." in attachment.name else ""
+    return (suffix or attachment.media_type.rpartition("/")[2] or "file").upper()[:6]
 
 
 def human_size(size: int) -> str:

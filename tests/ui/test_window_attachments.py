@@ -140,7 +140,7 @@ async def test_a_model_that_cannot_see_is_flagged_on_the_chip_and_a_refused_send
         _drop_files(composer.editor.viewport(), photo)
         await wait_until(lambda: composer.tray.chips and composer.tray.chips[0].verdict == "refused")
         flag = composer.tray.chips[0].flag
-        assert "gpt-3.5-turbo cannot see images" in flag.text() and "Switch model" in flag.text()
+        assert "gpt-3.5-turbo cannot see images" in flag.toolTip() and "Switch model" in flag.text()
 
         await app.type_and_send("What is it?")
         await wait_until(lambda: composer.tray.chips and composer.text() == "What is it?", what="draft back")
