@@ -13,6 +13,7 @@ carries a password (``https://user:pw@host``) or a secret-looking query paramete
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import re
@@ -125,19 +126,10 @@ def _check_url(name: str, url: str) -> None:
 
 
 def _replace(config: McpServerConfig, **changes: Any) -> McpServerConfig:
-    values = {
-        "name": config.name,
-        "transport": config.transport,
-        "command": config.command,
-        "args": tuple(config.args),
-        "env": dict(config.env),
-        "url": config.url,
-        "headers": dict(config.headers),
-        "enabled": config.enabled,
-        "id": config.id,
-    }
-    values.update(changes)
-    return McpServerConfig(**values)
+    copied = dataclasses.replace(
+        config, args=tuple(config.args), env=dict(config.env), headers=dict(config.headers)
+    )
+    return dataclasses.replace(copied, **changes)
 
 
 def parse_pairs(pairs: Iterable[str], what: str) -> dict[str, str]:

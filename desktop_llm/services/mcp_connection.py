@@ -19,7 +19,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import IO, Any
+from typing import Any, TextIO
 
 import anyio
 import httpx2
@@ -224,7 +224,7 @@ class McpConnection:
         async with client, streamable_http_client(config.url, http_client=client) as streams:
             yield streams
 
-    def _open_log(self) -> IO[str]:
+    def _open_log(self) -> TextIO:
         self._log_path.parent.mkdir(parents=True, exist_ok=True)
         handle = open(self._log_path, "a", encoding="utf-8", errors="replace")  # noqa: SIM115 - closed in _transport
         self._log_start = handle.tell()
