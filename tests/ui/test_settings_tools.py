@@ -226,3 +226,36 @@ def test_the_log_redactor_learns_server_secrets_from_the_keystore() -> None:
     fresh = KeyRedactor()
     RedactingKeyStore(fresh, keystore._backend).get(keyring_user("server-1"))
     assert TOKEN not in fresh.redact(f"token={TOKEN}")
+
+
+async def test_the_app_stops_its_mcp_servers_when_it_closes(tmp_path: Path) -> None:
+    import psutil
+
+    from desktop_llm.core.mcp_config import McpServerConfig
+    from desktop_llm.core.paths import resolve_paths
+    from desktop_llm.ui.composition import build_services
+    from desktop_llm.ui.logs import KeyRedactor
+
+    paths = resolve_paths(tmp_path / "app").ensure()
+    services = await build_services(
+        paths, redactor=KeyRedactor(), environ={}, keyring_backend=DictKeyring(), holds_lock=False
+    )
+    try:
+        assert services.mcp is not None and services.mcp_config is not None
+        await services.mcp_config.save(
+            McpServerConfig("calc", "stdio", command=sys.executable, args=(FAKE_SERVER,))
+        )
+        await services.mcp.reload()
+        assert len(await services.mcp.tools("calc")) == len(TOOL_NAMES)
+        children = [
+            child
+            for child in psutil.Process().children(recursive=True)
+            if FAKE_SERVER in " ".join(child.cmdline())
+        ]
+        assert len(children) == 1
+    finally:
+        if services.preloading is not None:
+            await services.preloading
+        await services.aclose()
+    assert not children[0].is_running() or children[0].status() == psutil.STATUS_ZOMBIE
+    assert (paths.logs / "mcp" / "calc.log").exists()
