@@ -101,7 +101,13 @@ class McpConfigService:
                     f"MCP server {record.name!r}: the values of {names} are not in the keyring any more "
                     "(or were kept only until the app last quit); enter them again in Settings → Tools."
                 )
-            secrets = json.loads(text)
+            try:
+                secrets = json.loads(text)
+            except json.JSONDecodeError as error:
+                raise SecretsError(
+                    f"MCP server {record.name!r}: its keyring entry is damaged; enter its secrets again "
+                    "in Settings → Tools."
+                ) from error
         return McpServerConfig(
             name=record.name,
             transport="stdio" if record.transport == "stdio" else "http",

@@ -125,8 +125,8 @@ class McpManager:
     async def _changed(self, record: McpServerRecord, running: McpServerConfig) -> bool:
         try:
             return await self._source.config(record) != running
-        except McpError:
-            return True
+        except (McpError, SecretsError):
+            return True  # its secrets cannot be read now: stop it; the next start says why
 
     async def _known(self) -> dict[str, McpServerRecord]:
         if self._records is None:

@@ -259,3 +259,16 @@ async def test_an_export_never_holds_server_secrets(tmp_path: Path) -> None:
         assert TOKEN.encode() not in text and HEADER.encode() not in text
     finally:
         await db.aclose()
+
+
+async def test_a_damaged_keyring_entry_is_named(tmp_path: Path) -> None:
+    db = DatabaseThread(tmp_path / "desktop-llm.sqlite3")
+    keyring = DictKeyring()
+    service = McpConfigService(db, KeyStore(keyring))
+    try:
+        record = await service.save(McpServerConfig("gh", "stdio", command="x", env={"GITHUB_TOKEN": TOKEN}))
+        keyring.passwords[(SERVICE, keyring_user(record.id))] = "{not json"
+        with pytest.raises(SecretsError, match="'gh': its keyring entry is damaged"):
+            await service.config(record)
+    finally:
+        await db.aclose()
