@@ -267,6 +267,7 @@ class Composition:
         self.apply_app_settings(self.services.app_settings)
         await self.workspace.start()
         self.tasks.run(self.templates.start())  # seeds the built-in templates on first run
+        self.tasks.run(self.refresh_tool_servers())
         if self.services.catalog_problem:
             self.context.show_catalog_problem(self.services.catalog_problem)
 
@@ -286,6 +287,16 @@ class Composition:
 
     def on_settings_conversations_changed(self) -> None:
         self.tasks.run(self.workspace.reload_conversations())
+
+    async def refresh_tool_servers(self) -> None:
+        """Offer the enabled MCP servers in the chat header's Tools menu."""
+        if self.services.mcp_config is None:
+            return
+        records = await self.services.mcp_config.records()
+        self.workspace.header.tool_servers.set_servers([record.name for record in records if record.enabled])
+
+    def on_settings_tool_servers_changed(self) -> None:
+        self.tasks.run(self.refresh_tool_servers())
 
     def on_settings_providers_changed(self) -> None:
         self.services.directory.forget()
@@ -342,5 +353,6 @@ def _open_settings_dialog(composition: Composition) -> object:
     dialog.providers_changed.connect(composition.on_settings_providers_changed)
     dialog.app_settings_changed.connect(composition.on_settings_app_settings_changed)
     dialog.conversations_changed.connect(composition.on_settings_conversations_changed)
+    dialog.tool_servers_changed.connect(composition.on_settings_tool_servers_changed)
     dialog.open()
     return dialog
