@@ -41,6 +41,7 @@ from desktop_llm.services.mcp_types import (
 log = logging.getLogger(__name__)
 
 LOG_TAIL_CHARS = 2000
+LOG_LIMIT_BYTES = 1_000_000  # a server's stderr log is rotated at its next start past this
 _CLIENT_INFO = types.Implementation(name="desktop-llm", version=__version__)
 _MAX_TOOL_PAGES = 100  # a server whose tools/list never ends cannot hang a start
 
@@ -226,6 +227,9 @@ class McpConnection:
 
     def _open_log(self) -> TextIO:
         self._log_path.parent.mkdir(parents=True, exist_ok=True)
+        if self._log_path.exists() and self._log_path.stat().st_size > LOG_LIMIT_BYTES:
+            # One older generation is kept: enough to compare with the last run, never unbounded.
+            self._log_path.replace(self._log_path.with_name(self._log_path.name + ".1"))
         handle = open(self._log_path, "a", encoding="utf-8", errors="replace")  # noqa: SIM115 - closed in _transport
         self._log_start = handle.tell()
         return handle

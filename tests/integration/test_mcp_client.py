@@ -91,6 +91,24 @@ async def test_a_server_that_exits_at_start_is_named_with_its_stderr(tmp_path: P
         await rig.aclose()
 
 
+async def test_a_big_stderr_log_is_rotated_at_the_next_start(tmp_path: Path) -> None:
+    from desktop_llm.services.mcp_connection import LOG_LIMIT_BYTES
+
+    rig = Rig(tmp_path)
+    log = rig.data / "logs" / "mcp" / "broken.log"
+    log.parent.mkdir(parents=True)
+    log.write_text("old line\n" * (LOG_LIMIT_BYTES // 9 + 1), encoding="utf-8")
+    try:
+        await rig.add(stdio_config("broken", "--mode", "exit"))
+        with pytest.raises(McpServerFailed, match="exited while starting"):
+            await rig.manager.tools("broken")
+        assert "missing configuration" in log.read_text(encoding="utf-8")
+        assert log.stat().st_size < 10_000
+        assert log.with_name("broken.log.1").stat().st_size > LOG_LIMIT_BYTES
+    finally:
+        await rig.aclose()
+
+
 async def test_a_missing_command_is_named(tmp_path: Path) -> None:
     rig = Rig(tmp_path)
     try:
