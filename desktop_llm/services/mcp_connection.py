@@ -61,6 +61,7 @@ class McpConnection:
         log_dir: the app's log folder (stderr goes to ``mcp/<name>.log`` under it).
         start_timeout: seconds to start, initialize and list tools before the server counts as hung.
         ping_timeout: seconds a ping may take after a timed-out call before the server is restarted.
+        proxy: the proxy for a streamable HTTP server (None: the environment's, as httpx does).
         on_change: called (on the loop) whenever the state or the tool list changes.
     """
 
@@ -71,12 +72,14 @@ class McpConnection:
         log_dir: Path,
         start_timeout: float = 30.0,
         ping_timeout: float = 10.0,
+        proxy: str | None = None,
         on_change: Callable[[McpConnection], None] = lambda _: None,
     ) -> None:
         self.config = config
         self._log_path = log_file(log_dir, config.name)
         self._start_timeout = start_timeout
         self._ping_timeout = ping_timeout
+        self._proxy = proxy
         self._on_change = on_change
         self.state: ServerState = "stopped"
         self.error: str = ""
@@ -221,7 +224,9 @@ class McpConnection:
             finally:
                 await asyncio.to_thread(stderr.close)
             return
-        client = httpx2.AsyncClient(headers=dict(config.headers), timeout=httpx2.Timeout(30.0, read=300.0))
+        client = httpx2.AsyncClient(
+            headers=dict(config.headers), timeout=httpx2.Timeout(30.0, read=300.0), proxy=self._proxy
+        )
         async with client, streamable_http_client(config.url, http_client=client) as streams:
             yield streams
 

@@ -104,6 +104,7 @@ class McpManager:
         self._records: dict[str, McpServerRecord] | None = None
         self._connections: dict[str, McpConnection] = {}
         self._listeners: list[Callable[[], None]] = []
+        self._proxy: str | None = None
 
     # -- configuration -------------------------------------------------------------------------
 
@@ -151,10 +152,15 @@ class McpManager:
                 log_dir=self._log_dir,
                 start_timeout=self.start_timeout,
                 ping_timeout=self.ping_timeout,
+                proxy=self._proxy,
                 on_change=self._on_change,
             )
             self._connections[name] = connection
         return connection
+
+    def set_proxy(self, proxy: str | None) -> None:
+        """Reach streamable HTTP servers through ``proxy`` (Settings → General) from their next start."""
+        self._proxy = proxy
 
     # -- tools -------------------------------------------------------------------------------
 

@@ -281,6 +281,8 @@ class Composition:
         self.workspace.apply_appearance(dark=dark, font_size=settings.font_size, send_key=settings.send_key)
         self.window.set_send_key_label(settings.send_key)
         self.services.directory.set_proxy(settings.proxy)
+        if self.services.mcp is not None:
+            self.services.mcp.set_proxy(settings.proxy)
 
     def on_settings_app_settings_changed(self, values: dict[str, Any]) -> None:
         self.apply_app_settings(AppSettings(**values))
