@@ -269,6 +269,20 @@ async def test_streamable_http_server_with_a_secret_header(tmp_path: Path, http_
         await rig.aclose()
 
 
+async def test_a_local_http_server_is_reached_directly_with_a_proxy_set(
+    tmp_path: Path, http_server: HttpServer
+) -> None:
+    from mcp_kit import free_port
+
+    rig = Rig(tmp_path)
+    rig.manager.set_proxy(f"http://127.0.0.1:{free_port()}")  # nothing listens there
+    try:
+        await rig.add(McpServerConfig("web", "http", url=http_server.url))
+        assert len(await rig.manager.tools("web")) > 0
+    finally:
+        await rig.aclose()
+
+
 async def test_an_http_server_that_is_not_there_is_named(tmp_path: Path) -> None:
     from mcp_kit import free_port
 
