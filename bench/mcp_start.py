@@ -125,9 +125,15 @@ async def measure(runs: int, rounds: int) -> dict[str, object]:
         config = McpConfigService(db, KeyStore(DictKeyring()))
         await config.save(McpServerConfig("bench", "stdio", command=sys.executable, args=(SERVER,)))
         ours, bare = [], []
-        for _ in range(runs):  # interleaved, so drift on a busy machine hits both alike
-            ours.append(await _ours_start(config, folder))
-            bare.append(await _bare_start())
+        for run in range(runs):
+            # Interleaved, and in alternating order: whichever starts first in a pair is slower
+            # (the previous pair's server is still being reaped), so neither side always pays.
+            if run % 2:
+                bare.append(await _bare_start())
+                ours.append(await _ours_start(config, folder))
+            else:
+                ours.append(await _ours_start(config, folder))
+                bare.append(await _bare_start())
         round_times = await _rounds(config, folder, rounds)
         call_times = await _bare_calls(rounds)
         await db.aclose()
@@ -164,7 +170,7 @@ def main() -> None:
     )
     parser.add_argument("--rounds", type=int, default=None, help="tool rounds (default 50, quick 10)")
     args = parser.parse_args()
-    runs = args.runs or (2 if args.quick else 7)
+    runs = args.runs or (2 if args.quick else 8)
     rounds = args.rounds or (10 if args.quick else 50)
     print(json.dumps(asyncio.run(measure(runs, rounds)), indent=2))
 
