@@ -173,16 +173,21 @@ class McpManager:
         """
         return await (await self._connection(name)).start()
 
-    async def catalog(self, servers: Collection[str] | None = None) -> ToolCatalog:
+    async def catalog(
+        self, servers: Collection[str] | None = None, *, skip: Collection[str] = ()
+    ) -> ToolCatalog:
         """Start the enabled servers (or only those named) at once and return their tools for a request.
 
         A server that fails is left out and reported in ``failures``; the others still serve.
+
+        Args:
+            skip: servers not to start (those that already failed during this reply).
         """
         records = await self._known()
         names = [
             name
             for name, record in sorted(records.items())
-            if record.enabled and (servers is None or name in servers)
+            if record.enabled and (servers is None or name in servers) and name not in skip
         ]
         answers = await asyncio.gather(*(self._tools_or_error(name) for name in names))
         failures = tuple(answer for answer in answers if isinstance(answer, McpError))

@@ -251,3 +251,21 @@ async def test_the_whole_loop_with_every_provider_kind_and_a_real_mcp_server(tmp
                 assert done.messages[-1].content == "It is 42.", kind
                 second = json.dumps(server.chat_requests[-1].json)
                 assert "add_numbers" in second and "42" in second, kind
+
+
+async def test_a_server_that_cannot_start_is_a_notice_and_the_others_serve(tmp_path: Path) -> None:
+    async with calc_rig(tmp_path) as rig:
+        await rig.add(stdio_config("broken", "--mode", "exit"))
+        provider = ScriptedProvider(
+            [calls_reply(ToolCall("c1", "echo", '{"text": "still here"}')), text_reply("ok")]
+        )
+        events = await collect(
+            ToolLoop(rig.manager, McpApprovals(rig.config)), provider, Person(Approval.ALLOW_ONCE)
+        )
+        notices = [e.text for e in events if isinstance(e, LoopNotice)]
+        assert len(notices) == 1 and "'broken' exited while starting" in notices[0]
+        assert "not offered in this reply" in notices[0] and "missing configuration" not in notices[0]
+        run = next(e.run for e in events if isinstance(e, ToolFinished))
+        assert run.outcome.text == "still here"
+        log = (rig.data / "logs" / "mcp" / "broken.log").read_text(encoding="utf-8")
+        assert log.count("missing configuration") == 1  # not started again in the second round
