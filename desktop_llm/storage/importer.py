@@ -2,13 +2,15 @@
 
 The file is read twice, one conversation at a time, so a 200 MB export fits in little memory:
 
-1. *Scan*: check every value (problems named precisely) and note each conversation's ids and
-   content hash. Any problem raises :class:`ImportFailed` before the database is touched.
+1. *Scan*: check every value (problems named precisely) and note each conversation's ids,
+   content hash and attachments; attachment bytes are decoded and hashed as they stream by,
+   not kept. Any problem raises :class:`ImportFailed` before the database is touched.
 2. *Plan* (inside the write transaction): skip conversations whose content hash is already
    stored or came earlier in the file; give new ids to conversations and messages whose ids are
    taken; reuse identical folders, skip identical templates. Nothing is ever overwritten.
-3. *Write*: read the file again and insert what the plan keeps. If the file changed between
-   the two readings, the transaction is rolled back.
+3. *Write*: read the file again and insert what the plan keeps, attachment bytes included
+   (only those a kept conversation refers to and the database lacks). If the file changed
+   between the two readings, the transaction is rolled back.
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from desktop_llm.storage.bundles import ConversationBundle, TemplateBundle
+from desktop_llm.storage.attachment_stream import read_pieces
+from desktop_llm.storage.attachments import AttachmentRepository
+from desktop_llm.storage.bundles import AttachmentBlob, ConversationBundle, TemplateBundle
 from desktop_llm.storage.conversations import ConversationRepository
 from desktop_llm.storage.database import Database
 from desktop_llm.storage.errors import ImportFailed
@@ -58,6 +62,7 @@ class _Seen:
     created_at: str
     message_ids: tuple[str, ...]
     content_hash: str
+    attachments: frozenset[str] = frozenset()  # the sha256 of every file its messages carry
 
 
 @dataclass
@@ -65,6 +70,7 @@ class _Scan:
     folders: list[Folder] = field(default_factory=list)
     templates: list[TemplateBundle] = field(default_factory=list)
     conversations: list[_Seen] = field(default_factory=list)
+    blobs: dict[str, int] = field(default_factory=dict)  # sha256 -> size, for the file's attachments
 
 
 @dataclass(frozen=True)
@@ -82,6 +88,7 @@ class _Plan:
     new_folders: list[Folder] = field(default_factory=list)
     new_templates: list[TemplateBundle] = field(default_factory=list)
     decisions: list[_Decision] = field(default_factory=list)
+    blobs: set[str] = field(default_factory=set)  # attachments to write: wanted and not yet stored
 
 
 def import_file(db: Database, path: Path, *, limits: ImportLimits = DEFAULT_LIMITS) -> ImportResult:
@@ -105,8 +112,11 @@ def _scan(source: ImportSource, limits: ImportLimits) -> _Scan:
     problems = Problems()
     scan = _Scan()
     folder_refs: list[tuple[str, str]] = []
+    references: list[tuple[str, ConversationBundle]] = []
     for path, item in read_items(source, limits, problems):
-        if isinstance(item, Folder):
+        if isinstance(item, AttachmentBlob):
+            scan.blobs[item.sha256] = item.size
+        elif isinstance(item, Folder):
             scan.folders.append(item)
         elif isinstance(item, TemplateBundle):
             scan.templates.append(item)
@@ -114,6 +124,9 @@ def _scan(source: ImportSource, limits: ImportLimits) -> _Scan:
             conversation = item.conversation
             if conversation.folder_id is not None:
                 folder_refs.append((path, conversation.folder_id))
+            attachments = frozenset(ref.sha256 for message in item.messages for ref in message.attachments)
+            if attachments:
+                references.append((path, item))
             scan.conversations.append(
                 _Seen(
                     path,
@@ -121,10 +134,12 @@ def _scan(source: ImportSource, limits: ImportLimits) -> _Scan:
                     conversation.created_at,
                     tuple(message.id for message in item.messages),
                     item.content_hash,
+                    attachments,
                 )
             )
     if not problems:
         _check_references(scan, folder_refs, problems)
+        _check_attachments(scan.blobs, references, problems)
     if problems:
         raise ImportFailed(problems.as_list(), source=source.describe())
     return scan
@@ -141,6 +156,21 @@ def _check_references(scan: _Scan, folder_refs: list[tuple[str, str]], problems:
     for path, folder_id in folder_refs:
         if folder_id not in folder_ids:
             problems.add(f"{path}.folder_id", f"{folder_id!r} is not one of the file's folders")
+
+
+def _check_attachments(
+    blobs: dict[str, int], references: list[tuple[str, ConversationBundle]], problems: Problems
+) -> None:
+    """Name every attachment a message refers to that the file does not carry (or with another size)."""
+    for path, bundle in references:
+        for message in bundle.messages:
+            for ref in message.attachments:
+                size = blobs.get(ref.sha256)
+                where = f"{path}: message {message.id!r}, attachment {ref.name!r}"
+                if size is None:
+                    problems.add(where, f"its bytes (sha256 {ref.sha256}) are not in the file's attachments")
+                elif size != ref.size:
+                    problems.add(where, f"size {ref.size:,} does not match the {size:,} bytes in the file")
 
 
 def _repeats(ids: list[str]) -> Iterable[tuple[int, str]]:
@@ -229,12 +259,15 @@ def _plan(db: Database, scan: _Scan) -> _Plan:
             plan.decisions.append(_Decision(skip=True))
             continue
         known_hashes.add(seen.content_hash)  # a second copy later in the file is skipped
+        plan.blobs.update(seen.attachments)
         clash = seen.id in taken_conversations
         messages_clash = any(message_id in taken_messages for message_id in seen.message_ids)
         plan.decisions.append(_Decision(False, new_id() if clash else seen.id, messages_clash))
         taken_conversations.add(seen.id)
         if not messages_clash:
             taken_messages.update(seen.message_ids)
+    stored = AttachmentRepository(db)
+    plan.blobs = {digest for digest in plan.blobs if not stored.has_blob(digest)}
     return plan
 
 
@@ -281,8 +314,13 @@ def _write(
     problems = Problems()
     index = imported = renamed = message_count = 0
     changed = False
-    with contextlib.closing(read_items(source, limits, problems)) as items:
+    missing = set(plan.blobs)
+    attachments = AttachmentRepository(db)
+    with contextlib.closing(read_items(source, limits, problems, keep_attachments=True)) as items:
         for _, item in items:
+            if isinstance(item, AttachmentBlob):
+                _write_blob(attachments, item, missing)
+                continue
             if not isinstance(item, ConversationBundle):
                 continue
             if (
@@ -299,7 +337,7 @@ def _write(
             imported += 1
             message_count += len(item.messages)
             renamed += decision.conversation_id != item.conversation.id or decision.new_message_ids
-    if changed or problems or index != len(scan.conversations):
+    if changed or problems or missing or index != len(scan.conversations):
         # The transaction this runs in is rolled back: nothing of the half-read file stays.
         raise ImportFailed(
             [f"{source.describe()} changed while it was being imported; try again"], source=source.describe()
@@ -313,3 +351,14 @@ def _write(
         folders=len(plan.new_folders),
         templates=len(plan.new_templates),
     )
+
+
+def _write_blob(attachments: AttachmentRepository, blob: AttachmentBlob, missing: set[str]) -> None:
+    """Store one attachment of the file if the plan wants it, straight from its spooled bytes."""
+    assert blob.data is not None, "the write pass keeps attachment bytes"
+    try:
+        if blob.sha256 in missing:
+            attachments.store_stream(blob.sha256, blob.size, read_pieces(blob.data))
+            missing.discard(blob.sha256)
+    finally:
+        blob.data.close()

@@ -24,6 +24,13 @@ from typing import Any, BinaryIO
 
 _WHITESPACE = re.compile(r"[ \t\n\r]*")
 _NUMBER_TAIL = re.compile(r"[0-9eE.+-]*")
+# Inside a string: where a plain run of characters ends (the closing quote, an escape, or a
+# control character, which JSON forbids there).
+_STRING_SPECIAL = re.compile(r'["\\\x00-\x1f]')
+_ESCAPE = re.compile(
+    r'\\(?:["\\/bfnrt]|u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}|u[0-9a-fA-F]{4})'
+)
+_LONGEST_ESCAPE = 12  # a surrogate pair: \ud83d\ude00
 # A decode error this close to the end of the buffer may only mean the text is cut short.
 _TRUNCATION_MARGIN = 16
 
@@ -162,6 +169,45 @@ class JsonStream:
             "Unterminated string"
         )
 
+    def iter_string(self) -> Iterator[str]:
+        """Yield the string value that comes next in pieces, never holding it whole (base64 data).
+
+        Escapes are decoded; a piece may be empty. The whole string must be read before the
+        next value is asked for.
+        """
+        self._take('"')
+        while True:
+            special = _STRING_SPECIAL.search(self._buffer, self._pos)
+            if special is None:
+                piece, self._pos = self._buffer[self._pos :], len(self._buffer)
+                yield piece
+                if not self._read_more(self._chunk):
+                    raise JsonStreamError(f"not valid JSON at {self._where()}: the text ends inside a string")
+                continue
+            start = special.start()
+            if start > self._pos:
+                yield self._buffer[self._pos : start]
+                self._pos = start
+            char = self._buffer[start]
+            if char == '"':
+                self._pos = start + 1
+                return
+            if char != "\\":
+                raise JsonStreamError(
+                    f"not valid JSON at {self._where(start)}: a control character in a string"
+                )
+            yield self._escape()
+
+    def _escape(self) -> str:
+        """Decode the escape sequence at the position (a surrogate pair is one sequence)."""
+        while len(self._buffer) - self._pos < _LONGEST_ESCAPE and self._read_more(self._chunk):
+            pass
+        match = _ESCAPE.match(self._buffer, self._pos)
+        if match is None:
+            raise JsonStreamError(f"not valid JSON at {self._where()}: a bad escape in a string")
+        self._pos = match.end()
+        return str(json.loads(f'"{match.group()}"'))
+
     def iter_array(self) -> Iterator[Any]:
         """Yield the items of the array that comes next, one at a time."""
         self._take("[")
@@ -170,6 +216,19 @@ class JsonStream:
             return
         while True:
             yield self.read_value()
+            if self._take(",]") == "]":
+                return
+
+    def iter_items(self) -> Iterator[int]:
+        """Yield the index of each item of the array that comes next; read each item before the next."""
+        self._take("[")
+        if self._peek() == "]":
+            self._pos += 1
+            return
+        index = 0
+        while True:
+            yield index
+            index += 1
             if self._take(",]") == "]":
                 return
 

@@ -268,12 +268,12 @@ class MessageRepository:
     def insert(self, message: StoredMessage) -> StoredMessage:
         """Store ``message`` exactly as given (for import): the leaf and activity are left alone.
 
-        Its parent may be inserted later in the same transaction (the foreign key is deferred);
-        its ``attachments`` must name bytes already stored.
+        Its parent, and the bytes its ``attachments`` refer to, may be inserted later in the
+        same transaction (both foreign keys are deferred).
         """
         with self._db.transaction() as conn:
             self._insert(conn, message)
-            AttachmentRepository(self._db).attach(message.id, message.attachments)
+            AttachmentRepository(self._db).attach(message.id, message.attachments, stored=False)
         return message
 
     def update_streaming(self, message_id: str, content: str, reasoning: str = "") -> None:

@@ -211,7 +211,8 @@ CREATE TABLE attachment_blobs (
 CREATE TABLE message_attachments (
     message_id TEXT NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
     position INTEGER NOT NULL CHECK (position >= 0),
-    sha256 TEXT NOT NULL REFERENCES attachment_blobs (sha256),
+    -- deferred: an import may write a message before the bytes it refers to
+    sha256 TEXT NOT NULL REFERENCES attachment_blobs (sha256) DEFERRABLE INITIALLY DEFERRED,
     name TEXT NOT NULL,
     media_type TEXT NOT NULL,
     PRIMARY KEY (message_id, position)

@@ -95,8 +95,8 @@ def write(tmp_path: Path, data: bytes | str, name: str = "input.json") -> Path:
             "another format: a JSON list whose first item is not a ChatGPT",
         ),
         (
-            '{"format": "desktop-llm-export", "version": 2, "conversations": []}',
-            "newer Desktop LLM (format version 2",
+            '{"format": "desktop-llm-export", "version": 3, "conversations": []}',
+            "newer Desktop LLM (format version 3",
         ),
         (
             '{"format": "desktop-llm-export", "version": "1", "conversations": []}',
@@ -180,6 +180,14 @@ def _delete(path: list) -> Callable[[dict], None]:
     return edit
 
 
+def _both(*edits: Callable[[dict], None]) -> Callable[[dict], None]:
+    def edit(document: dict) -> None:
+        for one in edits:
+            one(document)
+
+    return edit
+
+
 C0 = ["conversations", 0]
 M = [*C0, "messages"]
 
@@ -191,8 +199,38 @@ M = [*C0, "messages"]
         (_delete([*C0, "title"]), "conversations[0].title: missing"),
         (_delete([*C0, "messages"]), "conversations[0].messages: missing"),
         (
-            _set([*M, 2, "role"], "tool"),
+            _set([*M, 2, "role"], "robot"),
+            f"{MESSAGES}[2].role: expected one of assistant, system, tool, user, found a string 'robot'",
+        ),
+        (_set([*M, 2, "role"], "tool"), f"{MESSAGES}[2].tool_call_id: missing"),
+        (
+            _both(_set(["version"], 1), _set([*M, 2, "role"], "tool")),
             f"{MESSAGES}[2].role: expected one of assistant, system, user, found a string 'tool'",
+        ),
+        (
+            _set([*M, 2, "tool_calls"], [{"id": "call_1", "name": "add"}]),
+            f"{MESSAGES}[2].tool_calls[0].arguments: missing",
+        ),
+        (
+            _set([*M, 0, "tool_calls"], [{"id": "call_1", "name": "add", "arguments": "{}"}]),
+            f"{MESSAGES}[0].tool_calls: only an assistant message asks for tools, not a user message",
+        ),
+        (
+            _set(
+                [*M, 0, "attachments"],
+                [{"sha256": "A" * 64, "name": "x.png", "media_type": "image/png", "size": 1}],
+            ),
+            f"{MESSAGES}[0].attachments[0].sha256: expected 64 lowercase hex digits",
+        ),
+        (
+            _both(
+                _delete([*C0, "content_hash"]),
+                _set(
+                    [*M, 0, "attachments"],
+                    [{"sha256": "a" * 64, "name": "x.png", "media_type": "image/png", "size": 1}],
+                ),
+            ),
+            "conversations[0]: message",
         ),
         (
             _set([*M, 2, "input_tokens"], "12"),
