@@ -7,6 +7,7 @@ Problems go to the caller's :class:`Problems`; an item with problems is not yiel
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 from desktop_llm.storage.attachment_stream import Base64Decoder, Base64Error
 from desktop_llm.storage.bundles import AttachmentBlob, ConversationBundle, TemplateBundle
 from desktop_llm.storage.chatgpt import looks_like_chatgpt, read_chatgpt_conversation
+from desktop_llm.storage.chatgpt_assets import ZipAssets, open_zip_assets
 from desktop_llm.storage.import_source import ImportLimits, ImportSource
 from desktop_llm.storage.json_stream import JsonStream, JsonStreamError
 from desktop_llm.storage.records import Folder
@@ -47,11 +49,15 @@ def read_items(
     Args:
         keep_attachments: yield each attachment with its bytes (else they are only checked).
     """
-    with source.open(limits) as raw:
+    with source.open(limits) as raw, contextlib.ExitStack() as stack:
         stream = JsonStream(raw, max_value_chars=limits.max_item_chars)
         try:
             if source.kind == "chatgpt":
-                yield from _chatgpt_items(stream, problems)
+                assets = None
+                if source.member is not None:  # a .zip: its images come in as attachments
+                    archive, assets = open_zip_assets(source.path, max_bytes=limits.max_item_chars)
+                    stack.callback(archive.close)
+                yield from _chatgpt_items(stream, problems, assets, keep_attachments)
             else:
                 yield from _desktop_llm_items(stream, problems, keep_attachments)
         except JsonStreamError as error:
@@ -161,7 +167,11 @@ def _known_bad_format(document_format: Any, version: Any) -> str | None:
     return check_format(document_format, version)
 
 
-def _chatgpt_items(stream: JsonStream, problems: Problems) -> Iterator[tuple[str, Item]]:
+def _chatgpt_items(
+    stream: JsonStream, problems: Problems, assets: ZipAssets | None, keep: bool
+) -> Iterator[tuple[str, Item]]:
+    resolve = assets.resolve if assets is not None else None
+    given: set[str] = set()  # attachments already yielded in this pass
     for index, value in enumerate(stream.iter_array()):
         path = f"conversations[{index}]"
         if index == 0 and not looks_like_chatgpt(value):
@@ -170,6 +180,11 @@ def _chatgpt_items(stream: JsonStream, problems: Problems) -> Iterator[tuple[str
                 '(no "mapping" object); expected a desktop-llm export or ChatGPT\'s conversations.json'
             )
             return
-        if (bundle := read_chatgpt_conversation(value, path, problems)) is not None:
-            yield path, bundle
+        if (bundle := read_chatgpt_conversation(value, path, problems, resolve)) is None:
+            continue
+        yield path, bundle
+        for ref in (ref for message in bundle.messages for ref in message.attachments):
+            if assets is not None and ref.sha256 not in given:
+                given.add(ref.sha256)
+                yield path, AttachmentBlob(ref.sha256, ref.size, assets.open(ref.sha256) if keep else None)
     stream.finish()
