@@ -274,9 +274,21 @@ def _visit(node: _Node, reading: _Reading, times: dict[str, str]) -> None:
     reading.carried_reasoning[node.id] = "" if shown_reasoning else reasoning
 
 
-def _read_nodes(mapping: dict[str, Any], path: str, problems: Problems) -> list[_Node] | None:
+def _read_nodes(
+    mapping: dict[str, Any], path: str, problems: Problems, conversation_id: str
+) -> list[_Node] | None:
     nodes: list[_Node] = []
     ok = True
+    spelled: dict[str, str] = {}  # our message id -> the node id it came from
+    for node_id in mapping:
+        ours = _uuid_for(node_id, f"message:{conversation_id}")
+        if (first := spelled.setdefault(ours, node_id)) != node_id:
+            # Two spellings of one UUID ("6F3E…" and "6f3e…") would become one message twice.
+            problems.add(
+                f"{path}.mapping[{node_id!r}]",
+                f"the same node id as {first!r} written another way; each node needs its own id",
+            )
+            ok = False
     for node_id, raw in mapping.items():
         node_path = f"{path}.mapping[{node_id!r}]"
         if (node := object_at(raw, node_path, problems)) is None:
@@ -304,6 +316,14 @@ def _read_nodes(mapping: dict[str, Any], path: str, problems: Problems) -> list[
     return ordered if not looped else None
 
 
+def _earliest(mapping: dict[str, Any]) -> str:
+    """Return the earliest message time in ``mapping`` (the epoch when none has one)."""
+    times = (
+        _timestamp(_object(_object(node).get("message")).get("create_time")) for node in mapping.values()
+    )
+    return min((time for time in times if time), default="1970-01-01T00:00:00.000Z")
+
+
 def read_chatgpt_conversation(
     value: Any, path: str, problems: Problems, resolve: Resolver | None = None
 ) -> ConversationBundle | None:
@@ -318,14 +338,12 @@ def read_chatgpt_conversation(
     if not isinstance(obj.get("mapping"), dict):
         problems.add(f"{path}.mapping", "missing: not a ChatGPT conversation")
         return None
-    nodes = _read_nodes(obj["mapping"], path, problems)
+    raw_id = obj.get("id") or obj.get("conversation_id")
+    created = _timestamp(obj.get("create_time")) or _earliest(obj["mapping"])
+    conversation_id = _uuid_for(raw_id if raw_id else f"{created}:{obj.get('title')}", "conversation")
+    nodes = _read_nodes(obj["mapping"], path, problems, conversation_id)
     if nodes is None:
         return None
-    raw_id = obj.get("id") or obj.get("conversation_id")
-    created = _timestamp(obj.get("create_time")) or min(
-        (n.created_at for n in nodes if n.created_at), default="1970-01-01T00:00:00.000Z"
-    )
-    conversation_id = _uuid_for(raw_id if raw_id else f"{created}:{obj.get('title')}", "conversation")
     reading = _Reading(conversation_id, created, resolve)
     times: dict[str, str] = {}
     for node in nodes:
@@ -336,7 +354,7 @@ def read_chatgpt_conversation(
     if leaf is None and reading.messages:
         parents = {message.parent_id for message in reading.messages}
         leaves = [message for message in reading.messages if message.id not in parents]
-        leaf = max(leaves, key=lambda m: m.created_at).id
+        leaf = max(leaves, key=lambda m: m.created_at).id if leaves else None
     title = obj.get("title")
     model = obj.get("default_model_slug")
     conversation = Conversation(

@@ -99,10 +99,18 @@ def import_file(db: Database, path: Path, *, limits: ImportLimits = DEFAULT_LIMI
             nothing was changed.
     """
     source = detect_source(Path(path), limits)
-    scan = _scan(source, limits)
-    with db.transaction():
-        plan = _plan(db, scan)
-        return _write(db, source, limits, scan, plan)
+    try:
+        scan = _scan(source, limits)
+        with db.transaction():
+            plan = _plan(db, scan)
+            return _write(db, source, limits, scan, plan)
+    except RecursionError:
+        # The reader refuses JSON nested deeper than it can parse; a value just below that
+        # limit can still be too deep to copy or write. The transaction was rolled back.
+        raise ImportFailed(
+            ["a value is nested too deeply to import (lists and objects inside each other)"],
+            source=source.describe(),
+        ) from None
 
 
 # --- 1. scan -----------------------------------------------------------------------------------

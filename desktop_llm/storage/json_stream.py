@@ -56,7 +56,10 @@ class JsonStream:
         self, raw: BinaryIO, *, chunk_chars: int = 1 << 20, max_value_chars: int = 256 << 20
     ) -> None:
         self._raw = raw
-        self._decoder = codecs.getincrementaldecoder("utf-8-sig")()
+        # Plain UTF-8 (a leading BOM is dropped by hand): "utf-8-sig" counts a bad byte's
+        # offset from after the BOM, which would misplace it by three.
+        self._decoder = codecs.getincrementaldecoder("utf-8")()
+        self._bom_checked = False
         self._decode_value = json.JSONDecoder().raw_decode
         self._chunk = chunk_chars
         self._max_value = max_value_chars
@@ -66,6 +69,7 @@ class JsonStream:
         self._dropped_chars = 0
         self._dropped_lines = 0
         self._dropped_line_tail = 0  # characters dropped since the last newline dropped
+        self._bytes_read = 0
 
     # --- reading the text ---------------------------------------------------------------------
 
@@ -85,12 +89,21 @@ class JsonStream:
             self._buffer = self._buffer[self._pos :]
             self._pos = 0
         data = self._raw.read(size)
+        pending = len(self._decoder.getstate()[0])  # bytes of a character split by the last read
         try:
             self._buffer += self._decoder.decode(data, final=not data)
         except UnicodeDecodeError as error:
+            offset = self._bytes_read - pending + error.start
+            bad = error.object[error.start : error.start + 1]
             raise JsonStreamError(
-                f"the file is not UTF-8 text (bad byte near character {self.position + len(self._buffer)})"
+                f"the file is not UTF-8 text: byte {offset:,} (counting from 0) is 0x{bad.hex() or '??'}, "
+                f"{error.reason}; save the file as UTF-8 and try again"
             ) from error
+        self._bytes_read += len(data)
+        if not self._bom_checked and self._buffer:
+            self._bom_checked = True
+            if self._buffer[0] == "\ufeff":
+                self._buffer = self._buffer[1:]
         if not data:
             self._eof = True
         return bool(data)
@@ -144,6 +157,11 @@ class JsonStream:
                 )
             try:
                 value, end = self._decode_value(self._buffer, self._pos)
+            except RecursionError:
+                raise JsonStreamError(
+                    f"the value at {self._where()} is nested too deeply to read "
+                    "(lists and objects inside each other about a thousand levels deep)"
+                ) from None
             except json.JSONDecodeError as error:
                 if self._eof or not self._maybe_cut_short(error):
                     raise JsonStreamError(

@@ -109,6 +109,20 @@ def test_text_that_is_not_utf8() -> None:
         read_document(stream_of(b'{"a": "\xff\xfe"}', chunk=3))
 
 
+@pytest.mark.parametrize("chunk", [1, 2, 3, 5, 1000])
+@pytest.mark.parametrize("bom", [b"", b"\xef\xbb\xbf"])
+def test_text_that_is_not_utf8_names_the_real_byte_offset(chunk: int, bom: bytes) -> None:
+    # Two-, three- and four-byte characters before the bad byte, split across reads.
+    head = bom + b'{"a": "' + "é東😀".encode() * 5
+    with pytest.raises(JsonStreamError, match=f"byte {len(head)} \\(counting from 0\\) is 0xc3"):
+        read_document(stream_of(head + b"\xc3(tail", chunk=chunk))
+
+
+def test_json_nested_too_deeply_is_named_not_a_recursion_error() -> None:
+    with pytest.raises(JsonStreamError, match="the value at line 1 column 16 is nested too deeply"):
+        read_document(stream_of('{"a": 1, "b": ' + "[" * 50_000 + "]" * 50_000 + "}"))
+
+
 def test_a_value_larger_than_the_limit() -> None:
     text = '{"small": [1, 2], "big": ["' + "x" * 5000 + '"]}'
     with pytest.raises(ValueTooLarge, match="larger than 1,000 characters"):
