@@ -121,6 +121,33 @@ ANY_JSON = Check("any JSON value", lambda v: True)
 _REQUIRED = object()
 
 
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+# The conversation settings the app reads from ``params``, with the ranges its header offers.
+# Any other member is kept as it is (a newer app's setting).
+MAX_TOKENS_LIMIT = 1_000_000
+PARAMS: dict[str, Check] = {
+    "temperature": Check(
+        "a number from 0 to 2 or null", lambda v: v is None or (_is_number(v) and 0 <= v <= 2)
+    ),
+    "max_tokens": Check(
+        f"a whole number from 1 to {MAX_TOKENS_LIMIT:,} or null",
+        lambda v: v is None or (_is_count(v) and 1 <= v <= MAX_TOKENS_LIMIT),
+    ),
+    "context": Check("'sliding' or 'summarise'", lambda v: v in ("sliding", "summarise")),
+    "summary": Check(
+        'an object with "text" and "covers_through_id" strings',
+        lambda v: (
+            isinstance(v, dict)
+            and isinstance(v.get("text"), str)
+            and isinstance(v.get("covers_through_id"), str)
+        ),
+    ),
+}
+
+
 def describe(value: Any) -> str:
     """Return a JSON value in words for a problem message: its kind and, if short, itself."""
     kind = {dict: "an object", list: "a list", str: "a string", bool: "a boolean", type(None): "null"}
@@ -382,6 +409,11 @@ def read_conversation(
         params=fields.get("params", OBJECT, {}),
         current_leaf_id=fields.get("current_leaf_id", OPTIONAL_UUID, None),
     )
+    if isinstance(conversation.params, dict):
+        params = Fields(conversation.params, f"{path}.params", problems)
+        for name, check in PARAMS.items():
+            params.get(name, check, None)
+        fields.ok &= params.ok
     stated_hash = fields.get("content_hash", SHA256, None)
     checked: list[tuple[str, StoredMessage]] = []
     for index, item in enumerate(fields.get("messages", LIST) or []):

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from fakes.exchange_samples import Sample, populate, table_contents
 
+from desktop_llm.storage.conversations import ConversationRepository
 from desktop_llm.storage.database import Database
 from desktop_llm.storage.errors import ImportFailed
 from desktop_llm.storage.export_json import export_json_file
@@ -257,6 +258,32 @@ M = [*C0, "messages"]
         (_set([*C0, "messages"], {}), "conversations[0].messages: expected a list, found an object"),
         (_set([*C0, "params"], []), "conversations[0].params: expected an object, found a list"),
         (
+            _set([*C0, "params", "max_tokens"], "lots"),
+            "conversations[0].params.max_tokens: expected a whole number from 1 to 1,000,000 or null, "
+            "found a string 'lots'",
+        ),
+        (
+            _set([*C0, "params", "max_tokens"], 10**12),
+            "conversations[0].params.max_tokens: expected a whole number from 1 to 1,000,000 or null, "
+            "found a number 1000000000000",
+        ),
+        (
+            _set([*C0, "params", "temperature"], [1]),
+            "conversations[0].params.temperature: expected a number from 0 to 2 or null, found a list",
+        ),
+        (
+            _set([*C0, "params", "temperature"], True),
+            "conversations[0].params.temperature: expected a number from 0 to 2 or null, found a boolean",
+        ),
+        (
+            _set([*C0, "params", "context"], "everything"),
+            "conversations[0].params.context: expected 'sliding' or 'summarise', found a string 'everything'",
+        ),
+        (
+            _set([*C0, "params", "summary"], {"text": 5}),
+            'conversations[0].params.summary: expected an object with "text" and "covers_through_id" strings',
+        ),
+        (
             _set([*C0, "deleted_at"], 0),
             "conversations[0].deleted_at: expected a UTC timestamp like '2026-11-27T19:40:59.123Z' "
             "or null, found a number 0",
@@ -283,6 +310,18 @@ def test_missing_and_mistyped_members_are_named(
     db, _ = store
     problems = fails(db, edited(valid_document, edit, tmp_path))
     assert any(problem.startswith(expected) for problem in problems), problems
+
+
+def test_known_settings_in_range_and_unknown_ones_import(store, valid_document, tmp_path: Path) -> None:
+    db, _ = store
+    params = {"temperature": 0, "max_tokens": 1_000_000, "context": "summarise", "a_newer_setting": [1]}
+    path = edited(valid_document, _set([*C0, "params"], params), tmp_path)
+    result = import_file(db, path)
+    assert result.imported == 4
+    stored = [
+        c for c in ConversationRepository(db).list(limit=50, include_archived=True) if c.params == params
+    ]
+    assert len(stored) == 1
 
 
 def test_a_dangling_parent_is_named(store, valid_document, tmp_path: Path) -> None:
