@@ -116,7 +116,8 @@ def load_conversation(db: Database, conversation: Conversation) -> ConversationB
 def _selected_conversations(db: Database, ids: Sequence[str] | None) -> list[Conversation]:
     if ids is None:
         rows = db.conn.execute(
-            f"SELECT {conversations.COLUMNS} FROM conversations ORDER BY created_at, seq"
+            f"SELECT {conversations.COLUMNS} FROM conversations WHERE {conversations.VISIBLE} "
+            "ORDER BY created_at, seq"
         ).fetchall()
         return [conversations.conversation_from_row(row) for row in rows]
     repository = conversations.ConversationRepository(db)

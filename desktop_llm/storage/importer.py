@@ -5,12 +5,13 @@ The file is read twice, one conversation at a time, so a 200 MB export fits in l
 1. *Scan*: check every value (problems named precisely) and note each conversation's ids,
    content hash and attachments; attachment bytes are decoded and hashed as they stream by,
    not kept. Any problem raises :class:`ImportFailed` before the database is touched.
-2. *Plan* (inside the write transaction): skip conversations whose content hash is already
+2. *Plan* (in one read snapshot): skip conversations whose content hash is already
    stored or came earlier in the file; give new ids to conversations and messages whose ids are
    taken; reuse identical folders, skip identical templates. Nothing is ever overwritten.
 3. *Write*: read the file again and insert what the plan keeps, attachment bytes included
-   (only those a kept conversation refers to and the database lacks). If the file changed
-   between the two readings, the transaction is rolled back.
+   (only those a kept conversation refers to and the database lacks), in short transactions,
+   hidden until the last one shows everything (import_writer.py). If the file changed between
+   the two readings, or anything fails, what was written is deleted again.
 """
 
 from __future__ import annotations
@@ -18,22 +19,21 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from desktop_llm.storage.attachment_stream import read_pieces
 from desktop_llm.storage.attachments import AttachmentRepository
 from desktop_llm.storage.bundles import AttachmentBlob, ConversationBundle, TemplateBundle
 from desktop_llm.storage.conversations import ConversationRepository
 from desktop_llm.storage.database import Database
 from desktop_llm.storage.errors import ImportFailed
-from desktop_llm.storage.export_json import load_conversation
+from desktop_llm.storage.export_json import load_conversation, read_snapshot
 from desktop_llm.storage.import_reader import read_items
 from desktop_llm.storage.import_source import DEFAULT_LIMITS, ImportLimits, ImportSource, detect_source
-from desktop_llm.storage.messages import MessageRepository
-from desktop_llm.storage.records import Folder
-from desktop_llm.storage.templates import TemplateRepository, content_hash
+from desktop_llm.storage.import_writer import BATCH_MESSAGES, HiddenImport, remove_abandoned
+from desktop_llm.storage.records import Conversation, Folder, StoredMessage
+from desktop_llm.storage.templates import TemplateRepository
 from desktop_llm.storage.timeutil import new_id
 from desktop_llm.storage.validation import Problems
 
@@ -91,8 +91,23 @@ class _Plan:
     blobs: set[str] = field(default_factory=set)  # attachments to write: wanted and not yet stored
 
 
-def import_file(db: Database, path: Path, *, limits: ImportLimits = DEFAULT_LIMITS) -> ImportResult:
+def import_file(
+    db: Database,
+    path: Path,
+    *,
+    limits: ImportLimits = DEFAULT_LIMITS,
+    batch_messages: int = BATCH_MESSAGES,
+    after_batch: Callable[[], None] | None = None,
+) -> ImportResult:
     """Import ``path`` (desktop-llm JSON, ChatGPT ``conversations.json`` or its .zip) into ``db``.
+
+    Written in short transactions, hidden until the end (see import_writer.py): another
+    process writing meanwhile waits a moment at most, and sees the import all at once or not
+    at all.
+
+    Args:
+        batch_messages: messages written per transaction.
+        after_batch: called after each transaction of the write pass (for tests).
 
     Raises:
         ImportFailed: the input is unreadable or invalid; ``.problems`` names each problem and
@@ -101,9 +116,15 @@ def import_file(db: Database, path: Path, *, limits: ImportLimits = DEFAULT_LIMI
     source = detect_source(Path(path), limits)
     try:
         scan = _scan(source, limits)
-        with db.transaction():
+        remove_abandoned(db)
+        with read_snapshot(db):  # a plan needs no write lock: the hidden writes never clash with it
             plan = _plan(db, scan)
-            return _write(db, source, limits, scan, plan)
+        writer = HiddenImport(db, plan.blobs, batch_messages=batch_messages, after_batch=after_batch)
+        try:
+            return _write(db, source, limits, scan, plan, writer)
+        except BaseException:
+            writer.discard()
+            raise
     except RecursionError:
         # The reader refuses JSON nested deeper than it can parse; a value just below that
         # limit can still be too deep to copy or write. The transaction was rolled back.
@@ -282,9 +303,10 @@ def _plan(db: Database, scan: _Scan) -> _Plan:
 # --- 3. write ----------------------------------------------------------------------------------
 
 
-def _insert_conversation(
-    db: Database, bundle: ConversationBundle, decision: _Decision, folder_ids: dict[str, str]
-) -> None:
+def _with_final_ids(
+    bundle: ConversationBundle, decision: _Decision, folder_ids: dict[str, str]
+) -> tuple[Conversation, list[StoredMessage]]:
+    """Return the conversation and its messages under the ids the plan chose."""
     original = bundle.conversation
     ids = {m.id: new_id() for m in bundle.messages} if decision.new_message_ids else {}
     conversation = dataclasses.replace(
@@ -293,41 +315,28 @@ def _insert_conversation(
         folder_id=folder_ids.get(original.folder_id) if original.folder_id else None,
         current_leaf_id=ids.get(original.current_leaf_id, original.current_leaf_id),
     )
-    ConversationRepository(db).insert(conversation)
-    repository = MessageRepository(db)
-    for message in bundle.messages:
-        parent = message.parent_id
-        repository.insert(
-            dataclasses.replace(
-                message,
-                id=ids.get(message.id, message.id),
-                conversation_id=conversation.id,
-                parent_id=ids.get(parent, parent) if parent else None,
-            )
+    messages = [
+        dataclasses.replace(
+            message,
+            id=ids.get(message.id, message.id),
+            conversation_id=conversation.id,
+            parent_id=ids.get(message.parent_id, message.parent_id) if message.parent_id else None,
         )
+        for message in bundle.messages
+    ]
+    return conversation, messages
 
 
 def _write(
-    db: Database, source: ImportSource, limits: ImportLimits, scan: _Scan, plan: _Plan
+    db: Database, source: ImportSource, limits: ImportLimits, scan: _Scan, plan: _Plan, writer: HiddenImport
 ) -> ImportResult:
-    conversations = ConversationRepository(db)
-    for folder in plan.new_folders:
-        conversations.insert_folder(folder)
-    templates = TemplateRepository(db)
-    for bundle in plan.new_templates:
-        templates.insert(bundle.template)
-        for version in bundle.versions:
-            templates.insert_version(dataclasses.replace(version, content_hash=content_hash(version.body)))
-
     problems = Problems()
     index = imported = renamed = message_count = 0
     changed = False
-    missing = set(plan.blobs)
-    attachments = AttachmentRepository(db)
     with contextlib.closing(read_items(source, limits, problems, keep_attachments=True)) as items:
         for _, item in items:
             if isinstance(item, AttachmentBlob):
-                _write_blob(attachments, item, missing)
+                writer.add_blob(item)
                 continue
             if not isinstance(item, ConversationBundle):
                 continue
@@ -341,15 +350,16 @@ def _write(
             index += 1
             if decision.skip:
                 continue
-            _insert_conversation(db, item, decision, plan.folder_ids)
+            writer.add_conversation(*_with_final_ids(item, decision, plan.folder_ids))
             imported += 1
             message_count += len(item.messages)
             renamed += decision.conversation_id != item.conversation.id or decision.new_message_ids
-    if changed or problems or missing or index != len(scan.conversations):
-        # The transaction this runs in is rolled back: nothing of the half-read file stays.
+    if changed or problems or writer.missing_blobs or index != len(scan.conversations):
+        # The caller deletes what was written, hidden: nothing of the half-read file shows.
         raise ImportFailed(
             [f"{source.describe()} changed while it was being imported; try again"], source=source.describe()
         )
+    writer.publish(plan.new_folders, plan.new_templates)
     return ImportResult(
         format=source.kind,
         imported=imported,
@@ -359,14 +369,3 @@ def _write(
         folders=len(plan.new_folders),
         templates=len(plan.new_templates),
     )
-
-
-def _write_blob(attachments: AttachmentRepository, blob: AttachmentBlob, missing: set[str]) -> None:
-    """Store one attachment of the file if the plan wants it, straight from its spooled bytes."""
-    assert blob.data is not None, "the write pass keeps attachment bytes"
-    try:
-        if blob.sha256 in missing:
-            attachments.store_stream(blob.sha256, blob.size, read_pieces(blob.data))
-            missing.discard(blob.sha256)
-    finally:
-        blob.data.close()

@@ -269,7 +269,15 @@ def _migrate_3(conn: sqlite3.Connection) -> None:
     _run_script(conn, SCHEMA_3)
 
 
-MIGRATIONS: tuple[Migration, ...] = (SCHEMA_1, SCHEMA_2, _migrate_3)
+# Version 4: an import writes in short transactions (a window writing meanwhile never waits
+# long), its conversations hidden until the last one publishes them all: ``hidden_by_import``
+# names the import ("<pid>:<uuid>") while it runs and is NULL for every visible conversation.
+SCHEMA_4 = """
+ALTER TABLE conversations ADD COLUMN hidden_by_import TEXT;
+CREATE INDEX conversations_importing ON conversations (hidden_by_import) WHERE hidden_by_import IS NOT NULL;
+"""
+
+MIGRATIONS: tuple[Migration, ...] = (SCHEMA_1, SCHEMA_2, _migrate_3, SCHEMA_4)
 LATEST_VERSION = len(MIGRATIONS)
 
 
