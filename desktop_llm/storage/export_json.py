@@ -188,9 +188,13 @@ WHERE b.sha256 IN (
     WHERE m.conversation_id IN (SELECT value FROM json_each(?))
 ) ORDER BY b.seq
 """
-_BLOBS_USED = """
+_BLOBS_USED = f"""
 SELECT b.sha256, b.size FROM attachment_blobs AS b
-WHERE EXISTS (SELECT 1 FROM message_attachments AS a WHERE a.sha256 = b.sha256) ORDER BY b.seq
+WHERE EXISTS (
+    SELECT 1 FROM message_attachments AS a JOIN messages AS m ON m.id = a.message_id
+    JOIN conversations AS c ON c.id = m.conversation_id
+    WHERE a.sha256 = b.sha256 AND c.{conversations.VISIBLE}
+) ORDER BY b.seq
 """
 
 
