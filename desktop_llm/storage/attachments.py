@@ -65,9 +65,10 @@ class AttachmentRepository:
             if self.has_blob(digest):
                 return
             seq = conn.execute(
-                "INSERT INTO attachment_blobs (sha256, size, data, created_at) VALUES (?, ?, zeroblob(?), ?)",
+                "INSERT INTO attachment_blobs (sha256, size, data, created_at) VALUES (?, ?, zeroblob(?), ?) "
+                "RETURNING seq",
                 (digest, size, size, now_timestamp()),
-            ).lastrowid
+            ).fetchone()[0]
             written = 0
             with conn.blobopen("attachment_blobs", "data", seq) as blob:
                 for piece in pieces:

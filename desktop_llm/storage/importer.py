@@ -309,11 +309,12 @@ def _with_final_ids(
     """Return the conversation and its messages under the ids the plan chose."""
     original = bundle.conversation
     ids = {m.id: new_id() for m in bundle.messages} if decision.new_message_ids else {}
+    leaf = original.current_leaf_id
     conversation = dataclasses.replace(
         original,
         id=decision.conversation_id,
         folder_id=folder_ids.get(original.folder_id) if original.folder_id else None,
-        current_leaf_id=ids.get(original.current_leaf_id, original.current_leaf_id),
+        current_leaf_id=ids.get(leaf, leaf) if leaf else None,
     )
     messages = [
         dataclasses.replace(
