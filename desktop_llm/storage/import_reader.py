@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from typing import Any
 
 from desktop_llm.storage.attachment_stream import Base64Decoder, Base64Error
@@ -43,7 +43,7 @@ _LISTS: dict[str, Callable[[Any, str, Problems], Item | None]] = {
 
 def read_items(
     source: ImportSource, limits: ImportLimits, problems: Problems, *, keep_attachments: bool = False
-) -> Iterator[tuple[str, Item]]:
+) -> Generator[tuple[str, Item], None, None]:
     """Yield ``(path, item)`` for every valid item of ``source``, recording problems as they turn up.
 
     Args:

@@ -451,7 +451,8 @@ class MessageRepository:
         ).fetchone()
         if row is None:
             raise NotFound("conversation", conversation_id)
-        return row["current_leaf_id"]
+        leaf: str | None = row["current_leaf_id"]
+        return leaf
 
     @staticmethod
     def _insert(conn: sqlite3.Connection, message: StoredMessage) -> None:

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
+from desktop_llm.core.private_files import private_file
 from desktop_llm.storage.errors import SchemaTooNew, StorageError
 from desktop_llm.storage.searchtext import INDEX_FUNCTION
 
@@ -342,6 +343,10 @@ def backup_path(path: Path, version: int, moment: datetime | None = None) -> Pat
 def backup(conn: sqlite3.Connection, path: Path, version: int) -> Path:
     """Copy the database with SQLite's backup API before a migration; return the copy's path."""
     target = backup_path(path, version)
+    try:
+        private_file(target)  # a copy of every conversation: owner-only like the database
+    except OSError as error:
+        raise StorageError(f"Could not back up {path} to {target} before upgrading it: {error}.") from error
     copy = sqlite3.connect(target)
     try:
         conn.backup(copy)

@@ -115,7 +115,9 @@ OPTIONAL_TEXT = TEXT.or_null()
 OPTIONAL_COUNT = COUNT.or_null()
 OPTIONAL_UUID = UUID.or_null()
 OPTIONAL_TIMESTAMP = TIMESTAMP.or_null()
-SHA256 = Check("64 lowercase hex digits", lambda v: isinstance(v, str) and re.fullmatch("[0-9a-f]{64}", v))
+SHA256 = Check(
+    "64 lowercase hex digits", lambda v: isinstance(v, str) and re.fullmatch("[0-9a-f]{64}", v) is not None
+)
 ANY_JSON = Check("any JSON value", lambda v: True)
 
 _REQUIRED = object()

@@ -7,7 +7,7 @@ Everything here belongs to the open conversation and is saved with it (``params`
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeGuard
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
@@ -101,10 +101,10 @@ class ChatHeader(QWidget):
         row.addStretch(1)
         row.addWidget(self.prompt_toggle)
         for text, box in (("Temperature", self.temperature), ("Max tokens", self.max_tokens)):
-            label = QLabel(text)
-            label.setObjectName("mutedLabel")
-            label.setBuddy(box)
-            row.addWidget(label)
+            caption = QLabel(text)
+            caption.setObjectName("mutedLabel")
+            caption.setBuddy(box)
+            row.addWidget(caption)
             row.addWidget(box)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(16, 10, 16, 8)
@@ -186,6 +186,6 @@ class ChatHeader(QWidget):
         )
 
 
-def _is_number(value: Any) -> bool:
+def _is_number(value: Any) -> TypeGuard[int | float]:
     # A setting from an old import may be anything; showing it must not fail (import checks them now).
     return isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value <= 1e9
