@@ -31,7 +31,7 @@ from desktop_llm.storage.timeutil import new_id
 
 log = logging.getLogger(__name__)
 
-BATCH_MESSAGES = 2_000  # messages per transaction: tens of milliseconds of writing
+BATCH_MESSAGES = 100  # messages per transaction: a few tens of milliseconds of writing
 _DELETE_BATCH = 200  # conversations deleted per transaction when an import is undone
 
 
@@ -158,9 +158,7 @@ class HiddenImport:
                         "UPDATE conversations SET hidden_by_import = ? WHERE id = ?",
                         (self.marker, conversation.id),
                     )
-                    repository = MessageRepository(self._db)
-                    for message in messages:
-                        repository.insert(message)
+                    MessageRepository(self._db).insert_many(messages)
         finally:
             for blob in batch.blobs:
                 blob.data.close()  # type: ignore[union-attr]  # kept bytes, see add_blob

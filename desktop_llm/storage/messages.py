@@ -276,6 +276,17 @@ class MessageRepository:
             AttachmentRepository(self._db).attach(message.id, message.attachments, stored=False)
         return message
 
+    def insert_many(self, messages: Sequence[StoredMessage]) -> None:
+        """Store ``messages`` exactly as given, in one statement (an import's batch); see :meth:`insert`."""
+        with self._db.transaction() as conn:
+            conn.executemany(
+                f"INSERT INTO messages ({COLUMNS}) VALUES ({_PLACEHOLDERS})",
+                (_row(message) for message in messages),
+            )
+            files = AttachmentRepository(self._db)
+            for message in messages:
+                files.attach(message.id, message.attachments, stored=False)
+
     def update_streaming(self, message_id: str, content: str, reasoning: str = "") -> None:
         """Save the text a streaming reply has so far: one UPDATE, no search-index work."""
         with self._db.transaction() as conn:
@@ -456,6 +467,10 @@ class MessageRepository:
 
     @staticmethod
     def _insert(conn: sqlite3.Connection, message: StoredMessage) -> None:
-        values = [getattr(message, name) for name in FIELDS]  # a bool is stored as 0 or 1
-        values[_TOOL_CALLS] = tool_calls_to_json(message.tool_calls)
-        conn.execute(f"INSERT INTO messages ({COLUMNS}) VALUES ({_PLACEHOLDERS})", values)
+        conn.execute(f"INSERT INTO messages ({COLUMNS}) VALUES ({_PLACEHOLDERS})", _row(message))
+
+
+def _row(message: StoredMessage) -> list[object]:
+    values: list[object] = [getattr(message, name) for name in FIELDS]  # a bool is stored as 0 or 1
+    values[_TOOL_CALLS] = tool_calls_to_json(message.tool_calls)
+    return values
