@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from desktop_llm.storage import migrations
+from desktop_llm.storage.conversations import ConversationRepository
 from desktop_llm.storage.database import Database, connect
 from desktop_llm.storage.errors import SchemaTooNew, StorageError
 
@@ -265,3 +266,25 @@ def test_version_2_data_survives_the_attachments_and_tools_migration(path: Path)
                 "INSERT INTO messages (id, conversation_id, role, created_at) VALUES ('r', 'c', 'robot', ?)",
                 (stamp,),
             )
+
+
+def test_version_3_conversations_stay_visible_after_the_hidden_import_migration(path: Path) -> None:
+    path.parent.mkdir(parents=True)
+    conn = connect(path)
+    conn.execute("PRAGMA journal_mode = WAL")
+    assert migrations.migrate(conn, path, target=3) == 3
+    stamp = "2026-01-01T00:00:00.000Z"
+    conn.execute(
+        "INSERT INTO conversations (id, title, created_at, updated_at) VALUES ('c', 'kept', ?, ?)",
+        (stamp, stamp),
+    )
+    conn.close()
+
+    with Database.open(path) as db:
+        assert db.schema_version == 4
+        hidden = db.conn.execute("SELECT hidden_by_import FROM conversations").fetchall()
+        assert [tuple(row) for row in hidden] == [(None,)]
+        assert "conversations_importing" in _names(db.conn, "index")
+        assert [c.title for c in ConversationRepository(db).list()] == ["kept"]
+        assert db.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert len(list(path.parent.glob(f"{path.name}.backup-v3-*"))) == 1
