@@ -22,6 +22,7 @@ from desktop_llm.storage.database import Database
 from desktop_llm.storage.errors import ImportFailed
 from desktop_llm.storage.export_json import export_json_file
 from desktop_llm.storage.importer import import_file
+from desktop_llm.storage.markdown_export import export_markdown_file
 from desktop_llm.storage.messages import MessageRepository
 from desktop_llm.storage.records import AttachmentRef, StoredToolCall
 
@@ -320,3 +321,16 @@ def test_a_20_mb_attachment_is_never_held_more_than_twice(tmp_path: Path) -> Non
         assert hashlib.sha256(stored.load(ref.sha256)).hexdigest() == ref.sha256
     # Pieces of a megabyte or so move through; the whole 20 MB (27 MB as base64) is never held.
     assert (export_peak < size / 2, import_peak < size / 2) == (True, True), (export_peak, import_peak)
+
+
+def test_markdown_shows_files_tool_calls_and_results(source, tmp_path: Path) -> None:
+    db, ids = source
+    export_markdown_file(db, ids.with_tools, tmp_path / "tools.md")
+    text = (tmp_path / "tools.md").read_text(encoding="utf-8")
+    assert 'Called `add_numbers`:\n\n```\n{"a": 40, "b": 2}\n```' in text
+    assert "## Tool result · add_numbers (calculator)\n\n42" in text
+    assert "## Tool result · broken (calculator) · failed\n\nThe arguments were not valid JSON." in text
+    export_markdown_file(db, ids.with_files, tmp_path / "files.md")
+    text = (tmp_path / "files.md").read_text(encoding="utf-8")
+    assert f"- Attached: photo.png (image/png, {len(PHOTO):,} bytes)" in text
+    assert "- Attached: notes.csv (text/csv, 14 bytes)" in text
