@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import sqlite3
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -125,6 +126,12 @@ def import_file(
         except BaseException:
             writer.discard()
             raise
+    except sqlite3.IntegrityError as error:
+        # The plan was made in a snapshot; another writer took one of its ids since.
+        raise ImportFailed(
+            [f"another program wrote to the database during the import ({error}); try again"],
+            source=source.describe(),
+        ) from error
     except RecursionError:
         # The reader refuses JSON nested deeper than it can parse; a value just below that
         # limit can still be too deep to copy or write. The transaction was rolled back.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import subprocess
 import sys
@@ -12,7 +13,7 @@ from fakes.chatgpt_export import write_export
 from fakes.exchange_samples import populate, populate_files_and_tools, table_contents
 
 from desktop_llm.storage.conversations import ConversationRepository
-from desktop_llm.storage.database import Database
+from desktop_llm.storage.database import Database, connect
 from desktop_llm.storage.errors import ImportFailed
 from desktop_llm.storage.export_json import export_json_file
 from desktop_llm.storage.import_writer import remove_abandoned
@@ -39,8 +40,9 @@ def db(tmp_path: Path):
 
 def _other_writer(path: Path) -> sqlite3.Connection:
     """A second connection, as the window in another process has, that will not wait at all."""
-    conn = sqlite3.connect(path, isolation_level=None, timeout=0)
+    conn = connect(path)  # with the search function its triggers call, like the window's
     conn.execute("PRAGMA busy_timeout = 0")
+    conn.row_factory = None
     return conn
 
 
@@ -138,3 +140,22 @@ def test_rows_left_by_an_import_that_was_killed_are_removed_by_the_next(db: Data
     assert remove_abandoned(db) == 1
     remaining = {row[0] for row in db.conn.execute("SELECT id FROM conversations")}
     assert remaining == {alive.id}  # pid 1 is alive: its import may still publish
+
+
+def test_an_id_taken_by_another_writer_midway_is_named_and_undone(db: Database, exported: Path) -> None:
+    ids = [c["id"] for c in json.loads(exported.read_text(encoding="utf-8"))["conversations"]]
+    other = _other_writer(db.path)
+    stamp = "2026-01-01T00:00:00.000Z"
+
+    def take_the_last_id() -> None:
+        if other.execute("SELECT count(*) FROM conversations WHERE id = ?", (ids[-1],)).fetchone()[0] == 0:
+            other.execute(
+                "INSERT INTO conversations (id, title, created_at, updated_at) VALUES (?, 'theirs', ?, ?)",
+                (ids[-1], stamp, stamp),
+            )
+
+    with pytest.raises(ImportFailed, match="another program wrote to the database during the import"):
+        import_file(db, exported, batch_messages=1, after_batch=take_the_last_id)
+    rows = db.conn.execute("SELECT id, title FROM conversations").fetchall()
+    assert [tuple(row) for row in rows] == [(ids[-1], "theirs")]
+    other.close()
