@@ -80,3 +80,15 @@ def test_a_tooltip_from_outside_shows_its_tags_literally() -> None:
     assert document.toPlainText() == HOSTILE
     assert "<img" not in tip
     assert plain_tooltip("") == ""
+
+
+def test_the_status_bar_shows_toasts_and_activity_as_text(qtbot) -> None:
+    from desktop_llm.ui.chat_bridge import ChatBridge
+    from desktop_llm.ui.status_bar import StatusBar
+
+    bar = StatusBar(ChatBridge())
+    qtbot.addWidget(bar)
+    bar.show_toast(f"“{HOSTILE}” moved to the trash")
+    assert_shown_as_text(bar.toast_label)
+    for label in (bar.activity_label, bar.usage_label, bar.cost_label):
+        assert label.textFormat() == Qt.TextFormat.PlainText
