@@ -212,7 +212,8 @@ CREATE TABLE attachment_blobs (
 CREATE TABLE message_attachments (
     message_id TEXT NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
     position INTEGER NOT NULL CHECK (position >= 0),
-    sha256 TEXT NOT NULL REFERENCES attachment_blobs (sha256),
+    -- deferred: an import may write a message before the bytes it refers to
+    sha256 TEXT NOT NULL REFERENCES attachment_blobs (sha256) DEFERRABLE INITIALLY DEFERRED,
     name TEXT NOT NULL,
     media_type TEXT NOT NULL,
     PRIMARY KEY (message_id, position)
@@ -269,9 +270,17 @@ def _migrate_3(conn: sqlite3.Connection) -> None:
     _run_script(conn, SCHEMA_3)
 
 
-# Version 4: MCP servers (no secret values: those are in the keyring) and the tools a person
-# chose to "always allow", per server.
+# Version 4: an import writes in short transactions (a window writing meanwhile never waits
+# long), its conversations hidden until the last one publishes them all: ``hidden_by_import``
+# names the import ("<pid>:<uuid>") while it runs and is NULL for every visible conversation.
 SCHEMA_4 = """
+ALTER TABLE conversations ADD COLUMN hidden_by_import TEXT;
+CREATE INDEX conversations_importing ON conversations (hidden_by_import) WHERE hidden_by_import IS NOT NULL;
+"""
+
+# Version 5: MCP servers (no secret values: those are in the keyring) and the tools a person
+# chose to "always allow", per server.
+SCHEMA_5 = """
 CREATE TABLE mcp_servers (
     seq INTEGER PRIMARY KEY,
     id TEXT NOT NULL UNIQUE,
@@ -297,7 +306,7 @@ CREATE TABLE mcp_tool_approvals (
 );
 """
 
-MIGRATIONS: tuple[Migration, ...] = (SCHEMA_1, SCHEMA_2, _migrate_3, SCHEMA_4)
+MIGRATIONS: tuple[Migration, ...] = (SCHEMA_1, SCHEMA_2, _migrate_3, SCHEMA_4, SCHEMA_5)
 LATEST_VERSION = len(MIGRATIONS)
 
 
