@@ -64,6 +64,17 @@ def price_usage(usage: UsageLike, price: Price) -> Decimal:
     ) / PER_TOKENS
 
 
+def batch_cost(usage: UsageLike, model: ModelInfo) -> Cost:
+    """Return what a reply with ``usage`` cost through the provider's batch engine.
+
+    Batch prices are flat (no long-context tier in the catalog); unknown when the model has none.
+    """
+    price = model.price
+    if price is None or price.batch is None:
+        return Cost(None, None)
+    return Cost(price_usage(usage, Price(price.batch)), price.batch_as_of)
+
+
 def reply_cost(usage: UsageLike, model: ModelInfo) -> Cost:
     """Return what a reply with ``usage`` cost on ``model`` (from ``Catalog.lookup``)."""
     if model.price is None:

@@ -192,7 +192,64 @@ CREATE INDEX conversations_by_activity ON conversations (pinned DESC, updated_at
 CREATE INDEX messages_streaming ON messages (status) WHERE status = 'streaming';
 """
 
-MIGRATIONS: tuple[Migration, ...] = (SCHEMA_1, SCHEMA_2)
+# Version 3: template batches sent to a provider's batch engine. A batch may be split into
+# several provider jobs; each row remembers its job and, once fetched, its result. No key is
+# ever stored: a batch names its provider entry, and the key is looked up again on every poll.
+SCHEMA_3 = """
+CREATE TABLE remote_batches (
+    seq INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    provider_id TEXT NOT NULL,
+    provider_kind TEXT NOT NULL,
+    model TEXT NOT NULL,
+    template_id TEXT,
+    template_version INTEGER,
+    template_name TEXT NOT NULL DEFAULT '',
+    columns TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(columns)),
+    params TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(params)),
+    state TEXT NOT NULL
+        CHECK (state IN ('submitting', 'running', 'cancelling', 'ended', 'cancelled', 'expired', 'failed')),
+    error TEXT,
+    total INTEGER NOT NULL,
+    submitted_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    finished_at TEXT
+);
+CREATE INDEX remote_batches_by_state ON remote_batches (state);
+
+CREATE TABLE remote_batch_jobs (
+    batch_id TEXT NOT NULL REFERENCES remote_batches (id) ON DELETE CASCADE,
+    job_id TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    rows INTEGER NOT NULL,
+    error TEXT,
+    fetched INTEGER NOT NULL DEFAULT 0 CHECK (fetched IN (0, 1)),
+    PRIMARY KEY (batch_id, job_id)
+);
+
+CREATE TABLE remote_batch_rows (
+    batch_id TEXT NOT NULL REFERENCES remote_batches (id) ON DELETE CASCADE,
+    row INTEGER NOT NULL,
+    job_id TEXT,
+    input TEXT NOT NULL CHECK (json_valid(input)),
+    cache_key TEXT,
+    status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'done', 'failed')),
+    output TEXT,
+    reasoning TEXT,
+    error TEXT,
+    cached INTEGER NOT NULL DEFAULT 0 CHECK (cached IN (0, 1)),
+    model TEXT,
+    finish_reason TEXT,
+    input_tokens INTEGER,
+    output_tokens INTEGER,
+    cached_input_tokens INTEGER,
+    reasoning_tokens INTEGER,
+    PRIMARY KEY (batch_id, row)
+) WITHOUT ROWID;
+"""
+
+MIGRATIONS: tuple[Migration, ...] = (SCHEMA_1, SCHEMA_2, SCHEMA_3)
 LATEST_VERSION = len(MIGRATIONS)
 
 

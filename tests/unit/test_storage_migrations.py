@@ -51,8 +51,8 @@ def _make_v1(path: Path) -> sqlite3.Connection:
 
 def test_blank_database_gets_every_table_index_and_pragma(path: Path) -> None:
     with Database.open(path) as db:
-        assert db.schema_version == migrations.LATEST_VERSION == 2
-        assert migrations.schema_version(db.conn) == 2
+        assert db.schema_version == migrations.LATEST_VERSION == 3
+        assert migrations.schema_version(db.conn) == 3
         assert _names(db.conn, "table") >= EXPECTED_TABLES
         assert {
             "messages_by_conversation",
@@ -93,7 +93,7 @@ def test_older_schema_is_backed_up_with_its_last_commit_then_migrated(path: Path
     writer.close()
 
     with Database.open(path) as db:
-        assert db.schema_version == 2
+        assert db.schema_version == migrations.LATEST_VERSION
         assert db.conn.execute("SELECT title FROM conversations WHERE id = 'c-last'").fetchone()[0] == (
             "last commit before the upgrade"
         )
