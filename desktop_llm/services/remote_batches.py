@@ -237,8 +237,7 @@ class RemoteBatchService:
             await self._db.call(store.save_outcomes, batch_id, outcomes)
 
     async def _pending_rows(self, batch_id: str) -> list[int]:
-        rows = await self.rows(batch_id)
-        return [row.row for row in rows if row.status == "pending"]
+        return await self._db.call(store.pending_rows, batch_id)
 
     async def _send_parts(self, client: BatchClient, batch_id: str, parts: list[Part]) -> None:
         for position, part in enumerate(parts):
@@ -304,8 +303,7 @@ class RemoteBatchService:
         """Read a finished job's results into the rows, the cache and usage; fail what it left unanswered."""
         keys: dict[int, str] = {}
         if record.params.get("cache") and self.cache is not None:
-            rows = await self.rows(record.id)
-            keys = {row.row: row.cache_key for row in rows if row.job_id == job.id and row.cache_key}
+            keys = await self._db.call(store.cache_keys, record.id, job.id)
         chunk: list[store.Outcome] = []
         async for outcome in client.results(job, self._folder(record.id)):
             row = row_of(outcome.custom_id)

@@ -328,6 +328,25 @@ def iter_rows(db: Database, batch_id: str) -> Iterator[StoredRow]:
         start = chunk[-1].row + 1
 
 
+def pending_rows(db: Database, batch_id: str) -> list[int]:
+    """Return the numbers of the rows still waiting for a result, in order."""
+    cursor = db.conn.execute(
+        "SELECT row FROM remote_batch_rows WHERE batch_id = ? AND status = 'pending' ORDER BY row",
+        (batch_id,),
+    )
+    return [row for (row,) in cursor]
+
+
+def cache_keys(db: Database, batch_id: str, job_id: str) -> dict[int, str]:
+    """Return the cache keys of one job's rows, by row number."""
+    cursor = db.conn.execute(
+        "SELECT row, cache_key FROM remote_batch_rows"
+        " WHERE batch_id = ? AND job_id = ? AND cache_key IS NOT NULL",
+        (batch_id, job_id),
+    )
+    return dict(cursor.fetchall())
+
+
 def _stored(row: Sequence[Any]) -> StoredRow:
     (index, job, values, key, status, output, reasoning, error, cached, model, finish, *tokens) = row
     usage = None if tokens[0] is None else (tokens[0], tokens[1] or 0, tokens[2] or 0, tokens[3] or 0)
