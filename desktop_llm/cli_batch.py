@@ -94,12 +94,20 @@ async def _run(args: argparse.Namespace, out: TextIO) -> int:
     from desktop_llm.secrets import SecretsError
     from desktop_llm.services.batch_io import BatchInputError
     from desktop_llm.services.provider_directory import UnknownProvider
+    from desktop_llm.services.remote_batches import BatchStillSubmitting
 
     actions = {"run": _run_batch, "list": _list, "status": _status, "fetch": _fetch, "cancel": _cancel}
     try:
         async with _context(args) as context:
             return await actions[args.batch_action](args, context, out)
-    except (ProviderError, SecretsError, BatchInputError, UnknownProvider, ValueError) as error:
+    except (
+        ProviderError,
+        SecretsError,
+        BatchInputError,
+        UnknownProvider,
+        BatchStillSubmitting,
+        ValueError,
+    ) as error:
         raise BatchCommandError(str(error)) from error
 
 

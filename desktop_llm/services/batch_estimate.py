@@ -70,11 +70,13 @@ def estimate_text(estimate: BatchEstimate, *, batch_service: bool) -> str:
     """Return the estimate in words: tokens, the local cost and, with a batch service, its cost."""
     approx = "" if estimate.exact else "≈ "
     tokens = f"Input {approx}{estimate.input_tokens:,} tokens"
-    local = "price unknown" if estimate.local is None else f"about ${estimate.local:.4f} here"
+    local = "price here unknown" if estimate.local is None else f"about ${estimate.local:.4f} here"
     text = f"{tokens}: {local}"
     if batch_service:
         batch = (
-            "batch price unknown" if estimate.batch is None else f"${estimate.batch:.4f} on the batch service"
+            "price on the batch service unknown"
+            if estimate.batch is None
+            else f"${estimate.batch:.4f} on the batch service"
         )
         text += f", {batch}"
     return text + ", plus the replies."

@@ -29,13 +29,14 @@ from desktop_llm.providers import ChatRequest, ChatResult, Message, ProviderErro
 from desktop_llm.providers.batch_base import BatchClient, Part
 from desktop_llm.providers.batch_types import BatchItem, BatchOutcome, RemoteJob
 from desktop_llm.services.batch import RowResult
+from desktop_llm.services.provider_directory import UnknownProvider
 from desktop_llm.services.response_cache import ResponseCache, cached_reply, reply_from_cache, request_key
 from desktop_llm.storage import remote_batches as store
 from desktop_llm.storage.executor import DatabaseThread
 from desktop_llm.storage.remote_batches import RemoteBatchRecord, StoredRow
 from desktop_llm.storage.timeutil import new_id, now_timestamp
 
-__all__ = ["BatchSubmission", "PollPolicy", "RemoteBatchService", "row_result"]
+__all__ = ["BatchStillSubmitting", "BatchSubmission", "PollPolicy", "RemoteBatchService", "row_result"]
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,10 @@ _UNANSWERED = {
     "cancelled": "Cancelled before it ran.",
     "ended": "The provider returned no result for this row.",
 }
+
+
+class BatchStillSubmitting(Exception):
+    """The batch is still being sent to the provider, so it cannot be cancelled yet."""
 
 
 @dataclass(frozen=True)
@@ -275,7 +280,10 @@ class RemoteBatchService:
                     continue
                 remote = await client.status(job.job_id)
                 if remote.active:
-                    await self._db.call(store.update_job, batch_id, job.job_id, state=remote.state)
+                    counts = (remote.succeeded, remote.failed)
+                    await self._db.call(
+                        store.update_job, batch_id, job.job_id, state=remote.state, counts=counts
+                    )
                 else:
                     await self._fetch(client, record, remote)
         return await self._settle(batch_id, record.state)
@@ -353,7 +361,7 @@ class RemoteBatchService:
             for record in active:
                 try:
                     on_change(await self.refresh(record.id))
-                except ProviderError as error:
+                except (ProviderError, UnknownProvider) as error:
                     log.warning("Batch %s: could not ask %s: %s", record.id, record.provider_kind, error)
             await self._sleep(self.poll.delay(attempt))
             attempt += 1
@@ -363,6 +371,11 @@ class RemoteBatchService:
         record = await self.get(batch_id)
         if record.finished:
             return record
+        if record.state == "submitting":
+            # Its jobs are not all known yet: cancelling now would leave one running unseen.
+            raise BatchStillSubmitting(
+                "This batch is still being sent to the provider. Cancel it once it is running."
+            )
         client = await self._client_for(record.provider_id)
         for job in await self._db.call(store.jobs_of, batch_id):
             if not job.fetched:

@@ -223,6 +223,9 @@ CREATE TABLE remote_batch_jobs (
     position INTEGER NOT NULL,
     state TEXT NOT NULL,
     rows INTEGER NOT NULL,
+    -- the provider's own counts while the job runs (rows get their results when it is over)
+    succeeded INTEGER NOT NULL DEFAULT 0,
+    failed INTEGER NOT NULL DEFAULT 0,
     error TEXT,
     fetched INTEGER NOT NULL DEFAULT 0 CHECK (fetched IN (0, 1)),
     PRIMARY KEY (batch_id, job_id)

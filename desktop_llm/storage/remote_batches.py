@@ -39,7 +39,7 @@ _CHUNK = 2000
 
 @dataclass(frozen=True)
 class RemoteBatchRecord:
-    """One stored batch and its row counts.
+    """One stored batch and its row counts (the provider's own counts for jobs still running).
 
     Args:
         id: our id (a UUID).
@@ -74,6 +74,11 @@ class RemoteBatchRecord:
     def finished(self) -> bool:
         """Return whether nothing more will happen to the batch."""
         return self.state in FINISHED_STATES
+
+    @property
+    def active_remote(self) -> bool:
+        """Return whether the batch's jobs are all at the provider and still running (it can be cancelled)."""
+        return self.state in ("running", "cancelling")
 
     @property
     def pending(self) -> int:
@@ -179,13 +184,16 @@ def update_job(
     state: str,
     error: str | None = None,
     fetched: bool | None = None,
+    counts: tuple[int, int] | None = None,
 ) -> None:
-    """Store what the provider last said about a job."""
+    """Store what the provider last said about a job (``counts``: its succeeded and failed rows)."""
+    succeeded, failed = counts if counts is not None else (None, None)
     with db.transaction() as conn:
         conn.execute(
-            "UPDATE remote_batch_jobs SET state = ?, error = ?, fetched = COALESCE(?, fetched)"
+            "UPDATE remote_batch_jobs SET state = ?, error = ?, fetched = COALESCE(?, fetched),"
+            " succeeded = COALESCE(?, succeeded), failed = COALESCE(?, failed)"
             " WHERE batch_id = ? AND job_id = ?",
-            (state, error, None if fetched is None else int(fetched), batch_id, job_id),
+            (state, error, None if fetched is None else int(fetched), succeeded, failed, batch_id, job_id),
         )
 
 
@@ -268,8 +276,12 @@ def fail_pending(db: Database, batch_id: str, error: str, *, job_id: str | None 
 _SELECT_BATCH = """
 SELECT b.id, b.provider_id, b.provider_kind, b.model, b.template_id, b.template_version, b.template_name,
        b.columns, b.params, b.state, b.error, b.total, b.submitted_at, b.updated_at, b.finished_at,
-       (SELECT count(*) FROM remote_batch_rows r WHERE r.batch_id = b.id AND r.status = 'done'),
+       (SELECT count(*) FROM remote_batch_rows r WHERE r.batch_id = b.id AND r.status = 'done')
+         + (SELECT COALESCE(sum(j.succeeded), 0) FROM remote_batch_jobs j
+            WHERE j.batch_id = b.id AND NOT j.fetched),
        (SELECT count(*) FROM remote_batch_rows r WHERE r.batch_id = b.id AND r.status = 'failed')
+         + (SELECT COALESCE(sum(j.failed), 0) FROM remote_batch_jobs j
+            WHERE j.batch_id = b.id AND NOT j.fetched)
 FROM remote_batches b
 """
 
