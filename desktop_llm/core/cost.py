@@ -99,6 +99,7 @@ class UsageRecord:
     cached_input_tokens: int = 0
     reasoning_tokens: int = 0
     conversation_id: str | None = None
+    batch: bool = False  # answered by the provider's batch service: priced at batch rates
 
 
 @dataclass(frozen=True)
@@ -146,7 +147,8 @@ def group_costs(
         if model is None:
             model = models[model_key] = catalog.lookup(record.model, record.provider)
         group = key(record)
-        totals[group] = totals.get(group, CostTotal()).plus(record, reply_cost(record, model))
+        cost = batch_cost(record, model) if record.batch else reply_cost(record, model)
+        totals[group] = totals.get(group, CostTotal()).plus(record, cost)
     return totals
 
 

@@ -25,6 +25,7 @@ from desktop_llm.providers.batch_base import BatchClient
 from desktop_llm.providers.batch_types import BatchLimits
 from desktop_llm.providers.batches import batch_client
 from desktop_llm.services.remote_batches import BatchSubmission, PollPolicy, RemoteBatchService
+from desktop_llm.services.usage import UsageService
 from desktop_llm.storage.executor import DatabaseThread
 from desktop_llm.storage.response_cache import SqliteResponseCache
 
@@ -271,3 +272,21 @@ async def test_no_key_in_any_stored_batch_record_or_log(
     assert KEY.encode() not in stored
     assert KEY not in caplog.text
     assert "Batch" in caplog.text  # the service did log
+
+
+async def test_a_finished_batch_counts_in_the_usage_report_at_batch_prices(
+    server: ProviderServer, db: DatabaseThread, clock: FakeClock, tmp_path: Path
+) -> None:
+    clients = Clients(server)
+    batches = service(db, clients, clock, tmp_path)
+    try:
+        running = await batches.submit(submission("openai", 3))
+        assert (await UsageService(db, load_catalog()).report()).total.replies == 0  # nothing billed yet
+        record = await batches.wait(running.id)
+    finally:
+        await clients.aclose()
+    report = await UsageService(db, load_catalog()).report()
+    assert report.total.replies == 3
+    assert report.total.dollars == await batches.cost(record.id) and report.total.dollars > 0
+    [line] = report.lines
+    assert (line.provider, line.model) == ("OpenAI", "gpt-4o-mini")
