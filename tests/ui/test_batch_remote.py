@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -26,6 +27,7 @@ from desktop_llm.services.remote_batches import PollPolicy, RemoteBatchService
 from desktop_llm.storage.response_cache import SqliteResponseCache
 from desktop_llm.ui.batch_dialog import REMOTE_LABEL, BatchDialog
 from desktop_llm.ui.batches_feature import BatchesFeature
+from desktop_llm.ui.batches_list import since
 
 pytestmark = pytest.mark.ui
 
@@ -164,3 +166,11 @@ async def test_the_batches_window_lists_shows_rows_and_cancels(
         assert len((tmp_path / "cancelled.jsonl").read_text().splitlines()) == 10
         save_screenshot(batches, "batches.png", tmp_path)
         rig.tasks.cancel_all()
+
+
+def test_time_since_submission_reads_as_words() -> None:
+    now = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
+    assert since("2026-12-04T11:59:30.000Z", now) == "just now"
+    assert since("2026-12-04T11:15:00.000Z", now) == "45 min ago"
+    assert since("2026-12-03T09:00:00.000Z", now) == "27 h ago"
+    assert since("2026-11-30T12:00:00.000Z", now) == "4 days ago"
