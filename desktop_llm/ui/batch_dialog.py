@@ -51,7 +51,7 @@ from desktop_llm.services.remote_batches import BatchSubmission, RemoteBatchServ
 from desktop_llm.services.response_cache import ResponseCache
 from desktop_llm.services.templates import LoadedTemplate, TemplateService
 from desktop_llm.storage.remote_batches import RemoteBatchRecord
-from desktop_llm.ui.batch_results import BatchResultsModel, progress_text, write_results
+from desktop_llm.ui.batch_results import BatchResultsModel, export_path, export_results, progress_text
 from desktop_llm.ui.chat_bridge import TaskKeeper
 from desktop_llm.ui.model_picker import ModelPicker
 from desktop_llm.ui.template_colours import theme_of
@@ -568,11 +568,9 @@ class BatchDialog(QDialog):
 
     def choose_export(self, suffix: str) -> None:
         """Ask where to export the results (CSV or JSONL, by ``suffix``) and write them."""
-        kind = "JSONL (*.jsonl)" if suffix == ".jsonl" else "CSV (*.csv)"
-        path, _ = QFileDialog.getSaveFileName(self, "Export results", f"results{suffix}", kind)
-        if path:
-            target = Path(path)
-            self.export(target if target.suffix else target.with_suffix(suffix))
+        path = export_path(self, suffix, "results")
+        if path is not None:
+            self.export(path)
 
     def export(self, path: Path) -> asyncio.Task[None]:
         """Write every row with its result to ``path`` (CSV or JSONL by the suffix), off the Qt thread."""
@@ -585,12 +583,7 @@ class BatchDialog(QDialog):
             results = dict(self.remote_results)
         else:
             results = dict(self.runner.results) if self.runner else {}
-        try:
-            await asyncio.to_thread(write_results, path, self.batch, results)
-        except OSError as error:
-            self.show_message(f"Could not write {path}: {error.strerror or error}.", error=True)
-            return
-        self.show_message(f"Exported {len(self.batch.rows)} rows to {path}.")
+        await export_results(path, self.batch, results, self.show_message)
 
     # -- messages and closing ----------------------------------------------------------------
 

@@ -14,7 +14,6 @@ from PySide6.QtCore import QAbstractItemModel, Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
-    QFileDialog,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -29,7 +28,7 @@ from desktop_llm.services.batch import RowResult
 from desktop_llm.services.batch_io import BatchInput
 from desktop_llm.services.remote_batches import RemoteBatchService, row_result
 from desktop_llm.storage.remote_batches import RemoteBatchRecord
-from desktop_llm.ui.batch_results import BatchResultsModel, write_results
+from desktop_llm.ui.batch_results import BatchResultsModel, export_path, export_results
 from desktop_llm.ui.batches_list import BatchListModel
 from desktop_llm.ui.chat_bridge import TaskKeeper
 from desktop_llm.ui.template_colours import theme_of
@@ -175,26 +174,18 @@ class BatchesDialog(QDialog):
 
     def choose_export(self, suffix: str) -> None:
         """Ask where to export the chosen batch's rows (CSV or JSONL) and write them."""
-        kind = "JSONL (*.jsonl)" if suffix == ".jsonl" else "CSV (*.csv)"
-        path, _ = QFileDialog.getSaveFileName(self, "Export results", f"batch{suffix}", kind)
-        if path:
-            target = Path(path)
-            self.export(target if target.suffix else target.with_suffix(suffix))
+        path = export_path(self, suffix, "batch")
+        if path is not None:
+            self.export(path)
 
     def export(self, path: Path) -> asyncio.Task[None]:
         """Write the shown batch's rows to ``path``, off the Qt thread."""
         return self._tasks.run(self._export(path), on_error=self.show_message)
 
     async def _export(self, path: Path) -> None:
-        if self.shown is None:
-            return
-        _batch_id, batch, results = self.shown
-        try:
-            await asyncio.to_thread(write_results, path, batch, results)
-        except OSError as error:
-            self.show_message(f"Could not write {path}: {error.strerror or error}.", error=True)
-            return
-        self.show_message(f"Exported {len(batch.rows)} rows to {path}.")
+        if self.shown is not None:
+            _batch_id, batch, results = self.shown
+            await export_results(path, batch, results, self.show_message)
 
     def _refresh_buttons(self) -> None:
         record = self.selected()
