@@ -8,7 +8,8 @@ and ``list_models``. Everything that must behave the same for every provider liv
 - retries (``RetryPolicy``) only while nothing has reached the caller; once output has
   started any failure becomes ``StreamInterrupted`` carrying the text so far;
 - the circuit breaker, told once per call how the call ended;
-- the event order contract: deltas, at most one ``Usage``, exactly one ``Finish`` last;
+- the event order contract: deltas, the reply's tool calls (assembled by the reader, yielded
+  once the stream has ended), at most one ``Usage``, exactly one ``Finish`` last;
 - the response is closed in ``finally`` (``async with``), also when the caller cancels the
   task or closes the stream early, so its connection is freed at once.
 """
@@ -20,7 +21,7 @@ import ipaddress
 import json
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from contextlib import aclosing, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,16 +48,17 @@ from desktop_llm.providers.http_errors import (
     malformed_data,
 )
 from desktop_llm.providers.retry import RetryPolicy
+from desktop_llm.providers.tool_calls import ToolCallBuilder
 from desktop_llm.providers.types import (
     ChatRequest,
     ChatResult,
     Finish,
-    Message,
     ModelInfo,
     ProviderConfig,
     ReasoningDelta,
     StreamEvent,
     TextDelta,
+    ToolCall,
     Usage,
 )
 
@@ -85,11 +87,6 @@ def bearer_headers(api_key: str | None) -> dict[str, str]:
     return {"authorization": f"Bearer {api_key}"} if api_key else {}
 
 
-def plain_messages(request: ChatRequest) -> list[dict[str, str]]:
-    """Return the request's messages as ``{"role", "content"}`` objects, roles as given."""
-    return [{"role": message.role, "content": message.content} for message in request.messages]
-
-
 class Decoder(Protocol):
     """Bytes in, items out: ``SSEDecoder`` or ``NDJSONDecoder``."""
 
@@ -110,6 +107,8 @@ class CallState:
         usage: the request's token totals, if the provider reported them.
         done: the protocol's terminator arrived; anything after it is ignored.
         output_started: some delta reached the caller, so no more retries.
+        calls: the tool calls being assembled from the stream.
+        tool_calls: the reply's whole tool calls, once the stream has ended.
     """
 
     model: str
@@ -119,6 +118,8 @@ class CallState:
     usage: Usage | None = None
     done: bool = False
     output_started: bool = False
+    calls: ToolCallBuilder = field(default_factory=ToolCallBuilder)
+    tool_calls: list[ToolCall] = field(default_factory=list)
 
     def begin_attempt(self, requested_model: str) -> None:
         """Forget what a failed attempt learned (it produced no output, or there is no retry)."""
@@ -126,6 +127,8 @@ class CallState:
         self.finish_reason = None
         self.usage = None
         self.done = False
+        self.calls = ToolCallBuilder()
+        self.tool_calls = []
 
 
 class StreamReader(ABC):
@@ -192,24 +195,6 @@ class StreamReader(ABC):
         if value.get("error"):
             raise error_from_payload(value, self.origin)
         return value
-
-
-def split_system(messages: list[Message] | tuple[Message, ...]) -> tuple[str, list[tuple[str, str]]]:
-    """Return the system messages joined, and the other turns with same-role neighbours merged.
-
-    Anthropic and Gemini take the system prompt apart from the turns and want the turns to
-    alternate between the person and the model.
-    """
-    system = [message.content for message in messages if message.role == "system"]
-    turns: list[tuple[str, str]] = []
-    for message in messages:
-        if message.role == "system":
-            continue
-        if turns and turns[-1][0] == message.role:
-            turns[-1] = (message.role, f"{turns[-1][1]}\n\n{message.content}")
-        else:
-            turns.append((message.role, message.content))
-    return "\n\n".join(system), turns
 
 
 class Provider(ABC):
@@ -288,8 +273,8 @@ class Provider(ABC):
 
     # -- the contract ------------------------------------------------------------------
 
-    def stream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
-        """Stream the reply: deltas, at most one ``Usage``, then exactly one ``Finish``.
+    def stream(self, request: ChatRequest) -> AsyncGenerator[StreamEvent, None]:
+        """Stream the reply: deltas, any ``ToolCall``s, at most one ``Usage``, then exactly one ``Finish``.
 
         Close the iterator (``aclose``) or cancel the task to stop early; the connection is
         released at once either way.
@@ -308,6 +293,7 @@ class Provider(ABC):
             finish_reason=state.finish_reason or "stop",
             model=state.model,
             reasoning="".join(state.reasoning),
+            tool_calls=tuple(state.tool_calls),
         )
 
     async def aclose(self) -> None:
@@ -322,7 +308,7 @@ class Provider(ABC):
 
     # -- calls: key check, retries, circuit ----------------------------------------------
 
-    async def _run(self, request: ChatRequest, state: CallState) -> AsyncIterator[StreamEvent]:
+    async def _run(self, request: ChatRequest, state: CallState) -> AsyncGenerator[StreamEvent, None]:
         """Stream with retries before output, ``StreamInterrupted`` after, the circuit told once."""
         self._require_key()
         self.circuit.before_call()
@@ -354,8 +340,8 @@ class Provider(ABC):
             raise
         self.circuit.record_success()
 
-    async def _attempt(self, request: ChatRequest, state: CallState) -> AsyncIterator[StreamEvent]:
-        """Make one streaming request and yield its deltas, then ``Usage`` and ``Finish``."""
+    async def _attempt(self, request: ChatRequest, state: CallState) -> AsyncGenerator[StreamEvent, None]:
+        """Make one streaming request and yield its deltas, then its tool calls, ``Usage`` and ``Finish``."""
         state.begin_attempt(request.model)
         url, body = self.chat_request(request)
         reader = self.stream_reader(state)
@@ -380,6 +366,12 @@ class Provider(ABC):
                 partial_text="".join(state.text),
                 provider=self.name,
             )
+        state.tool_calls = state.calls.build()
+        # Gemini and Ollama say "stop" after calls; the contract says "tool_calls" in every kind.
+        if state.tool_calls and state.finish_reason == "stop":
+            state.finish_reason = "tool_calls"
+        for call in state.tool_calls:
+            yield call
         if state.usage is not None:
             yield state.usage
         yield Finish(state.finish_reason)

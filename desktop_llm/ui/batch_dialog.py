@@ -54,6 +54,7 @@ from desktop_llm.storage.remote_batches import RemoteBatchRecord
 from desktop_llm.ui.batch_results import BatchResultsModel, export_path, export_results, progress_text
 from desktop_llm.ui.chat_bridge import TaskKeeper
 from desktop_llm.ui.model_picker import ModelPicker
+from desktop_llm.ui.plain_text import plain_label
 from desktop_llm.ui.template_colours import theme_of
 from desktop_llm.ui.version_history import fill_version_box
 
@@ -156,7 +157,7 @@ class BatchDialog(QDialog):
         self.paste_box.setFixedHeight(64)
         self.paste_button = QPushButton("Use pasted rows")
         self.paste_button.clicked.connect(lambda: self.use_pasted(self.paste_box.toPlainText()))
-        self.rows_label = QLabel("No rows yet.")
+        self.rows_label = plain_label("No rows yet.")
         self.rows_label.setObjectName("mutedLabel")
         self.rows_label.setWordWrap(True)
 
@@ -186,7 +187,7 @@ class BatchDialog(QDialog):
             "window or the app; the batch is listed under View ▸ Batches until its results are in."
         )
         self.remote_box.toggled.connect(self._refresh_buttons)
-        self.estimate_label = QLabel()
+        self.estimate_label = plain_label()
         self.estimate_label.setObjectName("mutedLabel")
         self.estimate_label.setWordWrap(True)
 
@@ -206,7 +207,7 @@ class BatchDialog(QDialog):
             "QProgressBar { border: 1px solid palette(mid); border-radius: 6px; background: palette(base); }"
             "QProgressBar::chunk { background: palette(link); border-radius: 5px; }"
         )
-        self.progress_label = QLabel()
+        self.progress_label = plain_label()
 
     def _build_table(self) -> None:
         self.results = BatchResultsModel(self)
@@ -234,7 +235,7 @@ class BatchDialog(QDialog):
         self.export_csv_button.clicked.connect(lambda: self.choose_export(".csv"))
         self.export_jsonl_button = QPushButton("Export JSONL…")
         self.export_jsonl_button.clicked.connect(lambda: self.choose_export(".jsonl"))
-        self.message = QLabel()
+        self.message = plain_label()
         self.message.setWordWrap(True)
         self.close_button = QPushButton("Close")
         self.close_button.clicked.connect(self.close)
@@ -325,12 +326,12 @@ class BatchDialog(QDialog):
         if path:
             self.load_file(Path(path))
 
-    def load_file(self, path: Path) -> asyncio.Task[None]:
+    def load_file(self, path: Path) -> asyncio.Task[None] | None:
         """Read rows from ``path`` (off the Qt thread)."""
         self._source = path
         return self._tasks.run(self._read(path), on_error=self.show_message)
 
-    def use_pasted(self, text: str) -> asyncio.Task[None]:
+    def use_pasted(self, text: str) -> asyncio.Task[None] | None:
         """Read rows from pasted text."""
         self._source = text
         return self._tasks.run(self._read(text), on_error=self.show_message)
@@ -559,10 +560,10 @@ class BatchDialog(QDialog):
         self.run_button.setEnabled(has_rows and not self._running)
         self.cancel_button.setEnabled(self._running)
         self.resume_button.setEnabled(has_rows and unfinished and not self._running)
-        for widget in (self.export_csv_button, self.export_jsonl_button):
-            widget.setEnabled(has_rows and not self._running)
-        for widget in (self.template_box, self.version_box, self.open_button, self.paste_button):
-            widget.setEnabled(not self._running)
+        for button in (self.export_csv_button, self.export_jsonl_button):
+            button.setEnabled(has_rows and not self._running)
+        for control in (self.template_box, self.version_box, self.open_button, self.paste_button):
+            control.setEnabled(not self._running)
 
     # -- export ------------------------------------------------------------------------------
 
@@ -572,7 +573,7 @@ class BatchDialog(QDialog):
         if path is not None:
             self.export(path)
 
-    def export(self, path: Path) -> asyncio.Task[None]:
+    def export(self, path: Path) -> asyncio.Task[None] | None:
         """Write every row with its result to ``path`` (CSV or JSONL by the suffix), off the Qt thread."""
         return self._tasks.run(self._export(path), on_error=self.show_message)
 

@@ -31,6 +31,7 @@ from desktop_llm.storage.remote_batches import RemoteBatchRecord
 from desktop_llm.ui.batch_results import BatchResultsModel, export_path, export_results
 from desktop_llm.ui.batches_list import BatchListModel
 from desktop_llm.ui.chat_bridge import TaskKeeper
+from desktop_llm.ui.plain_text import plain_label
 from desktop_llm.ui.template_colours import theme_of
 
 
@@ -68,7 +69,7 @@ class BatchesDialog(QDialog):
         self.list_view = _table(self.model, "batchList")
         self.results_view = _table(self.results, "batchRows")
         self.list_view.selectionModel().selectionChanged.connect(self.on_list_selection_changed)
-        self.message = QLabel()
+        self.message = plain_label()
         self.message.setWordWrap(True)
         self._build_buttons()
         self._build_layout()
@@ -178,7 +179,7 @@ class BatchesDialog(QDialog):
         if path is not None:
             self.export(path)
 
-    def export(self, path: Path) -> asyncio.Task[None]:
+    def export(self, path: Path) -> asyncio.Task[None] | None:
         """Write the shown batch's rows to ``path``, off the Qt thread."""
         return self._tasks.run(self._export(path), on_error=self.show_message)
 

@@ -14,6 +14,7 @@ from typing import Any
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 
 from desktop_llm.storage.remote_batches import RemoteBatchRecord
+from desktop_llm.ui.plain_text import plain_tooltip
 
 COLUMNS = ("Template", "Model", "State", "Progress", "Submitted")
 _STATES = {
@@ -83,7 +84,7 @@ class BatchListModel(QAbstractTableModel):
             return None
         record = self.records[index.row()]
         if role == Qt.ItemDataRole.ToolTipRole and index.column() == 2:
-            return record.error
+            return plain_tooltip(record.error or "")  # a provider's words: never rich text
         if role != Qt.ItemDataRole.DisplayRole:
             return None
         return (

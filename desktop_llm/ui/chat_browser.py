@@ -48,7 +48,7 @@ class ChatBrowser(QTextBrowser):
 
         Extra selections follow the text as the document changes, and leave the selection alone.
         """
-        selections = []
+        selections: list[QTextEdit.ExtraSelection] = []
         if text:
             highlight = QTextCharFormat()
             highlight.setBackground(QColor(colour))

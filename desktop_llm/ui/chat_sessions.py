@@ -72,6 +72,7 @@ class ChatSession:
     positions: dict[str, tuple[int, int]] = field(default_factory=dict)
     loaded: bool = False
     pending_text: str | None = None  # sent, not yet accepted: put back if the send fails
+    pending_files: list = field(default_factory=list)  # its attachments (``DraftAttachment``)
 
     @property
     def key(self) -> str:
@@ -227,6 +228,7 @@ class ChatSessions(QObject):
             self.streaming_changed.emit(cid, True)
             return
         session.pending_text = None
+        session.pending_files = []
         appended = True
         if event.user_message is not None:
             appended = session.graft(event.user_message.parent_id, event.user_message)

@@ -436,7 +436,7 @@ class ChatView(QWidget):
 
     # -- find and copy -------------------------------------------------------------------------
 
-    def find(self, text: str, backward: bool = False) -> bool:
+    def find_text(self, text: str, backward: bool = False) -> bool:
         """Select the next (or previous) match of ``text``, wrapping around; highlight all matches.
 
         Messages not loaded yet are searched too: the newest older one that matches is loaded.
@@ -473,7 +473,7 @@ class ChatView(QWidget):
         if refining and cursor.selectedText().casefold() != text.casefold():
             cursor.setPosition(cursor.selectionStart())
             self._browser.setTextCursor(cursor)
-        self.find(text, backward)
+        self.find_text(text, backward)
 
     def on_find_bar_closed(self) -> None:
         """Drop the highlights and give the keyboard back to the conversation."""
