@@ -121,7 +121,8 @@ class AnthropicBatchClient(BatchClient):
     def _job(self, data: dict[str, Any]) -> RemoteJob:
         counts = data.get("request_counts") or {}
         status = data.get("processing_status")
-        state: JobState = {"in_progress": "running", "canceling": "cancelling"}.get(str(status), "ended")
+        states: dict[str, JobState] = {"in_progress": "running", "canceling": "cancelling"}
+        state: JobState = states.get(str(status), "ended")
         if state == "ended" and data.get("cancel_initiated_at"):
             state = "cancelled"
         failed = sum(int(counts.get(name) or 0) for name in ("errored", "canceled", "expired"))

@@ -15,6 +15,7 @@ the client is built again from it on every call.
 from __future__ import annotations
 
 import asyncio
+import builtins
 import logging
 import shutil
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
@@ -157,11 +158,11 @@ class RemoteBatchService:
         """Return the stored batch (``StorageError`` when there is none)."""
         return await self._db.call(store.get_batch, batch_id)
 
-    async def list(self, *, active_only: bool = False) -> list[RemoteBatchRecord]:
+    async def list(self, *, active_only: bool = False) -> builtins.list[RemoteBatchRecord]:
         """Return the stored batches, newest first."""
         return await self._db.call(store.list_batches, active_only=active_only)
 
-    async def rows(self, batch_id: str) -> list[StoredRow]:
+    async def rows(self, batch_id: str) -> builtins.list[StoredRow]:
         """Return every row of the batch with its result so far, in order."""
         return await self._db.call(lambda db: list(store.iter_rows(db, batch_id)))
 
@@ -223,14 +224,16 @@ class RemoteBatchService:
         await self._settle_before_sending(batch_id, prepared)
         folder = self._folder(batch_id)
         pending = await self._pending_rows(batch_id)
-        items = (BatchItem(custom_id(row), prepared[row][0]) for row in pending)  # type: ignore[arg-type]
+        items = (
+            BatchItem(custom_id(row), request) for row in pending if (request := prepared[row][0]) is not None
+        )
         parts = await asyncio.to_thread(client.write_parts, items, folder)
         await self._send_parts(client, batch_id, parts)
         return await self.refresh(batch_id) if not parts else await self.get(batch_id)
 
-    async def _settle_before_sending(self, batch_id: str, prepared: list[_Prepared]) -> None:
+    async def _settle_before_sending(self, batch_id: str, prepared: builtins.list[_Prepared]) -> None:
         """Fail rows the template cannot render; answer the rest from the cache where it can."""
-        outcomes: list[store.Outcome] = []
+        outcomes: builtins.list[store.Outcome] = []
         for row, (_request, key, error) in enumerate(prepared):
             if error is not None:
                 outcomes.append((row, "failed", None, None, error, False, None, None, None))
@@ -241,10 +244,10 @@ class RemoteBatchService:
         if outcomes:
             await self._db.call(store.save_outcomes, batch_id, outcomes)
 
-    async def _pending_rows(self, batch_id: str) -> list[int]:
+    async def _pending_rows(self, batch_id: str) -> builtins.list[int]:
         return await self._db.call(store.pending_rows, batch_id)
 
-    async def _send_parts(self, client: BatchClient, batch_id: str, parts: list[Part]) -> None:
+    async def _send_parts(self, client: BatchClient, batch_id: str, parts: builtins.list[Part]) -> None:
         for position, part in enumerate(parts):
             try:
                 job = await client.submit_part(part)
@@ -312,7 +315,7 @@ class RemoteBatchService:
         keys: dict[int, str] = {}
         if record.params.get("cache") and self.cache is not None:
             keys = await self._db.call(store.cache_keys, record.id, job.id)
-        chunk: list[store.Outcome] = []
+        chunk: builtins.list[store.Outcome] = []
         async for outcome in client.results(job, self._folder(record.id)):
             row = row_of(outcome.custom_id)
             if row is None:

@@ -30,6 +30,8 @@ def _run_end(pattern: re.Pattern[str], text: str, start: int) -> int:
     """Return where the run of ``pattern`` (which also matches nothing) starting at ``start`` ends."""
     match = pattern.match(text, start)
     return match.end() if match else start
+
+
 # A decode error this close to the end of the buffer may only mean the text is cut short.
 _TRUNCATION_MARGIN = 16
 

@@ -12,6 +12,7 @@ list price; environment entries (``env:<kind>``) and deleted settings have none.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from desktop_llm.storage.database import Database
 
@@ -81,4 +82,23 @@ def usage_records(
         params.append(since)
     # Column 3 is created_at; the id breaks ties in a fixed order.
     sql = f"SELECT * FROM ({sql}) ORDER BY 3, 1"
-    return [UsageRow(*row[:11], batch=bool(row[11])) for row in db.conn.execute(sql, params)]
+    return [_usage_row(row) for row in db.conn.execute(sql, params)]
+
+
+def _usage_row(row: tuple[Any, ...]) -> UsageRow:
+    (message_id, conversation, created_at, provider_id, kind, preset, model, *tokens, batch) = row
+    input_tokens, output_tokens, cached_input_tokens, reasoning_tokens = tokens
+    return UsageRow(
+        message_id,
+        conversation,
+        created_at,
+        provider_id,
+        kind,
+        preset,
+        model,
+        input_tokens,
+        output_tokens,
+        cached_input_tokens,
+        reasoning_tokens,
+        bool(batch),
+    )
