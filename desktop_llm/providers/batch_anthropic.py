@@ -125,6 +125,8 @@ class AnthropicBatchClient(BatchClient):
         state: JobState = states.get(str(status), "ended")
         if state == "ended" and data.get("cancel_initiated_at"):
             state = "cancelled"
+        elif state == "ended" and counts.get("expired"):
+            state = "expired"  # as OpenAI and Gemini say of a job whose window ran out
         failed = sum(int(counts.get(name) or 0) for name in ("errored", "canceled", "expired"))
         succeeded = int(counts.get("succeeded") or 0)
         return RemoteJob(

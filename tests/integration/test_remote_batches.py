@@ -171,17 +171,20 @@ async def test_cancel_keeps_what_finished_and_fails_the_rest_with_the_reason(
     assert all("cancel" in (results[r].error or "").lower() for r in range(3, 10))
 
 
+@pytest.mark.parametrize("kind", ["openai", "anthropic", "gemini"])
 async def test_expired_rows_fail_with_the_reason_and_the_batch_says_expired(
-    server: ProviderServer, db: DatabaseThread, clock: FakeClock, tmp_path: Path
+    server: ProviderServer, db: DatabaseThread, clock: FakeClock, tmp_path: Path, kind: str
 ) -> None:
     server.batches.script = BatchScript(expire_after=2)
     clients = Clients(server)
     batches = service(db, clients, clock, tmp_path)
     try:
-        final = await batches.wait((await batches.submit(submission("openai", 4))).id)
+        final = await batches.wait((await batches.submit(submission(kind, 4))).id)
     finally:
         await clients.aclose()
-    assert final.state == "expired" and (final.done, final.failed) == (2, 2)
+    assert (final.done, final.failed) == (2, 2) and final.state == "expired"
+    results = await batches.results(final.id)
+    assert all("expired" in (results[row].error or "").lower() for row in (2, 3))
 
 
 async def test_split_over_limits_one_batch_many_jobs(

@@ -23,7 +23,8 @@ from template_rig import TemplateRig, save_screenshot, template_rig, wait_for
 from desktop_llm.core.catalog import load_catalog
 from desktop_llm.core.prompt_templates import PromptTemplate, VariableSpec
 from desktop_llm.providers.batches import batch_client
-from desktop_llm.services.remote_batches import PollPolicy, RemoteBatchService
+from desktop_llm.services.remote_batches import BatchSubmission, PollPolicy, RemoteBatchService
+from desktop_llm.storage.remote_batches import RemoteBatchRecord
 from desktop_llm.storage.response_cache import SqliteResponseCache
 from desktop_llm.ui.batch_dialog import REMOTE_LABEL, BatchDialog
 from desktop_llm.ui.batches_feature import BatchesFeature
@@ -173,3 +174,28 @@ def test_time_since_submission_reads_as_words() -> None:
     assert since("2026-12-04T11:15:00.000Z", now) == "45 min ago"
     assert since("2026-12-03T09:00:00.000Z", now) == "27 h ago"
     assert since("2026-11-30T12:00:00.000Z", now) == "4 days ago"
+
+
+async def test_a_batch_sent_before_the_app_started_is_followed_to_its_end(
+    qtbot, tmp_path: Path, server: ProviderServer, clock: FakeClock
+) -> None:
+    async with template_rig(tmp_path, server) as rig:
+        earlier = remote_service(rig, tmp_path)  # as the command line (or the last run) sent it
+        submission = BatchSubmission(
+            "env:openai", "openai", "model-a", SORT, [{"text": "a"}, {"text": "b"}], ("text",)
+        )
+        record = await earlier.submit(submission)
+        window = QWidget()
+        qtbot.addWidget(window)
+        feature = BatchesFeature(remote_service(rig, tmp_path), rig.tasks, window)
+        seen: list[RemoteBatchRecord] = []
+        feature.batch_changed.connect(seen.append)
+        feature.follow()  # what the app does at start
+        await wait_for(lambda: seen, what="a first poll")
+        assert seen[-1].id == record.id and seen[-1].state == "running"
+        clock.advance(60)
+        await wait_for(lambda: seen[-1].state == "ended", what="the batch's end")
+        await wait_for(
+            lambda: feature._poller is not None and feature._poller.done(), what="the poller to stop"
+        )
+        assert (seen[-1].done, seen[-1].failed) == (2, 0)
