@@ -41,9 +41,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_llm.core.prompt_templates import PromptTemplate, TemplateFormatError
-from desktop_llm.providers.batches import supports_batches
 from desktop_llm.services.batch import BatchProgress, BatchRunner, RowResult
-from desktop_llm.services.batch_estimate import estimate_batch, estimate_text
 from desktop_llm.services.batch_io import BatchInput, BatchInputError, read_batch_file, read_pasted
 from desktop_llm.services.provider_directory import ProviderDirectory
 from desktop_llm.services.rate_limit import RateLimiter
@@ -51,6 +49,7 @@ from desktop_llm.services.remote_batches import BatchSubmission, RemoteBatchServ
 from desktop_llm.services.response_cache import ResponseCache
 from desktop_llm.services.templates import LoadedTemplate, TemplateService
 from desktop_llm.storage.remote_batches import RemoteBatchRecord
+from desktop_llm.ui.batch_remote_run import REMOTE_LABEL, RemoteRun
 from desktop_llm.ui.batch_results import BatchResultsModel, export_path, export_results, progress_text
 from desktop_llm.ui.chat_bridge import TaskKeeper
 from desktop_llm.ui.model_picker import ModelPicker
@@ -59,7 +58,6 @@ from desktop_llm.ui.template_colours import theme_of
 from desktop_llm.ui.version_history import fill_version_box
 
 FILE_FILTER = "Rows (*.csv *.tsv *.jsonl *.ndjson *.txt);;All files (*)"
-REMOTE_LABEL = "Run on the provider's batch service (about half price, results within 24 h)"
 
 
 def _row(*items: QWidget | tuple[QWidget, int] | None) -> QHBoxLayout:
@@ -113,15 +111,12 @@ class BatchDialog(QDialog):
         self._directory = directory
         self._tasks = tasks
         self._cache = cache
-        self._remote = remote
         self._initial_id = template_id
         self.loaded: LoadedTemplate | None = None
         self.batch: BatchInput | None = None
         self._source: Path | str | None = None  # the file, or the pasted text, the rows came from
         self.runner: BatchRunner | None = None
-        self.remote_record: RemoteBatchRecord | None = None  # the batch sent to a batch service
-        self.remote_results: dict[int, RowResult] | None = None
-        self._following: asyncio.Task[None] | None = None
+        self.remote_run = None if remote is None else self._remote_run(remote)
         self._running = False
         self._cache_touched = False
         self._build_choices()
@@ -134,6 +129,14 @@ class BatchDialog(QDialog):
         self._refresh_buttons()
 
     # -- building ----------------------------------------------------------------------------
+
+    def _remote_run(self, remote: RemoteBatchService) -> RemoteRun:
+        run = RemoteRun(remote, self._tasks, self)
+        run.submitted.connect(self.on_remote_run_submitted)
+        run.progressed.connect(self.on_remote_run_progressed)
+        run.finished.connect(self.on_remote_run_finished)
+        run.failed.connect(self._failed)
+        return run
 
     def _build_choices(self) -> None:
         self.template_box = QComboBox()
@@ -388,24 +391,14 @@ class BatchDialog(QDialog):
 
     def batch_service_available(self) -> bool:
         """Return whether the chosen provider has a batch service this dialog can use."""
-        entry = self.picker.entry()
-        return self._remote is not None and entry is not None and supports_batches(entry.kind)
+        return self.remote_run is not None and self.remote_run.available(self.picker.entry())
 
     def _update_estimate(self) -> None:
         template, entry, model = self.template(), self.picker.entry(), self.picker.model()
-        if self._remote is None or self._remote.catalog is None or self.batch is None:
+        if self.remote_run is None or self.batch is None or template is None or entry is None or not model:
             self.estimate_label.clear()
             return
-        if template is None or entry is None or not model:
-            self.estimate_label.clear()
-            return
-        catalog, rows, service = self._remote.catalog, self.batch.rows, self.batch_service_available()
-
-        async def estimate() -> None:
-            figures = await asyncio.to_thread(estimate_batch, template, rows, model, entry.kind, catalog)
-            self.estimate_label.setText(estimate_text(figures, batch_service=service))
-
-        self._tasks.run(estimate(), on_error=self.show_message)
+        self.remote_run.estimate(template, self.batch.rows, entry, model, self.estimate_label.setText)
 
     # -- running -----------------------------------------------------------------------------
 
@@ -433,66 +426,62 @@ class BatchDialog(QDialog):
         self._refresh_buttons()
         self.results.set_batch(self.batch, results)
         if self.remote_box.isChecked() and self.batch_service_available():
-            self._tasks.run(self._submit_remote(template), on_error=self._failed)
+            self._submit_remote(template)
             return
-        self.remote_record = self.remote_results = None
+        if self.remote_run is not None:
+            self.remote_run.forget()
         self._tasks.run(self._run(template, results), on_error=self._failed)
 
-    async def _submit_remote(self, template: PromptTemplate) -> None:
-        """Send the rows to the provider's batch service, then follow the batch while the dialog is open."""
-        assert self.batch is not None and self._remote is not None and self.loaded is not None
+    def _submit_remote(self, template: PromptTemplate) -> None:
+        """Send the rows to the provider's batch service; the dialog follows the batch while open."""
+        assert self.batch is not None and self.remote_run is not None and self.loaded is not None
         entry = self.picker.entry()
         assert entry is not None
-        submission = BatchSubmission(
-            entry.id,
-            entry.kind,
-            self.picker.model(),
-            template,
-            self.batch.rows,
-            self.batch.columns,
-            template_id=self.loaded.id,
-            template_version=self.version_box.currentData(),
-            temperature=self.temperature.value(),
-            use_cache=self.use_cache.isChecked(),
+        self.remote_run.send(
+            BatchSubmission(
+                entry.id,
+                entry.kind,
+                self.picker.model(),
+                template,
+                self.batch.rows,
+                self.batch.columns,
+                template_id=self.loaded.id,
+                template_version=self.version_box.currentData(),
+                temperature=self.temperature.value(),
+                use_cache=self.use_cache.isChecked(),
+            )
         )
-        try:
-            record = await self._remote.submit(submission)
-        except BaseException:
-            self._running = False
-            self._refresh_buttons()
-            raise
-        self.remote_record, self.remote_results = record, {}
-        self.remote_submitted.emit(record)
+
+    def on_remote_run_submitted(self, record: RemoteBatchRecord) -> None:
+        """Say where the rows went, and pass the batch on (the Batches window follows it too)."""
+        entry = self.picker.entry()
+        name = entry.name if entry is not None else "the provider"
         self.show_message(
-            f"Sent {record.total} rows to {entry.name}'s batch service. Results come within 24 hours; "
+            f"Sent {record.total} rows to {name}'s batch service. Results come within 24 hours; "
             "you can close this window or the app and find the batch under View ▸ Batches."
         )
-        self._following = self._tasks.run(self._follow_remote(record.id), on_error=self._failed)
+        self.remote_submitted.emit(record)
 
-    async def _follow_remote(self, batch_id: str) -> None:
-        assert self._remote is not None and self.batch is not None
-        try:
-            record = await self._remote.wait(batch_id, self.on_remote_progress)
-            self.remote_results = await self._remote.results(batch_id)
-        finally:
-            self._running = False
-            self._refresh_buttons()
-        self.results.set_batch(self.batch, self.remote_results)
-        self.show_message(f"Batch {record.state}: {record.done} answered, {record.failed} failed.")
-        self.finished_run.emit(self.remote_results)
-
-    def on_remote_progress(self, record: RemoteBatchRecord) -> None:
+    def on_remote_run_progressed(self, record: RemoteBatchRecord) -> None:
         """Show where a sent batch stands."""
-        self.remote_record = record
         self.progress.setRange(0, max(record.total, 1))
         self.progress.setValue(record.done + record.failed)
         self.progress_label.setText(f"{record.state}: {record.done} answered, {record.failed} failed")
 
+    def on_remote_run_finished(self, record: RemoteBatchRecord) -> None:
+        """Fill the results table with the batch's rows."""
+        assert self.batch is not None and self.remote_run is not None
+        self._running = False
+        self._refresh_buttons()
+        results = self.remote_run.results or {}
+        self.results.set_batch(self.batch, results)
+        self.show_message(f"Batch {record.state}: {record.done} answered, {record.failed} failed.")
+        self.finished_run.emit(results)
+
     def on_cancel_button_clicked(self) -> None:
         """Stop the local run, or cancel the batch on the provider's side (what finished is kept)."""
-        record = self.remote_record
-        if self._remote is not None and record is not None and self._running:
-            self._tasks.run(self._remote.cancel(record.id), on_error=self.show_message)
+        if self.remote_run is not None and self.remote_run.following:
+            self.remote_run.cancel()
             self.show_message("Cancel requested: rows already answered are kept.")
             return
         self.cancel()
@@ -549,7 +538,7 @@ class BatchDialog(QDialog):
     def _refresh_buttons(self, *_args: object) -> None:
         available = self.batch_service_available()
         self.remote_box.setEnabled(available and not self._running)
-        self.remote_box.setVisible(self._remote is not None)
+        self.remote_box.setVisible(self.remote_run is not None)
         if not available:
             self.remote_box.setChecked(False)
         remote = self.remote_box.isChecked()
@@ -580,8 +569,8 @@ class BatchDialog(QDialog):
     async def _export(self, path: Path) -> None:
         if self.batch is None:
             return
-        if self.remote_results is not None:
-            results = dict(self.remote_results)
+        if self.remote_run is not None and self.remote_run.results is not None:
+            results = dict(self.remote_run.results)
         else:
             results = dict(self.runner.results) if self.runner else {}
         await export_results(path, self.batch, results, self.show_message)
@@ -605,5 +594,5 @@ class BatchDialog(QDialog):
 
     def _stop(self) -> None:
         self.cancel()
-        if self._following is not None:
-            self._following.cancel()
+        if self.remote_run is not None:
+            self.remote_run.stop()
