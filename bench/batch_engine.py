@@ -7,10 +7,11 @@ Three figures, each against a baseline measured in the same run:
    10,000 and for 100,000 rows. The child's peak memory (and its growth over the RSS after
    imports) must be flat: the same for 100,000 rows as for 10,000 (ratio near 1). The time baseline is
    the bare cost of serialising the same rows to a file with ``json.dumps``.
-2. **Read results back into the store**: ``RemoteBatchService`` submits N rows (stored in
-   SQLite), the fake server finishes the job at once, and ``refresh`` downloads the output
-   file and stores every row's result. Reported: seconds and rows a second; the baseline is
-   ``executemany`` of the same number of plain UPDATEs on the same table.
+2. **Read results back into the store and the results table**: ``RemoteBatchService`` submits
+   N rows (stored in SQLite), the fake server finishes the job at once, and ``refresh``
+   downloads the output file and stores every row's result; then every row is read back into
+   the window's results table model (offscreen Qt). Reported: seconds and rows a second; the
+   baseline is ``executemany`` of the same number of plain UPDATEs on the same table.
 3. **Local run**: ``bench/batch.py`` with 2,000 rows at concurrency 16 (target ≥ 85% of ideal).
 
 The fake server runs in this process; the measured work runs in children, so the server's own
@@ -126,6 +127,9 @@ async def _child_store(count: int, base_url: str, folder: Path) -> dict[str, flo
         fetched = time.perf_counter() - start
         if record.done != count:
             raise SystemExit(f"only {record.done} of {count} results were stored")
+        start = time.perf_counter()
+        table_rows = await _fill_results_table(service, record.id, rows)
+        table = time.perf_counter() - start
     conn = sqlite3.connect(folder / "bench.sqlite3")
     start = time.perf_counter()
     with conn:
@@ -139,8 +143,28 @@ async def _child_store(count: int, base_url: str, folder: Path) -> dict[str, flo
         "submit_seconds": submitted,
         "fetch_and_store_seconds": fetched,
         "plain_update_seconds": plain,
+        "results_table_seconds": table,
+        "results_table_rows": table_rows,
         "peak_rss_mb": _peak_mb(),
     }
+
+
+async def _fill_results_table(service: Any, batch_id: str, rows: list[dict[str, str]]) -> int:
+    """Read the stored results and show them in the window's results table model (offscreen Qt)."""
+    import os
+
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtWidgets import QApplication
+
+    from desktop_llm.services.batch_io import BatchInput
+    from desktop_llm.ui.batch_results import BatchResultsModel
+
+    app = QApplication.instance() or QApplication([])
+    results = await service.results(batch_id)
+    model = BatchResultsModel()
+    model.set_batch(BatchInput(("text",), tuple(rows)), results)
+    del app
+    return model.rowCount()
 
 
 def _child(kind: str, count: int, base_url: str) -> None:

@@ -73,6 +73,15 @@ def batch(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def run_translate(
+    env: dict[str, str], rows: Path, provider: str, model: str, *args: str
+) -> subprocess.CompletedProcess[str]:
+    """Run ``batch run Translate`` over ``rows`` with ``provider`` and ``model``, then ``args``."""
+    return batch(
+        env, "run", "Translate", "--input", str(rows), "--provider", provider, "--model", model, *args
+    )
+
+
 def lines_of(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
 
@@ -81,15 +90,10 @@ def test_local_mode_runs_every_row_like_the_window(
     env: dict[str, str], rows_csv: Path, tmp_path: Path
 ) -> None:
     out = tmp_path / "local.jsonl"
-    result = batch(
+    result = run_translate(
         env,
-        "run",
-        "Translate",
-        "--input",
-        str(rows_csv),
-        "--provider",
+        rows_csv,
         "openai",
-        "--model",
         "gpt-4o-mini",
         "--concurrency",
         "3",
@@ -112,18 +116,7 @@ def test_remote_mode_returns_the_id_then_status_and_fetch_complete_it(
     env: dict[str, str], rows_csv: Path, tmp_path: Path, server: ProviderServer, clock: FakeClock
 ) -> None:
     server.batches.script = BatchScript(shuffle=True, row_errors={"row-4": (400, "row five is not allowed")})
-    submitted = batch(
-        env,
-        "run",
-        "Translate",
-        "--input",
-        str(rows_csv),
-        "--provider",
-        "Anthropic",
-        "--model",
-        "claude-haiku-4-5",
-        "--remote",
-    )
+    submitted = run_translate(env, rows_csv, "Anthropic", "claude-haiku-4-5", "--remote")
     assert submitted.returncode == 0, submitted.stderr
     batch_id = submitted.stdout.strip()
     [listed] = [json.loads(line) for line in batch(env, "list").stdout.splitlines()]
@@ -194,18 +187,7 @@ def test_cancel_keeps_what_finished(
     env: dict[str, str], rows_csv: Path, tmp_path: Path, server: ProviderServer, clock: FakeClock
 ) -> None:
     server.batches.script = BatchScript(validate_seconds=0, run_seconds=6, cancel_seconds=1)
-    batch_id = batch(
-        env,
-        "run",
-        "Translate",
-        "--input",
-        str(rows_csv),
-        "--provider",
-        "openai",
-        "--model",
-        "gpt-4o-mini",
-        "--remote",
-    ).stdout.strip()
+    batch_id = run_translate(env, rows_csv, "openai", "gpt-4o-mini", "--remote").stdout.strip()
     clock.advance(2)
     cancelled = json.loads(batch(env, "cancel", batch_id).stdout)
     assert cancelled["state"] == "cancelling"
