@@ -18,7 +18,7 @@ import asyncio
 import builtins
 import logging
 import shutil
-from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -219,22 +219,19 @@ class RemoteBatchService:
             updated_at=now,
             finished_at=None,
         )
-        rows = [(dict(submission.rows[index]), key) for index, (_request, key, _error) in enumerate(prepared)]
+        rows = ((dict(submission.rows[index]), key) for index, (key, _error) in enumerate(prepared))
         await self._db.call(store.insert_batch, record, rows)
         await self._settle_before_sending(batch_id, prepared)
         folder = self._folder(batch_id)
         pending = await self._pending_rows(batch_id)
-        items = (
-            BatchItem(custom_id(row), request) for row in pending if (request := prepared[row][0]) is not None
-        )
-        parts = await asyncio.to_thread(client.write_parts, items, folder)
+        parts = await asyncio.to_thread(client.write_parts, _items(submission, pending), folder)
         await self._send_parts(client, batch_id, parts)
         return await self.refresh(batch_id) if not parts else await self.get(batch_id)
 
     async def _settle_before_sending(self, batch_id: str, prepared: builtins.list[_Prepared]) -> None:
         """Fail rows the template cannot render; answer the rest from the cache where it can."""
         outcomes: builtins.list[store.Outcome] = []
-        for row, (_request, key, error) in enumerate(prepared):
+        for row, (key, error) in enumerate(prepared):
             if error is not None:
                 outcomes.append((row, "failed", None, None, error, False, None, None, None))
             elif key is not None and self.cache is not None:
@@ -400,29 +397,45 @@ class RemoteBatchService:
         return folder
 
 
-# (request or None, cache key or None, error or None)
-_Prepared = tuple[ChatRequest | None, str | None, str | None]
+# (cache key or None, error or None): the requests themselves are rendered again as they are
+# written out, so a batch of any size never holds them all in memory.
+_Prepared = tuple[str | None, str | None]
 
 
 def _prepare(submission: BatchSubmission, caching: bool) -> list[_Prepared]:
-    """Render every row; blocking (run it off the event loop)."""
-    return list(_render_all(submission, caching))
-
-
-def _render_all(submission: BatchSubmission, caching: bool) -> Iterator[_Prepared]:
-    template = submission.template
-    variables = frozenset(template.variables)
+    """Render every row for its cache key or its error; blocking (run it off the event loop)."""
     scope = submission.provider_id
-    for index, values in enumerate(submission.rows):
-        try:
-            prompt = template.render({name: value for name, value in values.items() if name in variables})
-        except PromptTemplateError as error:
-            yield None, None, f"Row {index + 1}: {error.message}"
-            continue
-        messages = [Message("system", prompt.system)] if prompt.system else []
-        messages.append(Message("user", prompt.user))
-        request = ChatRequest(submission.model, messages, submission.temperature, submission.max_tokens)
-        yield request, request_key(scope, request) if caching else None, None
+    prepared: list[_Prepared] = []
+    for index in range(len(submission.rows)):
+        request = _render(submission, index)
+        if isinstance(request, str):
+            prepared.append((None, request))
+        else:
+            prepared.append((request_key(scope, request) if caching else None, None))
+    return prepared
+
+
+def _items(submission: BatchSubmission, rows: Iterable[int]) -> Iterator[BatchItem]:
+    """Yield the batch item of each row in ``rows`` (rows that cannot render were failed before)."""
+    for row in rows:
+        request = _render(submission, row)
+        if not isinstance(request, str):
+            yield BatchItem(custom_id(row), request)
+
+
+def _render(submission: BatchSubmission, index: int) -> ChatRequest | str:
+    """Return row ``index``'s request, or why the template cannot render it."""
+    template = submission.template
+    values = submission.rows[index]
+    try:
+        prompt = template.render(
+            {name: value for name, value in values.items() if name in template.variables}
+        )
+    except PromptTemplateError as error:
+        return f"Row {index + 1}: {error.message}"
+    messages = [Message("system", prompt.system)] if prompt.system else []
+    messages.append(Message("user", prompt.user))
+    return ChatRequest(submission.model, messages, submission.temperature, submission.max_tokens)
 
 
 def _done(row: int, reply: ChatResult, *, cached: bool = False) -> store.Outcome:

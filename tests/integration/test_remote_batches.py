@@ -292,3 +292,20 @@ async def test_a_finished_batch_counts_in_the_usage_report_at_batch_prices(
     assert report.total.dollars == await batches.cost(record.id) and report.total.dollars > 0
     [line] = report.lines
     assert (line.provider, line.model) == ("OpenAI", "gpt-4o-mini")
+
+
+async def test_a_row_the_template_cannot_fill_fails_before_anything_is_sent(
+    server: ProviderServer, db: DatabaseThread, clock: FakeClock, tmp_path: Path
+) -> None:
+    clients = Clients(server)
+    batches = service(db, clients, clock, tmp_path)
+    rows = [{"text": "fine"}, {"other": "no text here"}, {"text": "also fine"}]
+    try:
+        record = await batches.submit(BatchSubmission("env:openai", "openai", "gpt-4o-mini", TEMPLATE, rows))
+        final = await batches.wait(record.id)
+    finally:
+        await clients.aclose()
+    [job] = server.batches.jobs.values()
+    assert [custom for custom, _body in job.rows] == ["row-0", "row-2"]
+    results = await batches.results(final.id)
+    assert (final.done, final.failed) == (2, 1) and "Row 2" in (results[1].error or "")
