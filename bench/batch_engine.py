@@ -265,6 +265,8 @@ def main() -> None:
         "fetch_vs_plain_update_ratio": round(
             store["fetch_and_store_seconds"] / store["plain_update_seconds"], 2
         ),
+        "results_table_seconds": round(store["results_table_seconds"], 3),
+        "results_table_rows": store["results_table_rows"],
         "store_child_peak_rss_mb": round(store["peak_rss_mb"], 1),
         "local_run": {
             key: local[key]
