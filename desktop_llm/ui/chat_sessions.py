@@ -22,6 +22,7 @@ from desktop_llm.storage.records import Conversation, StoredMessage
 from desktop_llm.ui.chat_bridge import ChatBridge
 from desktop_llm.ui.chat_view import ChatView, MessageView
 from desktop_llm.ui.conversation_list import ConversationListModel
+from desktop_llm.ui.message_chrome import AttachmentView
 
 NEW_CHAT = ""  # the session key of a chat not saved yet
 MAX_IDLE_VIEWS = 8
@@ -58,6 +59,9 @@ def message_view(message: StoredMessage, position: tuple[int, int] = (0, 1)) -> 
         model=message.model or "",
         sibling_index=position[0],
         sibling_count=position[1],
+        attachments=tuple(
+            AttachmentView(a.sha256, a.name, a.media_type, a.size) for a in message.attachments
+        ),
     )
 
 

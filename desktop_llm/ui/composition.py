@@ -247,6 +247,7 @@ class Composition:
             attachments=services.attachments,
             thumbnails=self.thumbnails,
             tasks=self.tasks,
+            open_url=open_url,
             pick_files=pick_files,
         )
         window.install(self.workspace, self.status_bar, self._commands())
