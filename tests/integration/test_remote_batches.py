@@ -24,9 +24,16 @@ from desktop_llm.providers.base import Provider
 from desktop_llm.providers.batch_base import BatchClient
 from desktop_llm.providers.batch_types import BatchLimits
 from desktop_llm.providers.batches import batch_client
-from desktop_llm.services.remote_batches import BatchSubmission, PollPolicy, RemoteBatchService
+from desktop_llm.services.remote_batches import (
+    BatchStillSubmitting,
+    BatchSubmission,
+    PollPolicy,
+    RemoteBatchService,
+)
 from desktop_llm.services.usage import UsageService
+from desktop_llm.storage import remote_batches as store
 from desktop_llm.storage.executor import DatabaseThread
+from desktop_llm.storage.remote_batches import RemoteBatchRecord
 from desktop_llm.storage.response_cache import SqliteResponseCache
 
 TEMPLATE = PromptTemplate(
@@ -309,3 +316,31 @@ async def test_a_row_the_template_cannot_fill_fails_before_anything_is_sent(
     assert [custom for custom, _body in job.rows] == ["row-0", "row-2"]
     results = await batches.results(final.id)
     assert (final.done, final.failed) == (2, 1) and "Row 2" in (results[1].error or "")
+
+
+async def test_a_batch_still_being_sent_cannot_be_cancelled_yet(
+    server: ProviderServer, db: DatabaseThread, clock: FakeClock, tmp_path: Path
+) -> None:
+    clients = Clients(server)
+    batches = service(db, clients, clock, tmp_path)
+    record = RemoteBatchRecord(
+        "b-1",
+        "env:openai",
+        "openai",
+        "gpt-4o-mini",
+        None,
+        None,
+        "Classify",
+        ("text",),
+        {},
+        "submitting",
+        None,
+        1,
+        "2026-12-04T10:00:00.000Z",
+        "2026-12-04T10:00:00.000Z",
+        None,
+    )
+    await db.call(store.insert_batch, record, [({"text": "a"}, None)])
+    with pytest.raises(BatchStillSubmitting, match="still being sent"):
+        await batches.cancel("b-1")
+    assert (await batches.get("b-1")).state == "submitting" and server.requests == []
