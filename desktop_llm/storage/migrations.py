@@ -212,7 +212,8 @@ CREATE TABLE attachment_blobs (
 CREATE TABLE message_attachments (
     message_id TEXT NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
     position INTEGER NOT NULL CHECK (position >= 0),
-    sha256 TEXT NOT NULL REFERENCES attachment_blobs (sha256),
+    -- deferred: an import may write a message before the bytes it refers to
+    sha256 TEXT NOT NULL REFERENCES attachment_blobs (sha256) DEFERRABLE INITIALLY DEFERRED,
     name TEXT NOT NULL,
     media_type TEXT NOT NULL,
     PRIMARY KEY (message_id, position)
@@ -269,10 +270,18 @@ def _migrate_3(conn: sqlite3.Connection) -> None:
     _run_script(conn, SCHEMA_3)
 
 
-# Version 4: template batches sent to a provider's batch engine. A batch may be split into
+# Version 4: an import writes in short transactions (a window writing meanwhile never waits
+# long), its conversations hidden until the last one publishes them all: ``hidden_by_import``
+# names the import ("<pid>:<uuid>") while it runs and is NULL for every visible conversation.
+SCHEMA_4 = """
+ALTER TABLE conversations ADD COLUMN hidden_by_import TEXT;
+CREATE INDEX conversations_importing ON conversations (hidden_by_import) WHERE hidden_by_import IS NOT NULL;
+"""
+
+# Version 5: template batches sent to a provider's batch engine. A batch may be split into
 # several provider jobs; each row remembers its job and, once fetched, its result. No key is
 # ever stored: a batch names its provider entry, and the key is looked up again on every poll.
-SCHEMA_4 = """
+SCHEMA_5 = """
 CREATE TABLE remote_batches (
     seq INTEGER PRIMARY KEY,
     id TEXT NOT NULL UNIQUE,
@@ -329,7 +338,7 @@ CREATE TABLE remote_batch_rows (
 ) WITHOUT ROWID;
 """
 
-MIGRATIONS: tuple[Migration, ...] = (SCHEMA_1, SCHEMA_2, _migrate_3, SCHEMA_4)
+MIGRATIONS: tuple[Migration, ...] = (SCHEMA_1, SCHEMA_2, _migrate_3, SCHEMA_4, SCHEMA_5)
 LATEST_VERSION = len(MIGRATIONS)
 
 
