@@ -264,8 +264,10 @@ class AttachmentPreparer:
             if cached is not None:
                 self._cache.move_to_end(key)
         if cached is None:
-            cached = self._image(attachment, support.kind) if kind == "image" else self._pdf(
-                attachment, support, native, strict
+            cached = (
+                self._image(attachment, support.kind)
+                if kind == "image"
+                else self._pdf(attachment, support, native, strict)
             )
             with self._lock:
                 self._cache[key] = cached

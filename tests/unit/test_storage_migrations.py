@@ -52,8 +52,8 @@ def _make_v1(path: Path) -> sqlite3.Connection:
 
 def test_blank_database_gets_every_table_index_and_pragma(path: Path) -> None:
     with Database.open(path) as db:
-        assert db.schema_version == migrations.LATEST_VERSION == 4
-        assert migrations.schema_version(db.conn) == 4
+        assert db.schema_version == migrations.LATEST_VERSION == 5
+        assert migrations.schema_version(db.conn) == 5
         assert _names(db.conn, "table") >= EXPECTED_TABLES
         assert {
             "messages_by_conversation",
@@ -243,7 +243,7 @@ def test_version_2_data_survives_the_attachments_and_tools_migration(path: Path)
     conn.close()
 
     with Database.open(path) as db:
-        assert db.schema_version == migrations.LATEST_VERSION == 4
+        assert db.schema_version == migrations.LATEST_VERSION == 5
         assert db.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         assert db.conn.execute("PRAGMA foreign_key_check").fetchall() == []
         assert {"attachment_blobs", "message_attachments"} <= _names(db.conn, "table")
@@ -281,7 +281,7 @@ def test_version_3_conversations_stay_visible_after_the_hidden_import_migration(
     conn.close()
 
     with Database.open(path) as db:
-        assert db.schema_version == 4
+        assert db.schema_version == migrations.LATEST_VERSION
         hidden = db.conn.execute("SELECT hidden_by_import FROM conversations").fetchall()
         assert [tuple(row) for row in hidden] == [(None,)]
         assert "conversations_importing" in _names(db.conn, "index")
