@@ -303,6 +303,17 @@ class AttachmentPreparer:
         return _Piece(fence_text(header, text), None, 0)
 
 
+def preload_image_libraries() -> None:
+    """Import Pillow and its common codecs now (blocking; an import holds the interpreter lock).
+
+    Done at start-up, off the Qt thread, beside the tokenizer files: imported on first use they
+    would stall the window for a tenth of a second just as the first photo is attached.
+    """
+    from PIL import Image, JpegImagePlugin, PngImagePlugin, WebPImagePlugin  # noqa: F401
+
+    Image.init()
+
+
 def _digest(data: bytes) -> bytes:
     return hashlib.blake2b(data, digest_size=16).digest()
 
