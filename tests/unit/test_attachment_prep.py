@@ -152,3 +152,12 @@ def test_image_tokens_follow_each_providers_published_rule() -> None:
     # Gemini: 258 for a small image, 258 per 768px tile above 384px.
     assert image_tokens("gemini", 300, 300) == 258
     assert image_tokens("gemini", 1000, 700) == 258 * 2
+
+
+def test_a_file_over_the_size_limit_is_refused_before_it_is_read(tmp_path) -> None:
+    huge = tmp_path / "huge.png"
+    with huge.open("wb") as sparse:  # no disk space used: a hole of 60 MB
+        sparse.truncate(60 * 1024 * 1024)
+    with pytest.raises(AttachmentError, match=r"huge\.png is 63 MB; attachments can be at most 50 MB"):
+        read_attachment(huge)
+
