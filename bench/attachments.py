@@ -334,6 +334,7 @@ async def main(quick: bool) -> dict:
         "baseline": {
             "method": "a 0.6 KB text file dropped and sent the same way",
             "drop_to_request_ms": text_ms,
+            "longest_stall_ms": max(r["stall"]["longest_ms"] for r in photo["text_file"]),
         },
         "ratio_photo_vs_text_file": round(photo_ms / max(text_ms, 0.1), 2),
         "open_conversation": {**opening, "ratio_with_vs_without_images": round(open_ratio, 2)},
