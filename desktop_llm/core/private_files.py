@@ -17,8 +17,8 @@ FILE_MODE = 0o600
 def private_folder(path: Path) -> Path:
     """Create ``path`` (and missing parents) as 0700 if it is missing; return it.
 
-    An existing folder is tightened only when ``tighten`` is safe: it is ours (see
-    ``tighten_folder``), never a folder the person pointed us at for other reasons.
+    An existing folder is left as it is: it may be one the person pointed us at for other
+    reasons. ``tighten_folder`` is for folders known to be ours.
     """
     path = Path(path)
     if not path.is_dir():

@@ -88,13 +88,15 @@ class AnthropicStreamReader(StreamReader):
         super().__init__(*args, **kwargs)
         # message_start brings the input counts, message_delta the (cumulative) output count.
         self._counts: dict[str, int] = {}
+        # Indexes of the tool_use blocks: input_json_delta pieces of other blocks are not our calls.
+        self._tool_blocks: set[Any] = set()
 
     def new_decoder(self) -> SSEDecoder:
         """Return an SSE decoder."""
         return SSEDecoder()
 
     def handle(self, item: SSEEvent) -> Iterator[StreamEvent]:
-        """Yield text and thinking deltas; note model, usage, stop reason and the end."""
+        """Yield text and thinking deltas; collect tool_use blocks; note model, usage, stop reason, end."""
         if item.event == "ping":
             return
         data = self.parse_json(item.data)
@@ -107,11 +109,12 @@ class AnthropicStreamReader(StreamReader):
                 yield TextDelta(delta["text"])
             elif delta.get("type") == "thinking_delta" and delta.get("thinking"):
                 yield ReasoningDelta(delta["thinking"])
-            elif delta.get("type") == "input_json_delta":
+            elif delta.get("type") == "input_json_delta" and data.get("index") in self._tool_blocks:
                 self.state.calls.piece(data.get("index"), arguments=delta.get("partial_json") or "")
         elif kind == "content_block_start":
             block = data.get("content_block") or {}
             if block.get("type") == "tool_use":
+                self._tool_blocks.add(data.get("index"))
                 self.state.calls.piece(data.get("index"), id=block.get("id"), name=block.get("name"))
         elif kind == "message_start":
             message = data.get("message") or {}

@@ -8,7 +8,8 @@ and ``list_models``. Everything that must behave the same for every provider liv
 - retries (``RetryPolicy``) only while nothing has reached the caller; once output has
   started any failure becomes ``StreamInterrupted`` carrying the text so far;
 - the circuit breaker, told once per call how the call ended;
-- the event order contract: deltas, at most one ``Usage``, exactly one ``Finish`` last;
+- the event order contract: deltas, the reply's tool calls (assembled by the reader, yielded
+  once the stream has ended), at most one ``Usage``, exactly one ``Finish`` last;
 - the response is closed in ``finally`` (``async with``), also when the caller cancels the
   task or closes the stream early, so its connection is freed at once.
 """
@@ -273,7 +274,7 @@ class Provider(ABC):
     # -- the contract ------------------------------------------------------------------
 
     def stream(self, request: ChatRequest) -> AsyncGenerator[StreamEvent, None]:
-        """Stream the reply: deltas, at most one ``Usage``, then exactly one ``Finish``.
+        """Stream the reply: deltas, any ``ToolCall``s, at most one ``Usage``, then exactly one ``Finish``.
 
         Close the iterator (``aclose``) or cancel the task to stop early; the connection is
         released at once either way.

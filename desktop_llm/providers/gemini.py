@@ -36,6 +36,8 @@ from desktop_llm.providers.types import (
 
 _PAGE_SIZE = 1000  # the API's maximum
 _ACCEPTS = Accepts(images=GEMINI_IMAGES, pdf=True)
+# The documented stand-in signature for calls that did not come from Gemini (another model's).
+FOREIGN_SIGNATURE = "skip_thought_signature_validator"
 # What a functionCall part carries that the next request must send back unchanged.
 _KEPT = ("thoughtSignature", "id")
 _ROLES = {"user": "user", "assistant": "model"}
@@ -96,6 +98,11 @@ def turn_parts(turn: Turn, calls: dict[str, ToolCall]) -> list[dict[str, Any]]:
             for attachment in message.attachments
         )
         parts.extend(_call_part(call) for call in message.tool_calls)
+    call_parts = [part for part in parts if "functionCall" in part]
+    if call_parts and not any("thoughtSignature" in part for part in call_parts):
+        # Calls made by another model carry no signature, and Gemini 3 refuses a function-call
+        # turn without one; Google documents this value for exactly that case.
+        call_parts[0]["thoughtSignature"] = FOREIGN_SIGNATURE
     return parts
 
 

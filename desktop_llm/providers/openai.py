@@ -4,6 +4,10 @@ POST {base}/chat/completions with ``stream: true`` answers with SSE ``data:`` ch
 ``data: [DONE]``. Servers differ in small ways (see ``presets``): whether they take
 ``stream_options``, what the length cap is called, where reasoning goes (``reasoning_content``
 for DeepSeek and vLLM, ``reasoning`` for OpenRouter).
+
+Files go as content parts after the message's text (images as ``image_url`` data URLs; PDFs as
+``file`` parts, for OpenAI itself only). Tool calls stream as ``delta.tool_calls`` pieces keyed
+by ``index``; id and name come in a call's first piece, its arguments in pieces split anywhere.
 """
 
 from __future__ import annotations

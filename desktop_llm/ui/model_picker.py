@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QToolButton, QWidget
 from desktop_llm.providers import ProviderError
 from desktop_llm.services.provider_directory import ProviderDirectory, ProviderEntry, UnknownProvider
 from desktop_llm.ui.chat_bridge import TaskKeeper
+from desktop_llm.ui.plain_text import plain_tooltip
 
 ENVIRONMENT_MARK = "(environment)"
 
@@ -164,7 +165,7 @@ class ModelPicker(QWidget):
                 default = await self._directory.default_model(entry)
         except (ProviderError, UnknownProvider) as failure:
             if entry_id == self._loading_for:
-                self.model_box.setToolTip(f"Could not list models: {failure}")
+                self.model_box.setToolTip(plain_tooltip(f"Could not list models: {failure}"))
             raise
         finally:
             if entry_id == self._loading_for:

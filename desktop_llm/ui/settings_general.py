@@ -13,7 +13,6 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QFormLayout,
-    QLabel,
     QLineEdit,
     QSpinBox,
     QVBoxLayout,
@@ -23,6 +22,7 @@ from PySide6.QtWidgets import (
 from desktop_llm.services.provider_directory import ProviderDirectory
 from desktop_llm.services.settings import FONT_SIZES, AppSettings, InvalidSetting, SettingsService
 from desktop_llm.ui.async_slot import async_slot
+from desktop_llm.ui.plain_text import plain_label
 from desktop_llm.ui.settings_widgets import hint_label, with_hint
 
 _THEMES = (("system", "Same as the system"), ("light", "Light"), ("dark", "Dark"))
@@ -72,7 +72,7 @@ class GeneralPage(QWidget):
         self.proxy = QLineEdit()
         self.proxy.setPlaceholderText("No proxy (for example http://proxy.example.com:3128)")
         self.proxy.setClearButtonEnabled(True)
-        self.proxy_error = QLabel()
+        self.proxy_error = plain_label()
         self.proxy_error.setObjectName("settingsError")
         self.proxy_error.setWordWrap(True)
         self.proxy_error.hide()

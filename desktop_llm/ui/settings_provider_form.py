@@ -13,7 +13,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
     QHBoxLayout,
-    QLabel,
     QLineEdit,
     QPushButton,
     QToolButton,
@@ -25,6 +24,7 @@ from desktop_llm.providers.presets import PRESETS
 from desktop_llm.secrets import key_env_var
 from desktop_llm.services.key_destination import needs_key
 from desktop_llm.services.provider_directory import ProviderEntry
+from desktop_llm.ui.plain_text import plain_label
 from desktop_llm.ui.settings_widgets import hint_label, with_hint
 
 KIND_LABELS = {
@@ -75,7 +75,7 @@ class ProviderForm(QWidget):
         self._has_key = False
         self._read_only = False
 
-        self.heading = QLabel()
+        self.heading = plain_label()  # the entry's name
         self.heading.setObjectName("settingsHeading")
         self.note = hint_label()
         self.kind = QComboBox()
@@ -103,7 +103,7 @@ class ProviderForm(QWidget):
         self.save_button = QPushButton("Save")
         self.save_button.setDefault(True)
         self.save_button.setObjectName("primaryButton")
-        self.status = QLabel()
+        self.status = plain_label()  # the provider's own words, e.g. an error body
         self.status.setWordWrap(True)
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.status.setObjectName("settingsStatus")

@@ -34,6 +34,7 @@ from desktop_llm.storage.errors import StorageError
 from desktop_llm.storage.records import ProviderSetting
 from desktop_llm.ui.async_slot import async_slot
 from desktop_llm.ui.await_dialog import confirm
+from desktop_llm.ui.plain_text import rich_with
 from desktop_llm.ui.settings_provider_form import ProviderForm, kind_label
 from desktop_llm.ui.settings_widgets import TwoLineDelegate, hint_label
 
@@ -50,7 +51,9 @@ def keyring_banner(status: KeyringStatus) -> QFrame:
     """Return the warning shown when keys cannot be kept in a system keyring."""
     banner = QFrame()
     banner.setObjectName("keyringWarning")
-    label = QLabel(f"<b>{NO_KEYRING_HEADLINE}</b><br>{status.message}")
+    label = QLabel(
+        rich_with("<b>{headline}</b><br>{message}", headline=NO_KEYRING_HEADLINE, message=status.message)
+    )
     label.setWordWrap(True)
     label.setTextFormat(Qt.TextFormat.RichText)
     label.setObjectName("keyringWarningText")

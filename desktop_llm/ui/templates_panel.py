@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 from desktop_llm.core.prompt_templates import PromptTemplate, RenderedPrompt, TemplateFormatError
 from desktop_llm.services.templates import LoadedTemplate, TemplateService
 from desktop_llm.ui.chat_bridge import TaskKeeper
+from desktop_llm.ui.plain_text import make_plain, plain_label
 from desktop_llm.ui.template_editor import TemplateEditor
 from desktop_llm.ui.template_form import PromptPreview, TemplateForm, TemplateFormDialog
 from desktop_llm.ui.template_list import TemplateListPane
@@ -81,7 +82,7 @@ class TemplatesPanel(QWidget):
             "QLabel { border: 1px solid palette(mid); border-radius: 9px; padding: 1px 9px; "
             "font-weight: 600; }"
         )
-        self.version_label = QLabel()
+        self.version_label = plain_label()
         self.version_label.setObjectName("mutedLabel")
         self.use_button = QPushButton("Use in chat…")
         self.use_button.setObjectName("primaryButton")
@@ -111,7 +112,7 @@ class TemplatesPanel(QWidget):
         self.note.setPlaceholderText("Note for this version (what changed and why)")
         self.save_button = QPushButton("Save as new version")
         self.save_button.clicked.connect(self.save)
-        self.status = QLabel()
+        self.status = plain_label()
         self.status.setObjectName("mutedLabel")
 
         top = QHBoxLayout()
@@ -330,6 +331,7 @@ class TemplatesPanel(QWidget):
             QMessageBox.StandardButton.Cancel,
             self,
         )
+        make_plain(box)  # an imported template's name may hold anything
         delete = box.addButton("Delete", QMessageBox.ButtonRole.DestructiveRole)
         box.buttonClicked.connect(
             lambda button: self._tasks.run(self._delete(template_id)) if button is delete else None

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import QLabel, QWidget
 
 from desktop_llm.services.context_planner import DRAFT_ID, ContextPlan, ContextPlanner
 from desktop_llm.storage.records import Conversation, StoredMessage
+from desktop_llm.ui.plain_text import plain_tooltip
 from desktop_llm.ui.theme import palette_for
 
 if TYPE_CHECKING:  # the composer imports the meter; keep its imports light
@@ -157,7 +158,7 @@ class TokenMeter(QLabel):
         """Show ``reading`` in the colour its level calls for."""
         self.reading = reading
         self.setText(reading.text())
-        self.setToolTip(reading.tooltip())
+        self.setToolTip(plain_tooltip(reading.tooltip()))  # names the model, which a server chose
         self._colour()
         self.setVisible(True)
 

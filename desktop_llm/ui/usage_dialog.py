@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 from desktop_llm.services.usage import UsageLine, UsageReport, UsageService, dollars_text, tokens_text
 from desktop_llm.storage.errors import StorageError
 from desktop_llm.ui.await_dialog import PathRequest, choose_path_with_dialog
+from desktop_llm.ui.plain_text import plain_label
 from desktop_llm.ui.usage_chart import ChartData, Metric, UsageChart, chart_data
 
 RANGES: tuple[tuple[str, int | None], ...] = (
@@ -187,10 +188,10 @@ class UsageDialog(QDialog):
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
         self.totals_label = QLabel("Loading…")
         self.totals_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.note_label = QLabel()
+        self.note_label = plain_label()
         self.note_label.setObjectName("mutedLabel")
         self.note_label.setWordWrap(True)
-        self.message_label = QLabel()
+        self.message_label = plain_label()
         self.message_label.setObjectName("mutedLabel")
         self.message_label.setWordWrap(True)
         self.message_label.setVisible(False)

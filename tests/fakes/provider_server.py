@@ -10,8 +10,10 @@ loop can use it: pytest's ``asyncio.run``, qasync, or a synchronous SDK. Tests s
         assert server.chat_requests[0].json["model"] == "gpt-4o-mini"
 
 Each chat request (any protocol) pops the next scripted reply; when none is queued, ``Reply()``
-answers. Requests refused for a wrong key, a missing ``anthropic-version`` or ``max_tokens`` are
-answered by the server itself and pop nothing. ``Reply`` documents the script; each
+answers. Requests refused for a wrong key, a missing ``anthropic-version`` or ``max_tokens``, or
+a file, tool, tool call or tool result the real API would refuse (``wire_checks``) are answered
+by the server itself (400 in the provider's error shape) and pop nothing. ``Reply.tool_calls``
+scripts calls (``ScriptedCall``), streamed in each protocol's way. ``Reply`` documents the script; each
 ``wire_*`` module documents one protocol's encoding.
 """
 

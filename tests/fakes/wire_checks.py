@@ -21,6 +21,8 @@ GEMINI_MIME: Final = frozenset(
 )
 OPENAI_TOOL_NAME: Final = re.compile(r"[a-zA-Z0-9_-]{1,64}")
 ANTHROPIC_TOOL_NAME: Final = re.compile(r"[a-zA-Z0-9_-]{1,128}")
+# Google's documented stand-in for calls another model made; it switches the check off.
+SKIP_SIGNATURE: Final = "skip_thought_signature_validator"
 DATA_URL: Final = re.compile(r"data:(?P<type>[^;,]+);base64,(?P<data>.*)", re.DOTALL)
 
 
@@ -272,7 +274,8 @@ def _gemini_part(part: dict[str, Any], where: str, signatures: dict[str, str]) -
     if call is not None:
         _object_args(call.get("args", {}), f"{where}.function_call.args")
         expected = signatures.get(call_key(call.get("name"), call.get("args", {})))
-        if expected is not None and _camel(part, "thought_signature", "thoughtSignature") != expected:
+        sent = _camel(part, "thought_signature", "thoughtSignature")
+        if expected is not None and sent not in (expected, SKIP_SIGNATURE):
             raise Refused(
                 "Function call is missing a thought_signature in functionCall parts. This is required "
                 f"for tools to work correctly. Additional data, function call `{call.get('name')}`, "

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import httpx
 import pytest
 from fakes.provider_server import ProviderServer, Reply
 from fakes.wire_base import ScriptedCall
@@ -15,6 +16,7 @@ from provider_kit import (
 )
 
 from desktop_llm.providers import ChatRequest, ChatResult, InvalidRequestError, Message, ToolCall, ToolSpec
+from desktop_llm.providers.gemini import FOREIGN_SIGNATURE
 from desktop_llm.providers.turns import INVALID_NOTE
 
 WEATHER = ToolSpec("get_weather", "The weather in a city", {"type": "object", "properties": {"city": {}}})
@@ -222,13 +224,37 @@ async def test_the_fake_refuses_a_result_without_its_call(server: ProviderServer
 async def test_the_fake_refuses_a_gemini_call_sent_back_without_its_signature(server: ProviderServer) -> None:
     server.push(Reply(text="", tool_calls=CALLS))
     async with make_provider(server, "gemini") as provider:
+        await provider.complete(ChatRequest(model="m", messages=[QUESTION], tools=(WEATHER, ADD)))
+    sent = server.chat_requests[0].json
+    turn = [
+        {"role": "model", "parts": [{"functionCall": {"name": "get_weather", "args": {"city": "Paris"}}}]},
+        {
+            "role": "user",
+            "parts": [{"functionResponse": {"name": "get_weather", "response": {"result": "x"}}}],
+        },
+    ]
+    url = server.url_for("gemini") + "/v1beta/models/m:generateContent"
+    async with httpx.AsyncClient() as client:
+        answer = await client.post(url, json={**sent, "contents": sent["contents"] + turn})
+    assert answer.status_code == 400
+    assert "thought_signature" in answer.json()["error"]["message"]
+
+
+async def test_gemini_gets_the_stand_in_signature_for_calls_another_model_made(
+    server: ProviderServer,
+) -> None:
+    server.push(Reply(text="", tool_calls=CALLS))
+    async with make_provider(server, "gemini") as provider:
         first = await provider.complete(ChatRequest(model="m", messages=[QUESTION], tools=(WEATHER, ADD)))
-        stripped = ChatResult(
+        # As if another provider had made the calls: no provider_data.
+        foreign = ChatResult(
             first.text,
             first.usage,
             first.finish_reason,
             first.model,
             tool_calls=tuple(ToolCall(c.id, c.name, c.arguments) for c in first.tool_calls),
         )
-        with pytest.raises(InvalidRequestError, match="thought_signature"):
-            await provider.complete(follow_up(stripped, "sunny", "42"))
+        final = await provider.complete(follow_up(foreign, "sunny", "42"))
+    assert final.text == "Hello from the fake server."
+    parts = server.chat_requests[1].json["contents"][1]["parts"]
+    assert [part.get("thoughtSignature") for part in parts] == [FOREIGN_SIGNATURE, None]

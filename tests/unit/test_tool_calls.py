@@ -11,7 +11,9 @@ from hypothesis import strategies as st
 from desktop_llm.providers import Message, ToolCall
 from desktop_llm.providers.anthropic import AnthropicStreamReader
 from desktop_llm.providers.base import CallState, StreamReader
+from desktop_llm.providers.gemini import GeminiStreamReader
 from desktop_llm.providers.http_errors import Origin
+from desktop_llm.providers.ollama import OllamaStreamReader
 from desktop_llm.providers.openai import OpenAIStreamReader
 from desktop_llm.providers.tool_calls import ToolCallBuilder
 from desktop_llm.providers.turns import INVALID_NOTE, call_input, group_turns, result_text
@@ -196,3 +198,51 @@ def test_anthropic_calls_split_at_any_byte_are_the_same(cuts: list[int]) -> None
     assert text == "Sure — "
     assert state.calls.build() == EXPECTED
     assert state.finish_reason == "tool_calls"
+
+
+def test_ollama_calls_arrive_whole_and_keep_string_arguments_as_they_came() -> None:
+    lines = [
+        {
+            "message": {
+                "role": "assistant",
+                "content": "",
+                "tool_calls": [
+                    {"function": {"name": "wx", "arguments": {"city": "Zürich"}}},
+                    {"function": {"name": "add", "arguments": '{"a": 2}'}},
+                    {"function": {"name": "now"}},
+                ],
+            },
+            "done": False,
+        },
+        {"message": {"role": "assistant", "content": ""}, "done": True, "done_reason": "stop"},
+    ]
+    body = "".join(json.dumps(line) + "\n" for line in lines).encode()
+    _text, state = _read(OllamaStreamReader, body, [])
+    assert state.calls.build() == [
+        ToolCall("call_1", "wx", '{"city": "Zürich"}'),
+        ToolCall("call_2", "add", '{"a": 2}'),
+        ToolCall("call_3", "now", "{}"),
+    ]
+
+
+def test_gemini_call_parts_keep_id_and_signature_and_default_to_empty_args() -> None:
+    chunk = {
+        "candidates": [
+            {
+                "content": {
+                    "role": "model",
+                    "parts": [
+                        {"functionCall": {"name": "now", "id": "fc-1"}, "thoughtSignature": "c2ln"},
+                        {"functionCall": {"name": "wx", "args": {"city": "Zürich"}}},
+                    ],
+                },
+                "finishReason": "STOP",
+            }
+        ]
+    }
+    _text, state = _read(GeminiStreamReader, f"data: {json.dumps(chunk)}\r\n\r\n".encode(), [])
+    assert state.calls.build() == [
+        ToolCall("fc-1", "now", "{}", {"thoughtSignature": "c2ln", "id": "fc-1"}),
+        ToolCall("call_1", "wx", '{"city": "Zürich"}'),
+    ]
+    assert state.finish_reason == "stop"  # the base turns it into "tool_calls"
