@@ -48,6 +48,7 @@ from desktop_llm.providers.http_errors import (
     error_from_response,
     error_from_transport,
     malformed_data,
+    without_credentials,
 )
 from desktop_llm.providers.retry import RetryPolicy
 from desktop_llm.providers.tool_calls import ToolCallBuilder
@@ -237,7 +238,8 @@ class Provider(ABC):
         self.circuit = circuit or CircuitBreaker(name=self.name)
         self.origin = Origin(
             name=self.name,
-            base_url=self.base_url,
+            # A URL from the environment may carry user:password@; messages are saved and shown.
+            base_url=without_credentials(self.base_url),
             key_env=self.key_env,
             read_timeout=config.read_timeout,
             secret=config.api_key,
@@ -256,7 +258,7 @@ class Provider(ABC):
         )
 
     def __repr__(self) -> str:
-        kind, name, url = self.config.kind, self.name, self.base_url
+        kind, name, url = self.config.kind, self.name, self.origin.base_url
         return f"{type(self).__name__}(kind={kind!r}, name={name!r}, base_url={url!r})"
 
     # -- what a wire protocol supplies ---------------------------------------------------

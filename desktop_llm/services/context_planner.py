@@ -17,6 +17,7 @@ from typing import Any
 
 from desktop_llm.core.catalog import Catalog
 from desktop_llm.core.context import ContextMessage, ContextRequest, FitResult, Summary, fit_context
+from desktop_llm.core.prompt_data import DATA_NOTICE, data_block
 from desktop_llm.core.tokens import TokenCounter
 from desktop_llm.providers import ChatRequest, Message
 from desktop_llm.services.attachment_prep import PreparedMessage
@@ -165,7 +166,8 @@ class ContextPlanner:
         stored = params.get("summary")
         if not isinstance(stored, dict) or not stored.get("text") or not stored.get("covers_through_id"):
             return None
-        text = SUMMARY_PREFIX + str(stored["text"])
+        # The model wrote it from what people and models said: it joins as data, not orders.
+        text = f"{SUMMARY_PREFIX}{DATA_NOTICE}\n\n{data_block('summary', str(stored['text']))}"
         tokens = self._counter.count_message("system", text, model).count
         return Summary(ContextMessage(SUMMARY_ID, "system", text, tokens), str(stored["covers_through_id"]))
 
