@@ -148,6 +148,10 @@ async def test_a_model_that_cannot_see_is_flagged_on_the_chip_and_a_refused_send
         assert server.chat_requests == []
         assert "cannot see images" in app.composition.status_bar.currentMessage()
 
+        composer.tray.chips[0].flag.linkActivated.emit("switch")  # "Switch model" opens the model list
+        model_box = app.workspace.picker.model_box
+        await wait_until(lambda: model_box.view().isVisible(), what="the model list")
+        model_box.hidePopup()
         _choose_model(app, "gpt-4o")
         await wait_until(lambda: composer.tray.chips[0].verdict == "ok", what="the flag cleared")
 
