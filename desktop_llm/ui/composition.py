@@ -28,6 +28,7 @@ from desktop_llm.providers import RetryPolicy
 from desktop_llm.providers.batch_base import BatchClient
 from desktop_llm.providers.batches import batch_client
 from desktop_llm.secrets import KeyStore, environment_providers
+from desktop_llm.services.attachment_prep import preload_image_libraries
 from desktop_llm.services.chat import ChatService
 from desktop_llm.services.chat_attachments import ChatAttachments
 from desktop_llm.services.context_planner import ContextPlanner
@@ -167,7 +168,7 @@ async def build_services(
     # tiktoken's Rust constructor holds the GIL while it builds an encoder (0.1-0.5 s here), so
     # the window stalls briefly whenever that happens: right after the first paint, before the
     # person types, is the least noticeable moment (tests/ui/test_main_window_export_lag.py).
-    services.preloading = asyncio.ensure_future(asyncio.to_thread(preload_encodings))
+    services.preloading = asyncio.ensure_future(asyncio.to_thread(_preload))
     services.preloading.add_done_callback(_log_preload_failure)
     return services
 
@@ -175,6 +176,12 @@ async def build_services(
 async def _batch_client(directory: ProviderDirectory, entry_id: str) -> BatchClient:
     """Return the batch client for a provider entry, with its key looked up now (never stored)."""
     return batch_client(await directory.provider(entry_id))
+
+
+def _preload() -> None:
+    """Load what the first message would otherwise load while the person waits (blocking)."""
+    preload_encodings()
+    preload_image_libraries()
 
 
 def _log_preload_failure(task: asyncio.Future[None]) -> None:
