@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from desktop_llm.core.catalog import Catalog
@@ -43,6 +44,11 @@ class ContextPlan:
     context_window: int
     exact: bool
     model_known: bool
+    input_rate: Decimal | None = None  # list dollars per million prompt tokens, when known
+
+    def prompt_dollars(self, tokens: int) -> Decimal | None:
+        """Return what ``tokens`` of prompt cost at the model's list price (images by their rule)."""
+        return None if self.input_rate is None else self.input_rate * tokens / 1_000_000
 
     @property
     def excluded_ids(self) -> frozenset[str]:
@@ -124,7 +130,8 @@ class ContextPlanner:
             temperature=params.get("temperature"),
             max_tokens=params.get("max_tokens"),
         )
-        return ContextPlan(chat_request, fit, info.context_window, exact, info.known)
+        rate = info.price.rates_for(fit.total_tokens).input if info.price is not None else None
+        return ContextPlan(chat_request, fit, info.context_window, exact, info.known, rate)
 
     def _context_messages(
         self,
