@@ -13,6 +13,7 @@ carries a password (``https://user:pw@host``) or a secret-looking query paramete
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import re
@@ -125,19 +126,10 @@ def _check_url(name: str, url: str) -> None:
 
 
 def _replace(config: McpServerConfig, **changes: Any) -> McpServerConfig:
-    values = {
-        "name": config.name,
-        "transport": config.transport,
-        "command": config.command,
-        "args": tuple(config.args),
-        "env": dict(config.env),
-        "url": config.url,
-        "headers": dict(config.headers),
-        "enabled": config.enabled,
-        "id": config.id,
-    }
-    values.update(changes)
-    return McpServerConfig(**values)
+    copied = dataclasses.replace(
+        config, args=tuple(config.args), env=dict(config.env), headers=dict(config.headers)
+    )
+    return dataclasses.replace(copied, **changes)
 
 
 def parse_pairs(pairs: Iterable[str], what: str) -> dict[str, str]:
@@ -153,6 +145,30 @@ def parse_pairs(pairs: Iterable[str], what: str) -> dict[str, str]:
             raise McpConfigError(f"{what} {pair!r}: expected NAME=VALUE.")
         result[key.strip()] = value
     return result
+
+
+# --- per conversation ----------------------------------------------------------------------------
+
+# The key in a conversation's ``params`` that lists the servers offered in it (absent: all enabled).
+CONVERSATION_SERVERS = "mcp_servers"
+
+
+def conversation_servers(params: Mapping[str, Any]) -> list[str] | None:
+    """Return the servers a conversation offers (None: every enabled server; []: none)."""
+    chosen = params.get(CONVERSATION_SERVERS)
+    if chosen is None:
+        return None
+    return [str(name) for name in chosen] if isinstance(chosen, list) else None
+
+
+def with_conversation_servers(params: Mapping[str, Any], names: Sequence[str] | None) -> dict[str, Any]:
+    """Return ``params`` offering only ``names`` (None: back to every enabled server)."""
+    updated = dict(params)
+    if names is None:
+        updated.pop(CONVERSATION_SERVERS, None)
+    else:
+        updated[CONVERSATION_SERVERS] = list(names)
+    return updated
 
 
 # --- Claude Desktop ------------------------------------------------------------------------------

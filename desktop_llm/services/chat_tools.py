@@ -16,10 +16,11 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from desktop_llm.core.mcp_config import conversation_servers
 from desktop_llm.providers import ChatRequest, StreamEvent, ToolCall
 from desktop_llm.services.chat_events import (
     ChatListener,
@@ -49,24 +50,7 @@ from desktop_llm.storage.executor import DatabaseThread
 from desktop_llm.storage.messages import MessageRepository
 from desktop_llm.storage.records import Conversation, StoredMessage
 
-# The key in a conversation's ``params`` that turns tools off for it (the chat header's toggle).
-OFFER_TOOLS = "offer_tools"
-# The key (shared with Settings → Tools) naming the servers a conversation offers; absent: all.
-CONVERSATION_SERVERS = "mcp_servers"
 STOPPED_RESULT = "Stopped: the person stopped the reply before this call finished; it may not have run."
-
-
-def offers_tools(params: Mapping[str, Any]) -> bool:
-    """Return whether a conversation offers tools (the default) or the person turned them off."""
-    return params.get(OFFER_TOOLS, True) is not False
-
-
-def offered_servers(params: Mapping[str, Any]) -> list[str] | None:
-    """Return the servers a conversation offers (None: every enabled one; []: none)."""
-    if not offers_tools(params):
-        return []
-    chosen = params.get(CONVERSATION_SERVERS)
-    return [str(name) for name in chosen] if isinstance(chosen, list) else None
 
 
 @dataclass
@@ -129,7 +113,7 @@ class ChatTools:
 
         Servers that fail to start are named in a ``ToolNotice``; the others still serve.
         """
-        servers = offered_servers(conversation.params or {})
+        servers = conversation_servers(conversation.params or {})
         if servers == []:
             return None
         catalog = await self.manager.catalog(servers)

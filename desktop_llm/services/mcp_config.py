@@ -36,6 +36,25 @@ def keyring_user(server_id: str) -> str:
     return KEYRING_PREFIX + server_id
 
 
+def secret_values(user: str, stored: str | None) -> list[str]:
+    """Return the secret values inside a keyring entry of ours, for a log redactor.
+
+    A server's entry (``mcp-server:<id>``) holds several values in JSON; a provider's entry is
+    the key itself.
+    """
+    if stored is None:
+        return []
+    if not user.startswith(KEYRING_PREFIX):
+        return [stored]
+    try:
+        secrets = json.loads(stored)
+    except json.JSONDecodeError:
+        return [stored]
+    if not isinstance(secrets, dict):
+        return [stored]
+    return [str(value) for group in secrets.values() if isinstance(group, dict) for value in group.values()]
+
+
 @dataclass(frozen=True)
 class ImportSummary:
     """What an import of Claude Desktop's file did."""
@@ -82,7 +101,13 @@ class McpConfigService:
                     f"MCP server {record.name!r}: the values of {names} are not in the keyring any more "
                     "(or were kept only until the app last quit); enter them again in Settings → Tools."
                 )
-            secrets = json.loads(text)
+            try:
+                secrets = json.loads(text)
+            except json.JSONDecodeError as error:
+                raise SecretsError(
+                    f"MCP server {record.name!r}: its keyring entry is damaged; enter its secrets again "
+                    "in Settings → Tools."
+                ) from error
         return McpServerConfig(
             name=record.name,
             transport="stdio" if record.transport == "stdio" else "http",
@@ -205,4 +230,4 @@ class McpConfigService:
         await self._db.call(lambda db: McpServerRepository(db).revoke(server_id, tool))
 
 
-__all__ = ["ImportSummary", "McpConfigError", "McpConfigService", "keyring_user"]
+__all__ = ["ImportSummary", "McpConfigError", "McpConfigService", "keyring_user", "secret_values"]

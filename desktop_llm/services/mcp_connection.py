@@ -19,7 +19,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import IO, Any
+from typing import Any, TextIO
 
 import anyio
 import httpx2
@@ -29,6 +29,7 @@ from mcp.client.streamable_http import streamable_http_client
 
 from desktop_llm import __version__
 from desktop_llm.core.mcp_config import McpServerConfig
+from desktop_llm.providers.base import _is_loopback
 from desktop_llm.services.mcp_types import (
     McpCallTimeout,
     McpError,
@@ -41,6 +42,7 @@ from desktop_llm.services.mcp_types import (
 log = logging.getLogger(__name__)
 
 LOG_TAIL_CHARS = 2000
+LOG_LIMIT_BYTES = 1_000_000  # a server's stderr log is rotated at its next start past this
 _CLIENT_INFO = types.Implementation(name="desktop-llm", version=__version__)
 _MAX_TOOL_PAGES = 100  # a server whose tools/list never ends cannot hang a start
 
@@ -59,6 +61,8 @@ class McpConnection:
         config: the server, secrets included.
         log_dir: the app's log folder (stderr goes to ``mcp/<name>.log`` under it).
         start_timeout: seconds to start, initialize and list tools before the server counts as hung.
+        ping_timeout: seconds a ping may take after a timed-out call before the server is restarted.
+        proxy: the proxy for a streamable HTTP server (None: the environment's, as httpx does).
         on_change: called (on the loop) whenever the state or the tool list changes.
     """
 
@@ -68,11 +72,15 @@ class McpConnection:
         *,
         log_dir: Path,
         start_timeout: float = 30.0,
+        ping_timeout: float = 10.0,
+        proxy: str | None = None,
         on_change: Callable[[McpConnection], None] = lambda _: None,
     ) -> None:
         self.config = config
         self._log_path = log_file(log_dir, config.name)
         self._start_timeout = start_timeout
+        self._ping_timeout = ping_timeout
+        self._proxy = proxy
         self._on_change = on_change
         self.state: ServerState = "stopped"
         self.error: str = ""
@@ -128,8 +136,13 @@ class McpConnection:
             return
         self._stopping = True
         self._wake.set()
+        if self._ready is not None and not self._ready.done():
+            task.cancel()  # still starting (maybe hung): do not wait out the start timeout
         try:
             await asyncio.shield(task)
+        except asyncio.CancelledError:
+            if not task.cancelled():
+                raise  # the caller of stop() was cancelled, not the server's task
         finally:
             self._task = None
         if self.state != "failed":
@@ -212,12 +225,19 @@ class McpConnection:
             finally:
                 await asyncio.to_thread(stderr.close)
             return
-        client = httpx2.AsyncClient(headers=dict(config.headers), timeout=httpx2.Timeout(30.0, read=300.0))
+        # As for providers: a server on this computer is reached directly, never through the proxy.
+        proxy = None if _is_loopback(config.url) else self._proxy
+        client = httpx2.AsyncClient(
+            headers=dict(config.headers), timeout=httpx2.Timeout(30.0, read=300.0), proxy=proxy
+        )
         async with client, streamable_http_client(config.url, http_client=client) as streams:
             yield streams
 
-    def _open_log(self) -> IO[str]:
+    def _open_log(self) -> TextIO:
         self._log_path.parent.mkdir(parents=True, exist_ok=True)
+        if self._log_path.exists() and self._log_path.stat().st_size > LOG_LIMIT_BYTES:
+            # One older generation is kept: enough to compare with the last run, never unbounded.
+            self._log_path.replace(self._log_path.with_name(self._log_path.name + ".1"))
         handle = open(self._log_path, "a", encoding="utf-8", errors="replace")  # noqa: SIM115 - closed in _transport
         self._log_start = handle.tell()
         return handle
@@ -310,7 +330,7 @@ class McpConnection:
         if session is None:
             return
         try:
-            with anyio.fail_after(self._start_timeout):
+            with anyio.fail_after(self._ping_timeout):
                 await session.send_ping()
         except (MCPError, TimeoutError) as error:
             log.warning("MCP server %r does not answer a ping (%s); restarting it", self.name, error)

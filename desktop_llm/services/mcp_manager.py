@@ -79,6 +79,8 @@ class McpManager:
         source: the stored servers and their secrets.
         log_dir: the app's log folder; each stdio server's stderr goes to ``mcp/<name>.log``.
         start_timeout: seconds a server has to start and list its tools (then it counts as hung).
+        ping_timeout: after a call timed out, seconds the server has to answer a ping before the
+            next call restarts it.
         call_timeout: seconds a tool call may take unless the caller says otherwise.
         max_result_chars: longer results are cut, with a note to the model.
     """
@@ -89,17 +91,20 @@ class McpManager:
         *,
         log_dir: Path,
         start_timeout: float = 30.0,
+        ping_timeout: float = 10.0,
         call_timeout: float = 120.0,
         max_result_chars: int = DEFAULT_MAX_RESULT_CHARS,
     ) -> None:
         self._source = source
         self._log_dir = Path(log_dir)
         self.start_timeout = start_timeout
+        self.ping_timeout = ping_timeout
         self.call_timeout = call_timeout
         self.max_result_chars = max_result_chars
         self._records: dict[str, McpServerRecord] | None = None
         self._connections: dict[str, McpConnection] = {}
         self._listeners: list[Callable[[], None]] = []
+        self._proxy: str | None = None
 
     # -- configuration -------------------------------------------------------------------------
 
@@ -121,8 +126,8 @@ class McpManager:
     async def _changed(self, record: McpServerRecord, running: McpServerConfig) -> bool:
         try:
             return await self._source.config(record) != running
-        except McpError:
-            return True
+        except (McpError, SecretsError):
+            return True  # its secrets cannot be read now: stop it; the next start says why
 
     async def _known(self) -> dict[str, McpServerRecord]:
         if self._records is None:
@@ -143,10 +148,19 @@ class McpManager:
             except SecretsError as error:  # its message names the server and what to do
                 raise McpServerFailed(name, str(error)) from error
             connection = McpConnection(
-                config, log_dir=self._log_dir, start_timeout=self.start_timeout, on_change=self._on_change
+                config,
+                log_dir=self._log_dir,
+                start_timeout=self.start_timeout,
+                ping_timeout=self.ping_timeout,
+                proxy=self._proxy,
+                on_change=self._on_change,
             )
             self._connections[name] = connection
         return connection
+
+    def set_proxy(self, proxy: str | None) -> None:
+        """Reach streamable HTTP servers through ``proxy`` (Settings → General) from their next start."""
+        self._proxy = proxy
 
     # -- tools -------------------------------------------------------------------------------
 
@@ -159,16 +173,21 @@ class McpManager:
         """
         return await (await self._connection(name)).start()
 
-    async def catalog(self, servers: Collection[str] | None = None) -> ToolCatalog:
+    async def catalog(
+        self, servers: Collection[str] | None = None, *, skip: Collection[str] = ()
+    ) -> ToolCatalog:
         """Start the enabled servers (or only those named) at once and return their tools for a request.
 
         A server that fails is left out and reported in ``failures``; the others still serve.
+
+        Args:
+            skip: servers not to start (those that already failed during this reply).
         """
         records = await self._known()
         names = [
             name
             for name, record in sorted(records.items())
-            if record.enabled and (servers is None or name in servers)
+            if record.enabled and (servers is None or name in servers) and name not in skip
         ]
         answers = await asyncio.gather(*(self._tools_or_error(name) for name in names))
         failures = tuple(answer for answer in answers if isinstance(answer, McpError))

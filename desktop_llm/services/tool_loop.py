@@ -117,7 +117,7 @@ class ToolFinished:
 
 @dataclass(frozen=True)
 class LoopNotice:
-    """Something the person should read at the end of the reply (the round limit was reached)."""
+    """Something the person should read: a server failed (its tools are left out), or the round limit."""
 
     text: str
 
@@ -210,8 +210,14 @@ class ToolLoop:
         """
         messages = list(request.messages)
         added: list[Message] = []
+        told: set[str] = set()
         for number in range(1, self.max_rounds + 1):
-            offered = catalog or await self._manager.catalog(servers)
+            # A server that failed in this reply is not started again in its later rounds.
+            offered = catalog or await self._manager.catalog(servers, skip=told)
+            for failure in offered.failures:
+                if failure.server not in told:  # once per reply: the model goes on without its tools
+                    told.add(failure.server)
+                    yield LoopNotice(f"{failure.summary} Its tools are not offered in this reply.")
             yield RoundStarted(number)
             text: list[str] = []
             calls: list[ToolCall] = []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import json
 import sqlite3
 from collections.abc import Mapping
@@ -144,7 +145,7 @@ class McpServerRepository:
             if conn.execute("DELETE FROM mcp_servers WHERE id = ?", (server_id,)).rowcount == 0:
                 raise NotFound("MCP server", server_id)
 
-    def approvals(self, server_id: str) -> list[str]:
+    def approvals(self, server_id: str) -> builtins.list[str]:
         """Return the tools of a server that run without asking, by name."""
         rows = self._db.conn.execute(
             "SELECT tool FROM mcp_tool_approvals WHERE server_id = ? ORDER BY tool", (server_id,)

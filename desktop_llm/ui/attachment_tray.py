@@ -16,19 +16,12 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QToolButton, QVBoxLay
 from desktop_llm.core.attachment_rules import file_kind
 from desktop_llm.providers import Attachment
 from desktop_llm.services.attachment_prep import Check
+from desktop_llm.ui.message_chrome import human_size
+from desktop_llm.ui.plain_text import plain_label, plain_tooltip
 
 THUMB_EDGE = 40
 _FLAG_COLOURS = {"warning": "#b7791f", "refused": "#c53030"}
 _keys = itertools.count(1)
-
-
-def human_size(size: int) -> str:
-    """Return a byte count as people read it ("820 KB", "12.4 MB")."""
-    if size < 1000:
-        return f"{size} B"
-    if size < 1_000_000:
-        return f"{size / 1000:.0f} KB"
-    return f"{size / 1_000_000:.1f} MB"
 
 
 @dataclass
@@ -52,6 +45,12 @@ class DraftAttachment:
         return file_kind(self.attachment.name, self.attachment.media_type) == "image"
 
 
+def _file_tag(name: str) -> str:
+    """Return the word a chip shows until its thumbnail is ready (the file's extension)."""
+    suffix = name.rpartition(".")[2] if "." in name else "FILE"
+    return suffix.upper()[:4]
+
+
 class AttachmentChip(QFrame):
     """One attached file.
 
@@ -68,12 +67,14 @@ class AttachmentChip(QFrame):
         self.draft = draft
         self.setObjectName("attachmentChip")
         self.setFrameShape(QFrame.Shape.StyledPanel)
-        self.thumb = QLabel("📄" if not draft.is_image else "🖼")
+        # A file's name is anyone's text: shown plain everywhere (a name can look like HTML).
+        self.thumb = plain_label(_file_tag(draft.attachment.name))
+        self.thumb.setObjectName("attachmentThumb")
         self.thumb.setFixedSize(THUMB_EDGE, THUMB_EDGE)
         self.thumb.setAlignment(Qt.AlignmentFlag.AlignCenter)
         attachment = draft.attachment
-        self.name_label = QLabel(attachment.name)
-        self.name_label.setToolTip(attachment.name)
+        self.name_label = plain_label(attachment.name)
+        self.name_label.setToolTip(plain_tooltip(attachment.name))
         self.name_label.setMaximumWidth(180)
         self.size_label = QLabel(human_size(len(attachment.data)))
         self.size_label.setObjectName("attachmentSize")
@@ -85,7 +86,7 @@ class AttachmentChip(QFrame):
         self.flag.linkActivated.connect(lambda _link: self.switch_model_requested.emit())
         self.remove_button = QToolButton()
         self.remove_button.setText("×")
-        self.remove_button.setToolTip(f"Remove {attachment.name}")
+        self.remove_button.setToolTip(plain_tooltip(f"Remove {attachment.name}"))
         self.remove_button.setAccessibleName(f"Remove {attachment.name}")
         self.remove_button.setAutoRaise(True)
         self.remove_button.clicked.connect(self.remove_requested)
@@ -115,11 +116,12 @@ class AttachmentChip(QFrame):
         if colour is None:
             self.flag.clear()
             return
-        sign = "⛔" if result.verdict == "refused" else "⚠"
+        short = "Not sent to this model" if result.verdict == "refused" else "May not be understood"
         self.flag.setText(
-            f'<span style="color: {colour}">{sign} {result.message}</span> <a href="switch">Switch model</a>'
+            f'<span style="color: {colour}">⚠ {short}</span> · <a href="switch">Switch model</a>'
         )
-        self.flag.setToolTip(result.message)
+        self.flag.setToolTip(plain_tooltip(result.message))
+        self.setToolTip(plain_tooltip(result.message))
 
 
 class AttachmentTray(QWidget):

@@ -22,6 +22,7 @@ from PySide6.QtCore import QObject, Signal
 
 from desktop_llm.providers import ProviderError
 from desktop_llm.secrets import SecretsError
+from desktop_llm.services.attachment_prep import AttachmentError, AttachmentRefused
 from desktop_llm.services.chat import ChatBusy, NoModelChosen
 from desktop_llm.services.chat_events import (
     ChatEvent,
@@ -38,6 +39,7 @@ from desktop_llm.services.chat_events import (
     ToolRoundSaved,
 )
 from desktop_llm.services.provider_directory import UnknownProvider
+from desktop_llm.services.remote_batches import BatchStillSubmitting
 from desktop_llm.storage.errors import StorageError
 
 log = logging.getLogger(__name__)
@@ -50,6 +52,9 @@ KNOWN_ERRORS: tuple[type[BaseException], ...] = (
     ChatBusy,
     NoModelChosen,
     UnknownProvider,
+    AttachmentError,
+    AttachmentRefused,
+    BatchStillSubmitting,
 )
 
 

@@ -30,7 +30,7 @@ from desktop_llm.storage.records import Conversation, StoredMessage
 from desktop_llm.ui.chat_bridge import ChatBridge
 from desktop_llm.ui.chat_view import ChatView, MessageView
 from desktop_llm.ui.conversation_list import ConversationListModel
-from desktop_llm.ui.message_chrome import ToolBlock
+from desktop_llm.ui.message_chrome import AttachmentView, ToolBlock
 
 NEW_CHAT = ""  # the session key of a chat not saved yet
 MAX_IDLE_VIEWS = 8
@@ -83,6 +83,9 @@ def message_view(
         sibling_count=position[1],
         tool_calls=tuple(call.name for call in message.tool_calls),
         tool=tool,
+        attachments=tuple(
+            AttachmentView(a.sha256, a.name, a.media_type, a.size) for a in message.attachments
+        ),
     )
 
 
@@ -109,7 +112,7 @@ class ChatSession:
     positions: dict[str, tuple[int, int]] = field(default_factory=dict)
     loaded: bool = False
     pending_text: str | None = None  # sent, not yet accepted: put back if the send fails
-    pending_files: list = field(default_factory=list)  # its attachments (``DraftAttachment``)
+    pending_files: list[Any] = field(default_factory=list)  # its attachments (``DraftAttachment``)
 
     @property
     def key(self) -> str:

@@ -22,6 +22,7 @@ from PySide6.QtGui import (
     QColor,
     QDesktopServices,
     QFontDatabase,
+    QImage,
     QKeyEvent,
     QKeySequence,
     QPalette,
@@ -40,7 +41,14 @@ from desktop_llm.ui.find_bar import FindBar
 from desktop_llm.ui.flush_pacer import FlushPacer
 from desktop_llm.ui.markdown import COPY_CODE_SCHEME, SAFE_LINK_SCHEMES, MarkdownRenderer
 from desktop_llm.ui.markdown_stream import MarkdownStream
-from desktop_llm.ui.message_chrome import TOGGLE_REASONING, TOGGLE_TOOL, MessageView, parse_action
+from desktop_llm.ui.message_chrome import (
+    ATTACHMENT_SCHEME,
+    THUMB_SCHEME,
+    TOGGLE_REASONING,
+    TOGGLE_TOOL,
+    MessageView,
+    parse_action,
+)
 from desktop_llm.ui.theme import palette_for
 from desktop_llm.ui.tool_approval import ToolApprovalBar
 
@@ -60,6 +68,7 @@ class ChatView(QWidget):
             the message on the clipboard itself for "copy".
         link_activated(QUrl): the reader opened an http, https or mailto link.
         stream_rendered(str): message_id of a finished stream whose final text is now shown.
+        attachment_activated(str, int): a sent file was clicked (message id, its index).
 
     Args:
         renderer: markdown renderer, shareable between views (it caches).
@@ -70,6 +79,7 @@ class ChatView(QWidget):
     action_requested = Signal(str, str)
     link_activated = Signal(QUrl)
     stream_rendered = Signal(str)
+    attachment_activated = Signal(str, int)
 
     def __init__(
         self,
@@ -422,6 +432,11 @@ class ChatView(QWidget):
             if code is not None:
                 QApplication.clipboard().setText(code)
             return
+        if scheme == ATTACHMENT_SCHEME:
+            message_id, _, index = url.path().rpartition(":")
+            if message_id in self._by_id and index.isdigit():
+                self.attachment_activated.emit(message_id, int(index))
+            return
         parsed = parse_action(url.toString())
         entry = self._by_id.get(parsed[1]) if parsed is not None else None
         if parsed is None or entry is None:
@@ -476,6 +491,21 @@ class ChatView(QWidget):
     def approval_bar(self) -> ToolApprovalBar:
         """Return the bar under the conversation that asks about tool calls and shows them running."""
         return self._approval
+
+    # -- attached images -----------------------------------------------------------------------
+
+    def set_image_source(self, source: Callable[[str], QImage]) -> None:
+        """Take attachment thumbnails from ``source`` (hash -> image, a placeholder until made)."""
+        self._browser.image_source = source
+
+    def image_ready(self, key: str, image: QImage) -> None:
+        """Show a thumbnail made after its message was laid out (only its messages are laid out again)."""
+        document = self._browser.document()
+        document.addResource(QTextDocument.ResourceType.ImageResource, QUrl(f"{THUMB_SCHEME}:{key}"), image)
+        for entry in self._entries:
+            slot = entry.slot
+            if slot is not None and any(a.key == key for a in entry.message.attachments):
+                document.markContentsDirty(slot.start(), slot.end() - slot.start())
 
     # -- find and copy -------------------------------------------------------------------------
 

@@ -126,7 +126,7 @@ class Composer(QWidget):
         self.tray = AttachmentTray()
         self.attach_button = QToolButton()
         self.attach_button.setObjectName("composerAttach")
-        self.attach_button.setText("📎")
+        self.attach_button.setText("+")
         self.attach_button.setToolTip("Attach files (or drop them here, or paste an image)")
         self.attach_button.setAccessibleName("Attach files")
         self.attach_button.setAutoRaise(True)

@@ -62,11 +62,13 @@ class SettingsDialog(QDialog):
         app_settings_changed(dict): the app settings after a change (``AppSettings.as_dict()``:
             theme, font_size, send_key, auto_titles, proxy).
         conversations_changed(): an import or the trash changed which conversations exist.
+        tool_servers_changed(): an MCP server was added, changed or removed (Tools page).
     """
 
     providers_changed = Signal()
     app_settings_changed = Signal(dict)
     conversations_changed = Signal()
+    tool_servers_changed = Signal()
 
     def __init__(
         self,
@@ -112,6 +114,8 @@ class SettingsDialog(QDialog):
         self.providers_page.providers_changed.connect(self.providers_changed)
         self.general_page.app_settings_changed.connect(self.app_settings_changed)
         self.data_page.conversations_changed.connect(self.conversations_changed)
+        if self.tools_page is not None:
+            self.tools_page.servers_changed.connect(self.tool_servers_changed)
 
     def show_page(self, name: str) -> None:
         """Bring a page to the front: "providers", "general", "data" or "tools"."""

@@ -17,7 +17,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop_llm.core.mcp_config import McpConfigError, McpServerConfig, is_secret_env, parse_pairs
+from desktop_llm.core.mcp_config import (
+    McpConfigError,
+    McpServerConfig,
+    Transport,
+    is_secret_env,
+    parse_pairs,
+)
 from desktop_llm.storage.mcp_servers import McpServerRecord
 from desktop_llm.ui.settings_widgets import hint_label, with_hint
 
@@ -147,7 +153,7 @@ class McpServerForm(QWidget):
         Raises:
             McpConfigError: the arguments cannot be split, or a line is not NAME=VALUE.
         """
-        transport = "stdio" if self.transport.currentData() == "stdio" else "http"
+        transport: Transport = "stdio" if self.transport.currentData() == "stdio" else "http"
         try:
             args = tuple(shlex.split(self.arguments.text()))
         except ValueError as error:

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from pathlib import Path
 
-import qasync
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -36,6 +36,7 @@ from desktop_llm.services.mcp_manager import McpManager, ServerStatus
 from desktop_llm.services.mcp_types import McpError, McpTool
 from desktop_llm.storage.errors import StorageError
 from desktop_llm.storage.mcp_servers import McpServerRecord
+from desktop_llm.ui.async_slot import async_slot
 from desktop_llm.ui.await_dialog import PathRequest, choose_path_with_dialog, confirm
 from desktop_llm.ui.exchange_dialogs import ChoosePath
 from desktop_llm.ui.settings_tool_form import TRANSPORT_LABELS, McpServerForm
@@ -58,6 +59,16 @@ def claude_desktop_config_path() -> Path:
         if folder.exists():
             return folder / "claude_desktop_config.json"
     return home
+
+
+def _forget(life: dict[str, bool], manager: McpManager, listener: Callable[[], None]) -> Callable[[], None]:
+    """Return the slot for ``destroyed``: a plain function, so it still runs while the page goes away."""
+
+    def forget() -> None:
+        life["alive"] = False  # a refresh already under way must not touch the deleted widgets
+        manager.remove_listener(listener)
+
+    return forget
 
 
 class ToolsPage(QWidget):
@@ -149,8 +160,9 @@ class ToolsPage(QWidget):
         self.form.connect_button.clicked.connect(self.on_connect_button_clicked)
         self.tools.currentItemChanged.connect(self.on_tools_current_item_changed)
         self.revoke_button.clicked.connect(self.on_revoke_button_clicked)
+        self._life = {"alive": True}
         self._manager.add_listener(self._on_manager_changed)
-        self.destroyed.connect(lambda: self._manager.remove_listener(self._on_manager_changed))
+        self.destroyed.connect(_forget(self._life, manager, self._on_manager_changed))
         self.remove_button.setEnabled(False)
         self.revoke_button.setEnabled(False)
         self.form.show_new()
@@ -213,7 +225,10 @@ class ToolsPage(QWidget):
     def current_name(self) -> str | None:
         """Return the selected server's name, or None while a new one is being added."""
         item = self.list.currentItem()
-        return item.data(Qt.ItemDataRole.UserRole) if item is not None else None
+        if item is None:
+            return None
+        name: str = item.data(Qt.ItemDataRole.UserRole)
+        return name
 
     def select(self, name: str) -> None:
         """Select the server called ``name`` (its form opens)."""
@@ -230,12 +245,15 @@ class ToolsPage(QWidget):
 
     def _on_manager_changed(self) -> None:
         # Coalesced: a start changes the state twice in a row; one refresh shows the latest.
-        if self._refreshing is None or self._refreshing.done():
+        if self._life["alive"] and (self._refreshing is None or self._refreshing.done()):
             self._refreshing = asyncio.ensure_future(self._refresh_states())
 
     async def _refresh_states(self) -> None:
         await asyncio.sleep(0)
-        self._statuses = {status.name: status for status in await self._manager.statuses()}
+        statuses = await self._manager.statuses()
+        if not self._life["alive"]:
+            return
+        self._statuses = {status.name: status for status in statuses}
         for row in range(self.list.count()):
             item = self.list.item(row)
             record = self._records.get(item.data(Qt.ItemDataRole.UserRole))
@@ -249,7 +267,7 @@ class ToolsPage(QWidget):
 
     # -- one server --------------------------------------------------------------------------
 
-    @qasync.asyncSlot()
+    @async_slot()
     async def on_list_current_item_changed(self) -> None:
         """Show the chosen server in the form, with its tools."""
         await self._show_current()
@@ -258,7 +276,7 @@ class ToolsPage(QWidget):
         name = self.current_name()
         self.remove_button.setEnabled(name is not None)
         record = self._records.get(name) if name is not None else None
-        if record is None:
+        if name is None or record is None:
             return
         self.form.show_record(record)
         status = self._statuses.get(name)
@@ -304,7 +322,7 @@ class ToolsPage(QWidget):
         self.schema.setPlainText(json.dumps(tool.input_schema, indent=2, ensure_ascii=False))
         self.revoke_button.setEnabled(tool.name in self._approvals)
 
-    @qasync.asyncSlot()
+    @async_slot()
     async def on_revoke_button_clicked(self) -> None:
         """Ask again before the selected tool runs."""
         tool, record = self.current_tool(), self._records.get(self.current_name() or "")
@@ -313,7 +331,8 @@ class ToolsPage(QWidget):
         await self._config.revoke(record.id, tool.name)
         self._approvals.discard(tool.name)
         item = self.tools.currentItem()
-        item.setText(2, "")
+        if item is not None:
+            item.setText(2, "")
         self.revoke_button.setEnabled(False)
         self._show_status(f"{tool.name} will ask before it runs again.", ok=True)
 
@@ -325,7 +344,7 @@ class ToolsPage(QWidget):
         self._show_tools(None)
         self.form.name.setFocus()
 
-    @qasync.asyncSlot()
+    @async_slot()
     async def on_save_button_clicked(self) -> None:
         """Store the form's server (secrets in the keyring); a changed server restarts on next use."""
         self.form.set_busy(True)
@@ -342,7 +361,7 @@ class ToolsPage(QWidget):
         self._show_status(f"Saved {saved.name}.", ok=True)
         self.servers_changed.emit()
 
-    @qasync.asyncSlot()
+    @async_slot()
     async def on_connect_button_clicked(self) -> None:
         """Start the selected server and list its tools, or show why it cannot."""
         name = self.current_name()
@@ -363,7 +382,7 @@ class ToolsPage(QWidget):
             self._show_tools(self._statuses.get(name))
         self._show_status(text, ok=ok)
 
-    @qasync.asyncSlot()
+    @async_slot()
     async def on_remove_button_clicked(self) -> None:
         """Remove the selected server and its secrets, after asking."""
         name = self.current_name()
@@ -382,7 +401,7 @@ class ToolsPage(QWidget):
         self._show_status(f"“{name}” removed.", ok=True)
         self.servers_changed.emit()
 
-    @qasync.asyncSlot()
+    @async_slot()
     async def on_import_button_clicked(self) -> None:
         """Add the servers of a Claude Desktop configuration file the person picks."""
         request = PathRequest(

@@ -60,11 +60,13 @@ class Workspace(QWidget):
         settings_requested(): the welcome panel's "Open Settings".
         current_changed(object): the chat on screen changed, finished loading or was saved
             (its ``ChatSession``, or None).
+        view_made(object): a ``ChatView`` was made for a session (features hook into it).
     """
 
     window_title_changed = Signal(str)
     settings_requested = Signal()
     current_changed = Signal(object)
+    view_made = Signal(object)
 
     def __init__(
         self,
@@ -484,4 +486,5 @@ class Workspace(QWidget):
         view = ChatView(renderer=self._renderer, open_url=self._open_url, dark=self._dark)
         if self._font_size:
             view.set_font_size(self._font_size)
+        self.view_made.emit(view)
         return view

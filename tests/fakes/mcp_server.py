@@ -6,7 +6,8 @@ stdio by default; ``--http PORT`` serves streamable HTTP on 127.0.0.1:PORT at ``
 Tools: ``add_numbers``, ``echo``, ``fail`` (reports an error), ``slow`` (sleeps; writes
 ``$MCP_FAKE_CANCEL_FILE`` when cancelled), ``picture`` (an image), ``long_text``,
 ``read_env`` (a variable of the server's environment), ``read_header`` (HTTP only),
-``grow`` (adds the tool ``extra_tool`` and sends tools/list_changed), ``die`` (exits the process).
+``grow`` (adds the tool ``extra_tool`` and sends tools/list_changed), ``freeze`` (blocks the
+whole server: a hung one), ``die`` (exits the process).
 """
 
 # No "from __future__ import annotations": the SDK evaluates the tools' annotations, imported in build().
@@ -18,6 +19,20 @@ import time
 from pathlib import Path
 
 # The SDK is imported in build(): "exit" and "hang" modes speak before any slow import.
+
+TOOL_NAMES = (
+    "add_numbers",
+    "echo",
+    "fail",
+    "slow",
+    "picture",
+    "long_text",
+    "read_env",
+    "read_header",
+    "grow",
+    "freeze",
+    "die",
+)
 
 # A 1x1 transparent PNG.
 PNG = bytes.fromhex(
@@ -83,6 +98,11 @@ def build(name: str):
         server.add_tool(extra_tool, description="Added at run time")
         await ctx.session.send_tool_list_changed()
         return "grown"
+
+    @server.tool(description="Block the whole server (it answers nothing, pings included)")
+    async def freeze(seconds: float) -> str:
+        time.sleep(seconds)  # noqa: ASYNC251 - blocking the loop is the point: a hung server
+        return "thawed"
 
     @server.tool(description="Exit the server process at once")
     def die() -> str:

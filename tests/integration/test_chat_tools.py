@@ -25,7 +25,7 @@ from desktop_llm.services.chat_events import (
     ToolCallRunning,
     ToolRoundSaved,
 )
-from desktop_llm.services.chat_tools import OFFER_TOOLS, STOPPED_RESULT, ChatTools
+from desktop_llm.services.chat_tools import STOPPED_RESULT, ChatTools
 from desktop_llm.services.conversations import ConversationService
 from desktop_llm.services.provider_directory import ProviderDirectory
 from desktop_llm.services.tool_loop import DECLINED, Approval, McpApprovals
@@ -319,7 +319,7 @@ async def test_regenerating_after_tools_resends_the_results_and_runs_nothing(tmp
 async def test_a_conversation_with_tools_turned_off_offers_none(tmp_path, server) -> None:
     async with tool_harness(tmp_path, server) as harness:
         server.push(Reply(text="Plain."))
-        conversation_id = await new_conversation(harness, **{OFFER_TOOLS: False})
+        conversation_id = await new_conversation(harness, mcp_servers=[])
 
         reply = await harness.chat.send(conversation_id, "hi")
 

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from fakes.mcp_server import TOOL_NAMES
 from mcp_kit import FAKE_SERVER
 
 import desktop_llm
@@ -59,7 +60,7 @@ def test_add_list_tools_remove(tmp_path: Path) -> None:
     listed = mcp(data, "list")
     assert listed.returncode == 0, listed.stderr
     assert lines(listed) == [
-        {"name": "calc", "transport": "stdio", "enabled": True, "tools": 10},
+        {"name": "calc", "transport": "stdio", "enabled": True, "tools": len(TOOL_NAMES)},
         {"name": "quiet", "transport": "stdio", "enabled": False, "tools": None},
     ]
     tools = mcp(data, "tools")
@@ -83,7 +84,7 @@ def test_a_server_that_cannot_start_is_one_line_on_stderr(tmp_path: Path) -> Non
     assert listed.returncode == 1
     assert lines(listed) == [
         {"name": "broken", "transport": "stdio", "enabled": True, "tools": None},
-        {"name": "calc", "transport": "stdio", "enabled": True, "tools": 10},
+        {"name": "calc", "transport": "stdio", "enabled": True, "tools": len(TOOL_NAMES)},
     ]
     (error,) = listed.stderr.splitlines()
     assert error.startswith("desktop-llm: error: MCP server 'broken' exited while starting")
@@ -154,7 +155,7 @@ def test_import_claude_desktop(tmp_path: Path) -> None:
     again = mcp(data, "import", str(source))
     assert "skipped calc, remote (already present)" in again.stdout
     tools = mcp(data, "tools", "calc")
-    assert tools.returncode == 0 and len(lines(tools)) == 10
+    assert tools.returncode == 0 and len(lines(tools)) == len(TOOL_NAMES)
     bad = tmp_path / "bad.json"
     bad.write_text('{"servers": {}}', encoding="utf-8")
     refused = mcp(data, "import", str(bad))
@@ -191,6 +192,6 @@ def test_secrets_go_to_the_real_keyring_not_the_database(tmp_path: Path) -> None
         server_id = db.conn.execute("SELECT id FROM mcp_servers WHERE name = 'gh'").fetchone()[0]
     keystore = KeyStore()
     assert json.loads(keystore.get(keyring_user(server_id)))["env"] == {"GITHUB_TOKEN": TOKEN}
-    assert lines(mcp(data, "list"))[0]["tools"] == 10
+    assert lines(mcp(data, "list"))[0]["tools"] == len(TOOL_NAMES)
     assert mcp(data, "remove", "gh").returncode == 0
     assert keystore.get(keyring_user(server_id)) is None

@@ -91,6 +91,24 @@ async def test_a_server_that_exits_at_start_is_named_with_its_stderr(tmp_path: P
         await rig.aclose()
 
 
+async def test_a_big_stderr_log_is_rotated_at_the_next_start(tmp_path: Path) -> None:
+    from desktop_llm.services.mcp_connection import LOG_LIMIT_BYTES
+
+    rig = Rig(tmp_path)
+    log = rig.data / "logs" / "mcp" / "broken.log"
+    log.parent.mkdir(parents=True)
+    log.write_text("old line\n" * (LOG_LIMIT_BYTES // 9 + 1), encoding="utf-8")
+    try:
+        await rig.add(stdio_config("broken", "--mode", "exit"))
+        with pytest.raises(McpServerFailed, match="exited while starting"):
+            await rig.manager.tools("broken")
+        assert "missing configuration" in log.read_text(encoding="utf-8")
+        assert log.stat().st_size < 10_000
+        assert log.with_name("broken.log.1").stat().st_size > LOG_LIMIT_BYTES
+    finally:
+        await rig.aclose()
+
+
 async def test_a_missing_command_is_named(tmp_path: Path) -> None:
     rig = Rig(tmp_path)
     try:
@@ -144,6 +162,20 @@ async def test_a_slow_call_times_out_and_is_cancelled_on_the_server(tmp_path: Pa
         await _until(marker.exists)
         # The server still answers (the next call pings it first).
         assert (await rig.manager.call(catalog.resolve("echo"), {"text": "ok"})).text == "ok"
+    finally:
+        await rig.aclose()
+
+
+async def test_a_server_that_hangs_while_running_is_restarted_on_next_use(tmp_path: Path) -> None:
+    rig = Rig(tmp_path)
+    rig.manager.ping_timeout = 1.0
+    try:
+        await rig.add(stdio_config("calc"))
+        catalog = await rig.manager.catalog()
+        with pytest.raises(McpCallTimeout, match="'calc' did not finish the tool 'freeze'"):
+            await rig.manager.call(catalog.resolve("freeze"), {"seconds": 600}, time_limit=0.5)
+        # The next call pings first; the frozen server does not answer, so a fresh one is started.
+        assert (await rig.manager.call(catalog.resolve("echo"), {"text": "fresh"})).text == "fresh"
     finally:
         await rig.aclose()
 
@@ -233,6 +265,20 @@ async def test_streamable_http_server_with_a_secret_header(tmp_path: Path, http_
         assert header.text == "hdr-secret-2718"
         failed = await rig.manager.call(catalog.resolve("fail"), {})
         assert failed.is_error
+    finally:
+        await rig.aclose()
+
+
+async def test_a_local_http_server_is_reached_directly_with_a_proxy_set(
+    tmp_path: Path, http_server: HttpServer
+) -> None:
+    from mcp_kit import free_port
+
+    rig = Rig(tmp_path)
+    rig.manager.set_proxy(f"http://127.0.0.1:{free_port()}")  # nothing listens there
+    try:
+        await rig.add(McpServerConfig("web", "http", url=http_server.url))
+        assert len(await rig.manager.tools("web")) > 0
     finally:
         await rig.aclose()
 

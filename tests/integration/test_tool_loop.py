@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from fakes.provider_server import ProviderServer, Reply
 from fakes.scripted_provider import ScriptedProvider, calls_reply, text_reply
+from fakes.wire_base import ScriptedCall
 from mcp_kit import Rig, stdio_config
+from provider_kit import KINDS_ON_SERVER, make_provider
 
 from desktop_llm.providers import ChatRequest, Message, TextDelta, ToolCall
 from desktop_llm.services.tool_loop import (
@@ -220,3 +224,48 @@ async def test_a_call_timeout_is_an_error_result(tmp_path: Path) -> None:
         events = await collect(loop, provider, Person(Approval.ALLOW_ONCE))
         run = next(e.run for e in events if isinstance(e, ToolFinished))
         assert run.outcome.is_error and "did not finish the tool 'slow' within 0.5 s" in run.outcome.text
+
+
+async def test_the_whole_loop_with_every_provider_kind_and_a_real_mcp_server(tmp_path: Path) -> None:
+    """The model (fake provider server, every wire format) asks, the person approves, MCP answers."""
+    async with calc_rig(tmp_path) as rig:
+        loop = ToolLoop(rig.manager, McpApprovals(rig.config))
+        with ProviderServer() as server:
+            for kind in KINDS_ON_SERVER:
+                server.push(
+                    Reply(
+                        text="Adding.",
+                        tool_calls=[ScriptedCall("add_numbers", '{"a": 40, "b": 2}', id="call_7")],
+                    ),
+                    Reply(text="It is 42."),
+                )
+                person = Person(Approval.ALLOW_ONCE)
+                async with make_provider(server, kind) as provider:
+                    request = ChatRequest(model="tool-model", messages=[Message("user", "40 + 2?")])
+                    events = [event async for event in loop.run(provider, request, person)]
+                (run,) = [e.run for e in events if isinstance(e, ToolFinished)]
+                assert (run.server, run.tool, run.outcome.text) == ("calc", "add_numbers", "42"), kind
+                assert person.asked[0].arguments == {"a": 40, "b": 2}, kind
+                done = events[-1]
+                assert [m.role for m in done.messages] == ["assistant", "tool", "assistant"], kind
+                assert done.messages[-1].content == "It is 42.", kind
+                second = json.dumps(server.chat_requests[-1].json)
+                assert "add_numbers" in second and "42" in second, kind
+
+
+async def test_a_server_that_cannot_start_is_a_notice_and_the_others_serve(tmp_path: Path) -> None:
+    async with calc_rig(tmp_path) as rig:
+        await rig.add(stdio_config("broken", "--mode", "exit"))
+        provider = ScriptedProvider(
+            [calls_reply(ToolCall("c1", "echo", '{"text": "still here"}')), text_reply("ok")]
+        )
+        events = await collect(
+            ToolLoop(rig.manager, McpApprovals(rig.config)), provider, Person(Approval.ALLOW_ONCE)
+        )
+        notices = [e.text for e in events if isinstance(e, LoopNotice)]
+        assert len(notices) == 1 and "'broken' exited while starting" in notices[0]
+        assert "not offered in this reply" in notices[0] and "missing configuration" not in notices[0]
+        run = next(e.run for e in events if isinstance(e, ToolFinished))
+        assert run.outcome.text == "still here"
+        log = (rig.data / "logs" / "mcp" / "broken.log").read_text(encoding="utf-8")
+        assert log.count("missing configuration") == 1  # not started again in the second round

@@ -12,8 +12,9 @@ from PySide6.QtWidgets import QApplication
 
 from desktop_llm.providers import Attachment
 from desktop_llm.services.attachment_prep import Check
-from desktop_llm.ui.attachment_tray import DraftAttachment, human_size
+from desktop_llm.ui.attachment_tray import DraftAttachment
 from desktop_llm.ui.composer import Composer
+from desktop_llm.ui.message_chrome import human_size
 
 pytestmark = pytest.mark.ui
 
@@ -89,7 +90,8 @@ def test_a_chip_the_model_cannot_take_is_flagged_with_a_way_to_switch_model(comp
     chip = composer.tray.add(DraftAttachment(Attachment("photo.png", "image/png", b"x")))
     assert chip.flag.isHidden()
     chip.set_check(Check("refused", "llama3.1 cannot see images, so photo.png was not sent."))
-    assert chip.flag.isVisible() and "cannot see images" in chip.flag.text()
+    assert chip.flag.isVisible() and "cannot see images" in chip.flag.toolTip()
+    assert "Not sent to this model" in chip.flag.text()
     with qtbot.wait_signal(composer.tray.switch_model_requested):
         chip.flag.linkActivated.emit("switch")
     chip.set_check(Check("ok"))

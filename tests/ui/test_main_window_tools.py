@@ -127,20 +127,3 @@ async def test_stop_while_asked_hides_the_question(qtbot, tmp_path, server) -> N
         assert [m["role"] for m in app.messages()] == ["user", "assistant", "tool"]
         assert app.messages()[1]["status"] == "stopped"
         await settle(app)
-
-
-async def test_the_header_toggle_turns_tools_off_for_the_conversation(qtbot, tmp_path, server) -> None:
-    server.push(Reply(text="Plain answer."))
-    async with open_app(qtbot, tmp_path / "data", environ=fake_openai_environment(server)) as app:
-        await add_calc_server(app)
-        await wait_until(lambda: app.workspace.picker.model() == "model-a", what="the default model")
-        toggle = app.workspace.header.tools_toggle
-        assert toggle.isChecked()
-        qtbot.mouseClick(toggle, Qt.MouseButton.LeftButton)
-        assert not toggle.isChecked()
-
-        await app.type_and_send("Hi")
-
-        await wait_until(lambda: len(app.messages()) == 2 and app.messages()[-1]["status"] == "complete")
-        assert "tools" not in server.chat_requests[0].json
-        await settle(app)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from fakes.keyrings import DictKeyring
+from fakes.mcp_server import TOOL_NAMES
 from fakes.signal_wait import SignalWaiter, answer_message_box, until
 from PySide6.QtCore import Qt
 
@@ -112,10 +113,10 @@ async def test_add_connect_see_tools_and_schema_keep_secret_out_of_database(qtbo
 
     shown = SignalWaiter(rig.page.status_shown)
     qtbot.mouseClick(rig.form.connect_button, Qt.MouseButton.LeftButton)
-    assert (await shown.wait(within=60))[0] == "Connected: 10 tools."
-    assert rig.page.tools.topLevelItemCount() == 10
-    await until(lambda: "running · 10 tools" in rig.page.list.item(0).text())
-    names = [rig.page.tools.topLevelItem(i).text(0) for i in range(10)]
+    assert (await shown.wait(within=60))[0] == f"Connected: {len(TOOL_NAMES)} tools."
+    assert rig.page.tools.topLevelItemCount() == len(TOOL_NAMES)
+    await until(lambda: f"running · {len(TOOL_NAMES)} tools" in rig.page.list.item(0).text())
+    names = [rig.page.tools.topLevelItem(i).text(0) for i in range(len(TOOL_NAMES))]
     row = names.index("add_numbers")
     assert rig.page.tools.topLevelItem(row).text(1) == "Add two numbers"
     rig.page.tools.setCurrentItem(rig.page.tools.topLevelItem(row))
@@ -159,7 +160,7 @@ async def test_disable_revoke_and_remove(qtbot, rig: Rig) -> None:
 
     shown = SignalWaiter(rig.page.status_shown)
     qtbot.mouseClick(rig.form.connect_button, Qt.MouseButton.LeftButton)
-    assert (await shown.wait(within=60))[0] == "Connected: 10 tools."
+    assert (await shown.wait(within=60))[0] == f"Connected: {len(TOOL_NAMES)} tools."
     rows = {rig.page.tools.topLevelItem(i).text(0): i for i in range(rig.page.tools.topLevelItemCount())}
     echo = rig.page.tools.topLevelItem(rows["echo"])
     assert echo.text(2) == "always allowed"
@@ -211,3 +212,50 @@ async def test_import_from_claude_desktop(qtbot, rig: Rig, tmp_path: Path) -> No
     qtbot.mouseClick(rig.page.import_button, Qt.MouseButton.LeftButton)
     text = (await shown.wait())[0]
     assert text.startswith("Could not import") and "nothing-here.json" in text
+
+
+def test_the_log_redactor_learns_server_secrets_from_the_keystore() -> None:
+    from desktop_llm.ui.composition import RedactingKeyStore
+    from desktop_llm.ui.logs import KeyRedactor
+
+    redactor = KeyRedactor()
+    keystore = RedactingKeyStore(redactor, DictKeyring())
+    entry = json.dumps({"env": {"GITHUB_TOKEN": TOKEN}, "headers": {}})
+    keystore.set(keyring_user("server-1"), entry)
+    assert TOKEN not in redactor.redact(f"the server said: token {TOKEN} rejected")
+    fresh = KeyRedactor()
+    RedactingKeyStore(fresh, keystore._backend).get(keyring_user("server-1"))
+    assert TOKEN not in fresh.redact(f"token={TOKEN}")
+
+
+async def test_the_app_stops_its_mcp_servers_when_it_closes(tmp_path: Path) -> None:
+    import psutil
+
+    from desktop_llm.core.mcp_config import McpServerConfig
+    from desktop_llm.core.paths import resolve_paths
+    from desktop_llm.ui.composition import build_services
+    from desktop_llm.ui.logs import KeyRedactor
+
+    paths = resolve_paths(tmp_path / "app").ensure()
+    services = await build_services(
+        paths, redactor=KeyRedactor(), environ={}, keyring_backend=DictKeyring(), holds_lock=False
+    )
+    try:
+        assert services.mcp is not None and services.mcp_config is not None
+        await services.mcp_config.save(
+            McpServerConfig("calc", "stdio", command=sys.executable, args=(FAKE_SERVER,))
+        )
+        await services.mcp.reload()
+        assert len(await services.mcp.tools("calc")) == len(TOOL_NAMES)
+        children = [
+            child
+            for child in psutil.Process().children(recursive=True)
+            if FAKE_SERVER in " ".join(child.cmdline())
+        ]
+        assert len(children) == 1
+    finally:
+        if services.preloading is not None:
+            await services.preloading
+        await services.aclose()
+    assert not children[0].is_running() or children[0].status() == psutil.STATUS_ZOMBIE
+    assert (paths.logs / "mcp" / "calc.log").exists()

@@ -220,3 +220,55 @@ async def test_import_claude_desktop_skips_names_already_present(tmp_path: Path)
         assert TOKEN.encode() not in _database_bytes(tmp_path)
     finally:
         await db.aclose()
+
+
+def test_conversation_servers_live_in_params() -> None:
+    from desktop_llm.core.mcp_config import conversation_servers, with_conversation_servers
+
+    params = {"temperature": 0.2}
+    assert conversation_servers(params) is None
+    chosen = with_conversation_servers(params, ["files"])
+    assert chosen == {"temperature": 0.2, "mcp_servers": ["files"]} and params == {"temperature": 0.2}
+    assert conversation_servers(chosen) == ["files"]
+    assert conversation_servers(with_conversation_servers(chosen, [])) == []
+    assert conversation_servers(with_conversation_servers(chosen, None)) is None
+
+
+def test_secret_values_for_the_log_redactor() -> None:
+    from desktop_llm.services.mcp_config import secret_values
+
+    entry = json.dumps({"env": {"GITHUB_TOKEN": TOKEN}, "headers": {"Authorization": HEADER}})
+    assert secret_values(keyring_user("id-1"), entry) == [TOKEN, HEADER]
+    assert secret_values("provider-id", "sk-plain") == ["sk-plain"]
+    assert secret_values(keyring_user("id-1"), None) == []
+
+
+async def test_an_export_never_holds_server_secrets(tmp_path: Path) -> None:
+    from desktop_llm.storage.export_json import export_json_file
+
+    db = DatabaseThread(tmp_path / "desktop-llm.sqlite3")
+    service = McpConfigService(db, KeyStore(DictKeyring()))
+    try:
+        await service.save(McpServerConfig("gh", "stdio", command="x", env={"GITHUB_TOKEN": TOKEN}))
+        await service.save(
+            McpServerConfig("web", "http", url="https://x.test/mcp", headers={"X-Key": HEADER})
+        )
+        target = tmp_path / "export.json"
+        await db.call(lambda d: export_json_file(d, target))
+        text = target.read_bytes()
+        assert TOKEN.encode() not in text and HEADER.encode() not in text
+    finally:
+        await db.aclose()
+
+
+async def test_a_damaged_keyring_entry_is_named(tmp_path: Path) -> None:
+    db = DatabaseThread(tmp_path / "desktop-llm.sqlite3")
+    keyring = DictKeyring()
+    service = McpConfigService(db, KeyStore(keyring))
+    try:
+        record = await service.save(McpServerConfig("gh", "stdio", command="x", env={"GITHUB_TOKEN": TOKEN}))
+        keyring.passwords[(SERVICE, keyring_user(record.id))] = "{not json"
+        with pytest.raises(SecretsError, match="'gh': its keyring entry is damaged"):
+            await service.config(record)
+    finally:
+        await db.aclose()
