@@ -344,3 +344,40 @@ async def test_history_with_a_call_but_no_result_is_sent_well_formed(tmp_path, s
         await harness.chat.send(conversation_id, "never mind")
         sent = server.chat_requests[-1].json["messages"]
         assert all("tool_calls" not in m and m["role"] != "tool" for m in sent)
+
+
+async def test_an_exported_and_imported_conversation_shows_the_same_tool_blocks(tmp_path, server) -> None:
+    from desktop_llm.services.exchange import ExchangeService
+    from desktop_llm.storage.executor import DatabaseThread
+    from desktop_llm.ui.chat_sessions import call_arguments, message_view
+
+    async with tool_harness(tmp_path, server, answers=[Approval.ALLOW_ONCE]) as harness:
+        server.push(Reply(text="Adding.", tool_calls=[ADD]), Reply(text="42."))
+        conversation_id = await new_conversation(harness)
+        await harness.chat.send(conversation_id, "add")
+        before = await harness.path(conversation_id)
+        exported = tmp_path / "export.json"
+        await ExchangeService(harness.db).export_conversation(conversation_id, exported)
+
+    other = DatabaseThread(tmp_path / "other.sqlite3")
+    try:
+        result = await ExchangeService(other).import_file(exported)
+        assert result.imported == 1
+        after = (await ConversationService(other).load(conversation_id)).path
+    finally:
+        await other.aclose()
+
+    def shown(path):
+        arguments = call_arguments(path)
+        return [message_view(m, arguments=arguments.get(m.tool_call_id or "", "")) for m in path]
+
+    assert [m.role for m in after] == ["user", "assistant", "tool", "assistant"]
+    assert [(v.role, v.content, v.tool_calls, v.tool) for v in shown(after)] == [
+        (v.role, v.content, v.tool_calls, v.tool) for v in shown(before)
+    ]
+    block = shown(after)[2].tool
+    assert block is not None and (block.name, block.server, block.arguments) == (
+        "add_numbers",
+        "calc",
+        '{\n  "a": 40,\n  "b": 2\n}',
+    )
