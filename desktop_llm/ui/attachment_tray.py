@@ -9,7 +9,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
 
@@ -20,6 +20,7 @@ from desktop_llm.ui.message_chrome import human_size
 from desktop_llm.ui.plain_text import plain_label, plain_tooltip
 
 THUMB_EDGE = 40
+NAME_WIDTH = 180  # pixels; a longer name is shortened in the middle ("Pasted im…16.31.png")
 _FLAG_COLOURS = {"warning": "#b7791f", "refused": "#c53030"}
 _keys = itertools.count(1)
 
@@ -73,9 +74,11 @@ class AttachmentChip(QFrame):
         self.thumb.setFixedSize(THUMB_EDGE, THUMB_EDGE)
         self.thumb.setAlignment(Qt.AlignmentFlag.AlignCenter)
         attachment = draft.attachment
-        self.name_label = plain_label(attachment.name)
+        self.name_label = plain_label()
+        self.name_label.setObjectName("attachmentName")
         self.name_label.setToolTip(plain_tooltip(attachment.name))
-        self.name_label.setMaximumWidth(180)
+        self.name_label.setMaximumWidth(NAME_WIDTH)
+        self._elide_name()
         self.size_label = QLabel(human_size(len(attachment.data)))
         self.size_label.setObjectName("attachmentSize")
         self.flag = QLabel()
@@ -102,6 +105,18 @@ class AttachmentChip(QFrame):
         row.addLayout(text)
         row.addWidget(self.remove_button, 0, Qt.AlignmentFlag.AlignTop)
         self.verdict = "ok"
+
+    def changeEvent(self, event: QEvent) -> None:
+        """Shorten the name again when the font changes (the theme, the app's font size)."""
+        super().changeEvent(event)
+        if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
+            self._elide_name()
+
+    def _elide_name(self) -> None:
+        # Middle elision keeps the start and the extension, the parts that tell files apart.
+        metrics = self.name_label.fontMetrics()
+        name = self.draft.attachment.name
+        self.name_label.setText(metrics.elidedText(name, Qt.TextElideMode.ElideMiddle, NAME_WIDTH))
 
     def set_thumbnail(self, image: QImage) -> None:
         """Show the image's thumbnail (made off the Qt thread)."""

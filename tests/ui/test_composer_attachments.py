@@ -68,6 +68,26 @@ def test_the_paperclip_asks_for_files(composer, qtbot) -> None:
         QTest.mouseClick(composer.attach_button, Qt.MouseButton.LeftButton)
 
 
+def test_the_paperclip_is_a_drawn_icon_with_words_for_screen_readers_and_a_tooltip(composer) -> None:
+    button = composer.attach_button
+    assert not button.icon().isNull() and button.text() == ""
+    assert button.accessibleName() == "Attach files"
+    assert "Attach files" in button.toolTip() and "paste" in button.toolTip()
+    assert button.focusPolicy() != Qt.FocusPolicy.NoFocus  # reachable with Tab
+
+
+def test_a_long_file_name_is_shortened_in_the_middle_with_the_whole_name_in_the_tooltip(composer) -> None:
+    name = "Pasted image 2026-12-04 16.31.07 from the design review meeting.png"
+    chip = composer.tray.add(DraftAttachment(Attachment(name, "image/png", b"x")))
+    shown = chip.name_label.text()
+    assert "…" in shown and shown != name
+    assert shown.startswith("Pasted") and shown.endswith(".png")  # the start and the extension stay
+    assert chip.name_label.fontMetrics().horizontalAdvance(shown) <= chip.name_label.maximumWidth()
+    assert name in chip.name_label.toolTip()
+    short = composer.tray.add(DraftAttachment(Attachment("a.png", "image/png", b"x")))
+    assert short.name_label.text() == "a.png"
+
+
 def test_chips_show_name_and_size_can_be_removed_and_allow_sending_without_text(composer, qtbot) -> None:
     tray = composer.tray
     assert tray.isHidden()
