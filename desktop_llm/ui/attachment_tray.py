@@ -9,8 +9,8 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 
-from PySide6.QtCore import QEvent, Qt, Signal
-from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QImage, QPixmap, QResizeEvent
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
 
 from desktop_llm.core.attachment_rules import file_kind
@@ -21,6 +21,7 @@ from desktop_llm.ui.plain_text import plain_label, plain_tooltip
 
 THUMB_EDGE = 40
 NAME_WIDTH = 180  # pixels; a longer name is shortened in the middle ("Pasted im…16.31.png")
+NAME_MIN_WIDTH = 56  # squeezed by many chips in a narrow window, a name still shows its ends
 _FLAG_COLOURS = {"warning": "#b7791f", "refused": "#c53030"}
 _keys = itertools.count(1)
 
@@ -52,6 +53,39 @@ def _file_tag(name: str) -> str:
     return suffix.upper()[:4]
 
 
+class ElidedName(QLabel):
+    """A file's name as plain text, shortened in the middle with "…" to the width it is given.
+
+    The middle goes first: the start and the extension are the parts that tell files apart.
+    """
+
+    def __init__(self, name: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setTextFormat(Qt.TextFormat.PlainText)  # a file's name is anyone's text
+        self.full_name = name
+        self.setToolTip(plain_tooltip(name))
+        self.setMaximumWidth(NAME_WIDTH)
+        self._elide(NAME_WIDTH)
+
+    def sizeHint(self) -> QSize:
+        """Ask for the whole name's width, up to ``NAME_WIDTH``."""
+        hint = super().sizeHint()
+        full = self.fontMetrics().horizontalAdvance(self.full_name) + 2
+        return QSize(min(full, NAME_WIDTH), hint.height())
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(min(self.sizeHint().width(), NAME_MIN_WIDTH), super().minimumSizeHint().height())
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        """Shorten the name to the new width."""
+        super().resizeEvent(event)
+        self._elide(event.size().width())
+
+    def _elide(self, width: int) -> None:
+        metrics = self.fontMetrics()
+        self.setText(metrics.elidedText(self.full_name, Qt.TextElideMode.ElideMiddle, min(width, NAME_WIDTH)))
+
+
 class AttachmentChip(QFrame):
     """One attached file.
 
@@ -74,11 +108,8 @@ class AttachmentChip(QFrame):
         self.thumb.setFixedSize(THUMB_EDGE, THUMB_EDGE)
         self.thumb.setAlignment(Qt.AlignmentFlag.AlignCenter)
         attachment = draft.attachment
-        self.name_label = plain_label()
+        self.name_label = ElidedName(attachment.name)
         self.name_label.setObjectName("attachmentName")
-        self.name_label.setToolTip(plain_tooltip(attachment.name))
-        self.name_label.setMaximumWidth(NAME_WIDTH)
-        self._elide_name()
         self.size_label = QLabel(human_size(len(attachment.data)))
         self.size_label.setObjectName("attachmentSize")
         self.flag = QLabel()
@@ -105,18 +136,6 @@ class AttachmentChip(QFrame):
         row.addLayout(text)
         row.addWidget(self.remove_button, 0, Qt.AlignmentFlag.AlignTop)
         self.verdict = "ok"
-
-    def changeEvent(self, event: QEvent) -> None:
-        """Shorten the name again when the font changes (the theme, the app's font size)."""
-        super().changeEvent(event)
-        if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
-            self._elide_name()
-
-    def _elide_name(self) -> None:
-        # Middle elision keeps the start and the extension, the parts that tell files apart.
-        metrics = self.name_label.fontMetrics()
-        name = self.draft.attachment.name
-        self.name_label.setText(metrics.elidedText(name, Qt.TextElideMode.ElideMiddle, NAME_WIDTH))
 
     def set_thumbnail(self, image: QImage) -> None:
         """Show the image's thumbnail (made off the Qt thread)."""
