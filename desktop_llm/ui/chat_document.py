@@ -220,6 +220,46 @@ class ChatDocument:
             slot.code_length += self._replace(slot.footer_start(), slot.footer_start(), open_code_html, slot)
         slot.tail_length = self._replace(slot.footer_start(), slot.footer_start(), tail_html, slot)
 
+    def replace_code(self, slot: MessageSlot, href: str, pre_html: str) -> bool:
+        """Replace the code of the block whose Copy link is ``href`` with ``pre_html``; True if found.
+
+        Only that table cell changes (the same text with colours), so the rest of the message
+        is neither rendered nor laid out again.
+        """
+        position = self._find_anchor(slot, href)
+        if position is None:
+            return False
+        table = QTextCursor(self.document.findBlock(position)).currentTable()
+        if table is None or table.rows() < 2:
+            return False
+        cell = table.cellAt(1, 0)
+        start, end = cell.firstPosition(), cell.lastPosition()
+        tail_start = slot.footer_start() - slot.tail_length
+        before = self.document.characterCount()
+        cursor = QTextCursor(self.document)
+        cursor.setPosition(start)
+        cursor.setPosition(end, QTextCursor.MoveMode.KeepAnchor)
+        cursor.removeSelectedText()
+        cursor.insertFragment(self._fragment(pre_html, inline=True))
+        delta = self.document.characterCount() - before
+        slot.length += delta
+        if start >= tail_start:
+            slot.tail_length += delta
+        return True
+
+    def _find_anchor(self, slot: MessageSlot, href: str) -> int | None:
+        block = self.document.findBlock(slot.body_start())
+        end = slot.footer_start()
+        while block.isValid() and block.position() < end:
+            iterator = block.begin()
+            while not iterator.atEnd():
+                fragment = iterator.fragment()
+                if fragment.charFormat().anchorHref() == href:
+                    return fragment.position()
+                iterator += 1
+            block = block.next()
+        return None
+
     def set_footer(self, slot: MessageSlot, html: str) -> None:
         """Replace the footer region."""
         if slot.unchanged("footer", html):

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field, replace
 
 from PySide6.QtGui import QTextBlockFormat
 
+from desktop_llm.core.highlight_pool import HighlightJob, HighlightKey
 from desktop_llm.ui.chat_document import ChatDocument, MessageSlot
 from desktop_llm.ui.markdown import MarkdownRenderer
 from desktop_llm.ui.markdown_stream import MarkdownStream
@@ -60,6 +61,12 @@ class EntryWriter:
     def __init__(self, document: ChatDocument, renderer: MarkdownRenderer) -> None:
         self._document = document
         self._renderer = renderer
+        # Code blocks shown plain, by the highlighting they wait for: (message id, block index).
+        self.awaiting: dict[HighlightKey, set[tuple[str, int]]] = {}
+
+    def _await(self, message_id: str, pending: tuple[tuple[int, HighlightJob], ...]) -> None:
+        for index, job in pending:
+            self.awaiting.setdefault(job.key, set()).add((message_id, index))
 
     def insert(self, entry: ChatEntry, palette: Palette, *, at_top: bool = False) -> None:
         """Add the entry's message at the bottom (or top) of the document."""
@@ -74,6 +81,7 @@ class EntryWriter:
         self.render_reasoning(entry, palette)
         if entry.stream is not None:
             step = entry.stream.rerender(palette)
+            self._await(message.id, step.pending)
             self._document.set_body(slot, step.finished_html)
             self._document.update_stream(slot, open_code_html=step.open_code_html, tail_html=step.tail_html)
         else:
@@ -81,6 +89,7 @@ class EntryWriter:
                 message.id, message.content, palette, markdown=message.role == "assistant"
             )
             entry.code_blocks = rendered.code_blocks
+            self._await(message.id, rendered.pending)
             self._document.set_body(slot, body_html(message, rendered.html, palette))
         self._document.set_footer(slot, footer_html(message, palette, streaming=entry.stream is not None))
 
@@ -109,6 +118,7 @@ class EntryWriter:
             return 0, False
         shown_before = stream.shown
         step = stream.step(allowance, ending=ending)
+        self._await(entry.message.id, step.pending)
         if entry.slot is not None:
             self._document.update_stream(
                 entry.slot,

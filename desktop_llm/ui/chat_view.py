@@ -33,12 +33,14 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QApplication, QTextBrowser, QVBoxLayout, QWidget
 
+from desktop_llm.core.highlight_pool import HighlightKey, highlight_key
 from desktop_llm.ui.chat_browser import ChatBrowser
 from desktop_llm.ui.chat_document import ChatDocument
 from desktop_llm.ui.chat_entries import ChatEntry, EntryWriter
 from desktop_llm.ui.find_bar import FindBar
 from desktop_llm.ui.flush_pacer import FlushPacer
-from desktop_llm.ui.markdown import COPY_CODE_SCHEME, SAFE_LINK_SCHEMES, MarkdownRenderer
+from desktop_llm.ui.highlight_relay import HighlightRelay
+from desktop_llm.ui.markdown import COPY_CODE_SCHEME, SAFE_LINK_SCHEMES, MarkdownRenderer, code_pre_html
 from desktop_llm.ui.markdown_stream import MarkdownStream
 from desktop_llm.ui.message_chrome import TOGGLE_REASONING, MessageView, parse_action
 from desktop_llm.ui.theme import palette_for
@@ -87,6 +89,8 @@ class ChatView(QWidget):
         self._browser.document().setDocumentMargin(12)
         self._document = ChatDocument(self._browser.document(), self._palette)
         self._writer = EntryWriter(self._document, self._renderer)
+        self._highlights = HighlightRelay(self._renderer.highlighter, self)
+        self._highlights.finished.connect(self.on_highlights_finished)
         self._find_bar = FindBar(self)
         self._find_bar.hide()
 
@@ -302,6 +306,23 @@ class ChatView(QWidget):
         for message_id in rendered:
             self.stream_rendered.emit(message_id)
         return taken, more
+
+    def on_highlights_finished(self, key: HighlightKey) -> None:
+        """Swap the colours of a code block into the document, in place, where it is still shown."""
+        waiting = self._writer.awaiting.pop(key, set())
+        html = self._renderer.highlighter.lookup(key)[1]
+        language, style, _digest = key
+        if html is None or style != self._palette.pygments_style:
+            return
+        pre = code_pre_html(html, self._renderer.mono_family)
+        with self._document.edit():
+            for message_id, index in sorted(waiting):
+                entry = self._by_id.get(message_id)
+                code = entry.code_block(index) if entry is not None else None
+                if entry is None or entry.slot is None or code is None:
+                    continue
+                if highlight_key(code, language, style) == key:  # still the same block there
+                    self._document.replace_code(entry.slot, f"{COPY_CODE_SCHEME}:{message_id}:{index}", pre)
 
     # -- appearance ----------------------------------------------------------------------------
 

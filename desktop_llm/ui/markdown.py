@@ -9,7 +9,11 @@ Safety rules, all enforced here rather than trusted to the widget:
   link) are shown instead.
 
 Code fences are highlighted with Pygments using inline colours (Qt ignores stylesheets with
-classes) and get a "Copy" link ``copy-code:<message id>:<n>``, n counting code blocks from 0
+classes), never on this thread: a block is first rendered plain and its highlighting job is
+listed in ``RenderedMarkdown.pending`` (and submitted to the ``HighlightPool``, whose worker
+process has a time budget per block); once the pool has the result, rendering the same block
+again gives it colours, and the view swaps the highlighted code into the document in place.
+Every code block gets a "Copy" link ``copy-code:<message id>:<n>``, n counting code blocks from 0
 in the message; the code itself comes back in ``RenderedMarkdown.code_blocks`` so the view can
 put exactly that on the clipboard.
 """
@@ -22,7 +26,6 @@ import re
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -30,12 +33,8 @@ from markdown_it import MarkdownIt
 from markdown_it.renderer import RendererHTML
 from markdown_it.token import Token
 from markdown_it.utils import OptionsDict
-from pygments import highlight
-from pygments.formatters import HtmlFormatter
-from pygments.lexer import Lexer
-from pygments.lexers import get_lexer_by_name
-from pygments.util import ClassNotFound
 
+from desktop_llm.core.highlight_pool import HighlightJob, HighlightPool, shared_pool
 from desktop_llm.ui.theme import Palette
 
 SAFE_LINK_SCHEMES = frozenset({"http", "https", "mailto"})
@@ -69,6 +68,8 @@ class RenderedMarkdown:
 
     html: str
     code_blocks: tuple[str, ...] = ()
+    # Code blocks shown plain until their highlighting arrives: (code block index, job).
+    pending: tuple[tuple[int, HighlightJob], ...] = ()
 
 
 @dataclass
@@ -79,22 +80,8 @@ class _RenderContext:
     highlight_limit: int | None
     next_code_index: int
     code_blocks: list[str]
-
-
-@lru_cache(maxsize=64)
-def _lexer(language: str) -> Lexer | None:
-    if not language:
-        return None
-    try:
-        return get_lexer_by_name(language, stripnl=False, ensurenl=False)
-    except ClassNotFound:
-        return None
-
-
-@lru_cache(maxsize=8)
-def _formatter(style: str) -> HtmlFormatter:
-    # noclasses: Qt understands inline ``style`` attributes but not class selectors.
-    return HtmlFormatter(style=style, noclasses=True, nowrap=True)
+    highlighter: HighlightPool | None
+    pending: list[tuple[int, HighlightJob]]
 
 
 def _escape(text: str) -> str:
@@ -110,23 +97,31 @@ class MarkdownRenderer:
     Args:
         mono_family: font family for code (the view passes the system's fixed-width font).
         cache_size: how many rendered messages to keep.
+        highlighter: highlights code blocks off this thread (default: the process's shared pool).
     """
 
-    def __init__(self, *, mono_family: str = "monospace", cache_size: int = 4096) -> None:
+    def __init__(
+        self,
+        *,
+        mono_family: str = "monospace",
+        cache_size: int = 4096,
+        highlighter: HighlightPool | None = None,
+    ) -> None:
         self.mono_family = mono_family
+        self.highlighter = highlighter if highlighter is not None else shared_pool()
         self._cache: OrderedDict[tuple[str, bytes, str, str], RenderedMarkdown] = OrderedDict()
         self._cache_size = cache_size
         self._warm = False
         self.parser = self._build_parser()
 
     def warm_up(self, palette: Palette) -> None:
-        """Compile the parser's and the commonest lexer's patterns now, once.
+        """Compile the parser's patterns and start the highlighter's worker now, once.
 
-        Pygments compiles a lexer's regular expressions on first use (tens of milliseconds for
-        Python); done while the window is idle, the first code block of a reply does not stall.
+        Done while the window is idle, the first reply does not wait for either.
         """
         if not self._warm:
             self._warm = True
+            self.highlighter.start()
             self.render(_WARM_UP_SAMPLE, message_id="warm-up", palette=palette)
 
     def render(
@@ -142,6 +137,8 @@ class MarkdownRenderer:
 
         ``highlight_limit``: code blocks longer than this many characters are shown without
         colours (used for the still-growing tail of a stream, which is re-rendered often).
+        Blocks whose highlighting is not known yet are shown plain, submitted to the
+        highlighter and listed in the result's ``pending``.
         """
         context = _RenderContext(
             message_id=message_id,
@@ -150,9 +147,13 @@ class MarkdownRenderer:
             highlight_limit=highlight_limit,
             next_code_index=first_code_index,
             code_blocks=[],
+            highlighter=self.highlighter,
+            pending=[],
         )
         markup = self.parser.render(text, {"chat": context})
-        return RenderedMarkdown(markup, tuple(context.code_blocks))
+        for _index, job in context.pending:
+            self.highlighter.submit(job)
+        return RenderedMarkdown(markup, tuple(context.code_blocks), tuple(context.pending))
 
     def render_message(
         self, message_id: str, text: str, palette: Palette, *, markdown: bool
@@ -167,6 +168,8 @@ class MarkdownRenderer:
             rendered = self.render(text, message_id=message_id, palette=palette)
         else:
             rendered = RenderedMarkdown(render_plain(text))
+        if rendered.pending:  # rendered again once its colours arrive
+            return rendered
         self._cache[key] = rendered
         if len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
@@ -232,11 +235,16 @@ def _render_fence(
     ctx.next_code_index += 1
     ctx.code_blocks.append(code)
 
-    lexer = _lexer(language.lower())
-    if lexer is not None and (ctx.highlight_limit is None or len(code) <= ctx.highlight_limit):
-        body = highlight(code, lexer, _formatter(ctx.palette.pygments_style)).rstrip("\n")
-    else:
-        body = _escape(code)
+    body = _escape(code)
+    highlighter = ctx.highlighter
+    small = ctx.highlight_limit is None or len(code) <= ctx.highlight_limit
+    if language and highlighter is not None and small:
+        job = HighlightJob(code, language, ctx.palette.pygments_style)
+        known, highlighted = highlighter.lookup(job.key)
+        if highlighted is not None:
+            body = highlighted
+        elif not known:
+            ctx.pending.append((index, job))
     palette = ctx.palette
     href = _escape(f"{COPY_CODE_SCHEME}:{ctx.message_id}:{index}")
     label = _escape(language) if language else "code"
@@ -251,8 +259,15 @@ def _render_fence(
         f'<td align="right" bgcolor="{palette.code_header_background}" style="padding: 3px 10px;">'
         f'<p style="{CHROME_STYLE}"><small><a href="{href}">Copy</a></small></p></td></tr>'
         f'<tr><td colspan="2" style="padding: 6px 10px 8px 10px;">'
-        f'<pre style="margin: 0; white-space: pre-wrap; font-family: {_escape(ctx.mono_family)};">'
-        f"{body}</pre></td></tr></table>\n"
+        f"{code_pre_html(body, ctx.mono_family)}</td></tr></table>\n"
+    )
+
+
+def code_pre_html(body: str, mono_family: str) -> str:
+    """Return the ``<pre>`` that holds a code block's (escaped or highlighted) ``body``."""
+    return (
+        f'<pre style="margin: 0; white-space: pre-wrap; font-family: {_escape(mono_family)};">'
+        f"{body}</pre>"
     )
 
 

@@ -9,7 +9,9 @@ text arrives, so a refresh costs the size of the tail, not of the whole reply.
 One tail can grow large: a long code block. While its fence is open, its complete lines go
 into an *open code box* (plain lines on the code background, appended line by line) and only
 the line being written is re-rendered; when the fence closes, the box is replaced by the
-block rendered whole (highlighted, with its Copy link).
+block rendered whole (with its Copy link; colours follow from the highlighter). While the fence
+is open, where it starts is remembered and only lines that arrived since the last refresh are
+tested for the closing fence, so a refresh costs the new text, not the size of the block.
 
 Plain Python: the Qt view asks for HTML here and decides where it goes in its document.
 """
@@ -17,10 +19,11 @@ Plain Python: the Qt view asks for HTML here and decides where it goes in its do
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from markdown_it import MarkdownIt
 
+from desktop_llm.core.highlight_pool import HighlightJob
 from desktop_llm.ui.markdown import MarkdownRenderer, code_box_header_html, code_box_lines_html
 from desktop_llm.ui.theme import Palette
 
@@ -51,6 +54,30 @@ class OpenFence:
 
     content_start: int  # offset of the first code line (after the opening line)
     language: str
+    markup: str = field(default="```", compare=False)  # the opening marker run
+
+
+@dataclass
+class _TrackedFence:
+    """The open fence at the end of a stream, followed line by line (offsets in the whole text)."""
+
+    language: str
+    closing: re.Pattern[str]
+    scanned: int  # complete lines before this offset are known not to close the fence
+
+    def still_open(self, text: str, end: int) -> bool:
+        """Test the lines of ``text`` that arrived since the last call; True if none closes the fence.
+
+        A line still being written that already looks like a closing fence counts as closing
+        (the caller then parses the block as a whole, exactly as before tracking).
+        """
+        complete = _complete_lines_end(text, self.scanned, end)
+        if complete > self.scanned:
+            lines = _LINE_BREAK.split(text[self.scanned : complete])
+            if any(self.closing.fullmatch(line) for line in lines[:-1]):
+                return False
+            self.scanned = complete
+        return self.closing.fullmatch(text[complete:end].rstrip("\r")) is None
 
 
 @dataclass(frozen=True)
@@ -81,6 +108,15 @@ def finished_prefix_length(parser: MarkdownIt, text: str) -> int:
     return split_tail(parser, text).finished
 
 
+def closing_fence(markup: str) -> re.Pattern[str]:
+    """Return the pattern of a whole line that closes a top-level fence opened with ``markup``.
+
+    As markdown-it decides it: at most three spaces, at least as many of the same marker
+    character, then only spaces or tabs.
+    """
+    return re.compile(rf" {{0,3}}{re.escape(markup[0])}{{{len(markup)},}}[ \t]*")
+
+
 def _open_fence(text: str, last: object, start: int) -> OpenFence | None:
     if getattr(last, "type", "") != "fence":
         return None
@@ -89,12 +125,12 @@ def _open_fence(text: str, last: object, start: int) -> OpenFence | None:
     if len(lines) < 2:  # the opening line itself is still being written
         return None
     markup = getattr(last, "markup", "```")
-    closing = re.compile(rf" {{0,3}}{re.escape(markup[0])}{{{len(markup)},}}[ \t]*")
+    closing = closing_fence(markup)
     if any(closing.fullmatch(line) for line in lines[1:]):
         return None
     content_start = start + _offset_of_line(text[start:], 1)
     language = opening.strip().lstrip(markup[0]).strip().split(maxsplit=1)
-    return OpenFence(content_start, language[0] if language else "")
+    return OpenFence(content_start, language[0] if language else "", markup)
 
 
 @dataclass(frozen=True)
@@ -105,6 +141,7 @@ class StreamStep:
     finished_html: str = ""  # append after the finished blocks shown so far
     open_code_html: str = ""  # append to the open code box
     tail_html: str = ""  # replaces the tail
+    pending: tuple[tuple[int, HighlightJob], ...] = ()  # code blocks shown plain for now
 
 
 @dataclass
@@ -129,7 +166,9 @@ class MarkdownStream:
     committed: int = 0  # characters of ``text`` in finished, rendered blocks
     code_blocks: list[str] = field(default_factory=list)  # of the committed blocks, in order
     tail_code_blocks: tuple[str, ...] = ()
+    shown_box: bool = False  # the open code box (its header at least) is in the document
     _box_end: int | None = None  # while a code box is open: end of the code lines it shows
+    _fence: _TrackedFence | None = None  # the open fence at the end, once found
     _parts: list[str] = field(default_factory=list)
 
     def append(self, text: str) -> None:
@@ -161,28 +200,45 @@ class MarkdownStream:
         self._collect()
         end = len(self.text) if max_chars is None else min(len(self.text), self.shown + max_chars)
         self.shown = end
+        final = ending and end == len(self.text)
+        if self._fence is not None and not final and self._fence.still_open(self.text, end):
+            return self._open_code_step(self._fence.language, end, StreamStep())
+        self._fence = None
         split = split_tail(self.renderer.parser, self.text[self.committed : end])
-        finished_html, drop = "", False
+        finished = StreamStep()
         if split.finished:
-            finished_html = self._commit(split.finished)
-            drop = self._close_box()
+            finished = self._commit(split.finished)
+            finished = replace(finished, drop_open_code=self._close_box())
         fence = split.open_fence
-        if fence is None or (ending and end == len(self.text)):
-            drop = self._close_box() or drop
+        if fence is None or final:
+            drop = self._close_box() or finished.drop_open_code
             rendered = self.renderer.render(
                 self.text[self.committed : end],
                 message_id=self.message_id,
                 palette=self.palette,
                 first_code_index=len(self.code_blocks),
-                highlight_limit=None if ending and end == len(self.text) else TAIL_HIGHLIGHT_LIMIT,
+                highlight_limit=None if final else TAIL_HIGHLIGHT_LIMIT,
             )
             self.tail_code_blocks = rendered.code_blocks
-            return StreamStep(drop, finished_html, "", rendered.html)
-        open_code = ""
+            return StreamStep(
+                drop, finished.finished_html, "", rendered.html, (*finished.pending, *rendered.pending)
+            )
+        content_start = self.committed + fence.content_start - split.finished
         if self._box_end is None:
-            self._box_end = self.committed + fence.content_start - split.finished
-            open_code = code_box_header_html(fence.language, self.palette)
-        complete = self.committed + _complete_lines_end(self.text[self.committed : end])
+            self._box_end = content_start
+        self._fence = _TrackedFence(
+            fence.language, closing_fence(fence.markup), _complete_lines_end(self.text, content_start, end)
+        )
+        return self._open_code_step(fence.language, end, finished)
+
+    def _open_code_step(self, language: str, end: int, finished: StreamStep) -> StreamStep:
+        """Append the complete lines of the open fence to its box; the line being written is the tail."""
+        assert self._box_end is not None
+        open_code = ""
+        if not self.shown_box:
+            self.shown_box = True
+            open_code = code_box_header_html(language, self.palette)
+        complete = _complete_lines_end(self.text, self._box_end, end)
         if complete > self._box_end:
             open_code += code_box_lines_html(
                 self.text[self._box_end : complete], self.renderer.mono_family, self.palette
@@ -191,7 +247,7 @@ class MarkdownStream:
         self.tail_code_blocks = ()
         partial = self.text[self._box_end : end]
         tail = code_box_lines_html(partial, self.renderer.mono_family, self.palette) if partial else ""
-        return StreamStep(drop, finished_html, open_code, tail)
+        return StreamStep(finished.drop_open_code, finished.finished_html, open_code, tail, finished.pending)
 
     def rerender(self, palette: Palette) -> StreamStep:
         """Render everything shown so far again, in ``palette``, for an empty message body."""
@@ -201,15 +257,19 @@ class MarkdownStream:
         )
         self.code_blocks = list(rendered.code_blocks)
         self._box_end = None
+        self.shown_box = False
+        self._fence = None
         step = self.step(0)
-        return StreamStep(False, rendered.html, step.open_code_html, step.tail_html)
+        return StreamStep(
+            False, rendered.html, step.open_code_html, step.tail_html, (*rendered.pending, *step.pending)
+        )
 
     def code_block(self, index: int) -> str | None:
         """Return the code of block ``index`` (committed or in the tail), or None."""
         blocks = [*self.code_blocks, *self.tail_code_blocks]
         return blocks[index] if 0 <= index < len(blocks) else None
 
-    def _commit(self, length: int) -> str:
+    def _commit(self, length: int) -> StreamStep:
         piece = self.text[self.committed : self.committed + length]
         self.committed += length
         rendered = self.renderer.render(
@@ -219,19 +279,20 @@ class MarkdownStream:
             first_code_index=len(self.code_blocks),
         )
         self.code_blocks.extend(rendered.code_blocks)
-        return rendered.html
+        return StreamStep(finished_html=rendered.html, pending=rendered.pending)
 
     def _close_box(self) -> bool:
-        was_open = self._box_end is not None
+        was_open = self.shown_box
         self._box_end = None
+        self.shown_box = False
         return was_open
 
 
-def _complete_lines_end(text: str) -> int:
-    """Return the offset just after the last complete line of ``text`` (0 if there is none)."""
-    cut = max(text.rfind("\n"), text.rfind("\r"))
+def _complete_lines_end(text: str, start: int, end: int) -> int:
+    """Return the offset just after the last complete line of ``text[start:end]`` (``start`` if none)."""
+    cut = max(text.rfind("\n", start, end), text.rfind("\r", start, end))
     if cut < 0:
-        return 0
-    if text[cut] == "\r" and cut == len(text) - 1:  # maybe the first half of "\r\n": not complete yet
-        return _complete_lines_end(text[:cut])
+        return start
+    if text[cut] == "\r" and cut == end - 1:  # maybe the first half of "\r\n": not complete yet
+        return _complete_lines_end(text, start, cut)
     return cut + 1
