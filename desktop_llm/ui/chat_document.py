@@ -44,11 +44,11 @@ from PySide6.QtGui import (
     QTextListFormat,
 )
 
-from desktop_llm.ui.markdown import CHROME_STATE, COPY_CODE_SCHEME
+from desktop_llm.ui.markdown import CHROME_STATE, COPY_CODE_SCHEME, SHOW_ALL_SCHEME
 from desktop_llm.ui.message_chrome import ACTION_SCHEME
 from desktop_llm.ui.theme import Palette
 
-_INTERNAL_LINK = re.compile(rf"^({ACTION_SCHEME}|{COPY_CODE_SCHEME}):")
+_INTERNAL_LINK = re.compile(rf"^({ACTION_SCHEME}|{COPY_CODE_SCHEME}|{SHOW_ALL_SCHEME}):")
 _BULLETS = (
     QTextListFormat.Style.ListDisc,
     QTextListFormat.Style.ListCircle,

@@ -40,7 +40,13 @@ from desktop_llm.ui.chat_entries import ChatEntry, EntryWriter
 from desktop_llm.ui.find_bar import FindBar
 from desktop_llm.ui.flush_pacer import FlushPacer
 from desktop_llm.ui.highlight_relay import HighlightRelay
-from desktop_llm.ui.markdown import COPY_CODE_SCHEME, SAFE_LINK_SCHEMES, MarkdownRenderer, code_pre_html
+from desktop_llm.ui.markdown import (
+    COPY_CODE_SCHEME,
+    SAFE_LINK_SCHEMES,
+    SHOW_ALL_SCHEME,
+    MarkdownRenderer,
+    code_pre_html,
+)
 from desktop_llm.ui.markdown_stream import MarkdownStream
 from desktop_llm.ui.message_chrome import TOGGLE_REASONING, MessageView, parse_action
 from desktop_llm.ui.theme import palette_for
@@ -436,9 +442,17 @@ class ChatView(QWidget):
         if scheme == COPY_CODE_SCHEME:
             message_id, _, index = url.path().rpartition(":")
             entry = self._by_id.get(message_id)
-            code = entry.code_block(int(index)) if entry is not None and index.isdigit() else None
+            number = int(index) if index.isdigit() else -1
+            code = entry.code_block(number, self._renderer) if entry is not None else None
             if code is not None:
                 QApplication.clipboard().setText(code)
+            return
+        if scheme == SHOW_ALL_SCHEME:
+            entry = self._by_id.get(url.path())
+            if entry is not None and entry.slot is not None and entry.stream is None:
+                entry.whole = True
+                with self._document.edit():
+                    self._writer.render(entry, self._palette)
             return
         parsed = parse_action(url.toString())
         entry = self._by_id.get(parsed[1]) if parsed is not None else None

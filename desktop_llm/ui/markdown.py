@@ -25,7 +25,7 @@ import html
 import re
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -35,10 +35,15 @@ from markdown_it.token import Token
 from markdown_it.utils import OptionsDict
 
 from desktop_llm.core.highlight_pool import HighlightJob, HighlightPool, shared_pool
+from desktop_llm.core.markdown_limits import NO_LIMITS, Limits, limit_markdown
 from desktop_llm.ui.theme import Palette
 
 SAFE_LINK_SCHEMES = frozenset({"http", "https", "mailto"})
 COPY_CODE_SCHEME = "copy-code"
+SHOW_ALL_SCHEME = "show-all"  # show-all:<message id>: render the message without limits
+# Per block (the same whether a block arrives whole or streamed); finished messages also have
+# a limit on their whole length (``Limits().total_chars``).
+BLOCK_LIMITS = Limits(total_chars=None)
 # Paragraphs in this Qt block state are interface (labels, links), not message content: the
 # view leaves them out when the reader copies a selection. ``-qt-user-state`` is Qt's CSS for it.
 CHROME_STATE = 1
@@ -70,6 +75,7 @@ class RenderedMarkdown:
     code_blocks: tuple[str, ...] = ()
     # Code blocks shown plain until their highlighting arrives: (code block index, job).
     pending: tuple[tuple[int, HighlightJob], ...] = ()
+    hidden: bool = False  # parts were left out under the limits (code_blocks are cut too)
 
 
 @dataclass
@@ -132,14 +138,17 @@ class MarkdownRenderer:
         palette: Palette,
         first_code_index: int = 0,
         highlight_limit: int | None = None,
+        limits: Limits = BLOCK_LIMITS,
     ) -> RenderedMarkdown:
         """Render markdown ``text`` to HTML, numbering code blocks from ``first_code_index``.
 
         ``highlight_limit``: code blocks longer than this many characters are shown without
         colours (used for the still-growing tail of a stream, which is re-rendered often).
         Blocks whose highlighting is not known yet are shown plain, submitted to the
-        highlighter and listed in the result's ``pending``.
+        highlighter and listed in the result's ``pending``. Tables, code and length are cut
+        to ``limits`` (see ``core.markdown_limits``).
         """
+        limited = limit_markdown(text, limits)
         context = _RenderContext(
             message_id=message_id,
             palette=palette,
@@ -150,22 +159,35 @@ class MarkdownRenderer:
             highlighter=self.highlighter,
             pending=[],
         )
-        markup = self.parser.render(text, {"chat": context})
+        markup = self.parser.render(limited.text, {"chat": context})
         for _index, job in context.pending:
             self.highlighter.submit(job)
-        return RenderedMarkdown(markup, tuple(context.code_blocks), tuple(context.pending))
+        return RenderedMarkdown(markup, tuple(context.code_blocks), tuple(context.pending), limited.hidden)
+
+    def code_blocks_of(self, text: str) -> tuple[str, ...]:
+        """Return the code of every fenced or indented block of ``text``, whole (no limits)."""
+        tokens = self.parser.parse(text)
+        return tuple(t.content.removesuffix("\n") for t in tokens if t.type in ("fence", "code_block"))
 
     def render_message(
-        self, message_id: str, text: str, palette: Palette, *, markdown: bool
+        self, message_id: str, text: str, palette: Palette, *, markdown: bool, whole: bool = False
     ) -> RenderedMarkdown:
-        """Render a whole message, from the cache when the same content was rendered before."""
-        key = (message_id, content_hash(text), palette.name, "md" if markdown else "plain")
+        """Render a whole message, from the cache when the same content was rendered before.
+
+        A long message is cut to ``Limits()`` and ends with a "Show all" link, unless ``whole``.
+        """
+        kind = ("md" if markdown else "plain") + ("-whole" if whole else "")
+        key = (message_id, content_hash(text), palette.name, kind)
         cached = self._cache.get(key)
         if cached is not None:
             self._cache.move_to_end(key)
             return cached
         if markdown:
-            rendered = self.render(text, message_id=message_id, palette=palette)
+            rendered = self.render(
+                text, message_id=message_id, palette=palette, limits=NO_LIMITS if whole else Limits()
+            )
+            if rendered.hidden:
+                rendered = replace(rendered, html=rendered.html + show_all_html(message_id, palette))
         else:
             rendered = RenderedMarkdown(render_plain(text))
         if rendered.pending:  # rendered again once its colours arrive
@@ -194,6 +216,15 @@ class MarkdownRenderer:
         ):
             parser.add_render_rule(name, rule)
         return parser
+
+
+def show_all_html(message_id: str, palette: Palette) -> str:
+    """Return the line that offers to render a cut message whole."""
+    href = _escape(f"{SHOW_ALL_SCHEME}:{message_id}")
+    return (
+        f'<p style="{CHROME_STYLE}"><small><span style="color: {palette.muted}">Part of this message is'
+        f' hidden to keep the window responsive. </span><a href="{href}">Show all</a></small></p>'
+    )
 
 
 def render_plain(text: str) -> str:

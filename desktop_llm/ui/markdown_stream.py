@@ -166,6 +166,8 @@ class MarkdownStream:
     committed: int = 0  # characters of ``text`` in finished, rendered blocks
     code_blocks: list[str] = field(default_factory=list)  # of the committed blocks, in order
     tail_code_blocks: tuple[str, ...] = ()
+    hidden: bool = False  # a committed block was cut to the limits (see ``core.markdown_limits``)
+    tail_hidden: bool = False
     shown_box: bool = False  # the open code box (its header at least) is in the document
     _box_end: int | None = None  # while a code box is open: end of the code lines it shows
     _fence: _TrackedFence | None = None  # the open fence at the end, once found
@@ -220,6 +222,7 @@ class MarkdownStream:
                 highlight_limit=None if final else TAIL_HIGHLIGHT_LIMIT,
             )
             self.tail_code_blocks = rendered.code_blocks
+            self.tail_hidden = rendered.hidden
             return StreamStep(
                 drop, finished.finished_html, "", rendered.html, (*finished.pending, *rendered.pending)
             )
@@ -245,6 +248,7 @@ class MarkdownStream:
             )
             self._box_end = complete
         self.tail_code_blocks = ()
+        self.tail_hidden = False
         partial = self.text[self._box_end : end]
         tail = code_box_lines_html(partial, self.renderer.mono_family, self.palette) if partial else ""
         return StreamStep(finished.drop_open_code, finished.finished_html, open_code, tail, finished.pending)
@@ -256,6 +260,7 @@ class MarkdownStream:
             self.text[: self.committed], message_id=self.message_id, palette=palette
         )
         self.code_blocks = list(rendered.code_blocks)
+        self.hidden = rendered.hidden
         self._box_end = None
         self.shown_box = False
         self._fence = None
@@ -279,6 +284,7 @@ class MarkdownStream:
             first_code_index=len(self.code_blocks),
         )
         self.code_blocks.extend(rendered.code_blocks)
+        self.hidden = self.hidden or rendered.hidden
         return StreamStep(finished_html=rendered.html, pending=rendered.pending)
 
     def _close_box(self) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import time
 
-from chatview_support import click_anchor, shown_view
+from chatview_support import anchor_hrefs, click_anchor, shown_view
 from PySide6.QtCore import QTimer
 from PySide6.QtGui import QTextFormat
 from PySide6.QtWidgets import QApplication
@@ -24,7 +24,7 @@ def coloured(view: ChatView, text: str) -> bool:
 
 
 def test_a_74_character_reply_never_freezes_the_view(qtbot) -> None:
-    pool = HighlightPool(budget=0.5)
+    pool = HighlightPool(budget=2.0)
     try:
         view = shown_view(qtbot, renderer=MarkdownRenderer(highlighter=pool))
         ticks: list[float] = []
@@ -66,3 +66,22 @@ def test_colours_arrive_in_place_without_touching_the_rest_of_the_message(qtbot)
     # The footer and everything after still sits where the message says it does.
     view.append_message(MessageView("u2", "user", "Thanks"))
     assert view.message_text("u2") == "Thanks"
+
+
+def test_a_huge_reply_is_shown_cut_with_show_all_and_copy_gives_the_whole_code(qtbot) -> None:
+    rows = "".join(f"| {i} | value {i} |\n" for i in range(1_000))
+    code = "".join(f"line_{i} = {i}\n" for i in range(5_000))  # about 70 kB
+    reply = f"| n | v |\n|---|---|\n{rows}\nAnd the code:\n\n```\n{code}```\n"
+    view = shown_view(qtbot)
+    view.set_messages([MessageView("a1", "assistant", reply)])
+    shown = view.message_text("a1")
+    assert "value 199" in shown and "value 200 " not in shown
+    assert "800 more rows not shown" in shown
+    assert "show-all:a1" in anchor_hrefs(view)
+
+    click_anchor(qtbot, view, "copy-code:a1:0")
+    qtbot.waitUntil(lambda: QApplication.clipboard().text() == code.removesuffix("\n"))
+
+    click_anchor(qtbot, view, "show-all:a1")
+    qtbot.waitUntil(lambda: "value 999" in (view.message_text("a1") or ""))
+    assert "show-all:a1" not in anchor_hrefs(view)

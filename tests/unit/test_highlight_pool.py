@@ -20,7 +20,7 @@ def wait_idle(pool: HighlightPool, seconds: float = 60.0) -> None:
 
 
 def test_a_block_over_budget_stays_plain_and_the_next_one_is_highlighted() -> None:
-    pool = HighlightPool(budget=0.5)
+    pool = HighlightPool(budget=2.0)
     finished = []
     pool.add_listener(finished.append)
     try:
