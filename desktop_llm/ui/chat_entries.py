@@ -132,7 +132,9 @@ class EntryWriter:
         shown_before = stream.shown
         step = stream.step(allowance, ending=ending)
         self._await(entry.message.id, step.pending)
-        if entry.slot is not None:
+        if stream.stale and entry.slot is not None:  # a link definition arrived for text shown earlier
+            self.render(entry, palette)
+        elif entry.slot is not None:
             self._document.update_stream(
                 entry.slot,
                 tail_html=step.tail_html,
@@ -152,8 +154,9 @@ class EntryWriter:
         entry.code_blocks = (*stream.code_blocks, *stream.tail_code_blocks)
         entry.message = replace(message, content=stream.received, reasoning=entry.reasoning)
         entry.stream = entry.finished = None
-        if entry.slot is not None and (stream.hidden or stream.tail_hidden):
-            self.render(entry, palette)  # cut to the limits: as a reopen shows it, with "Show all"
+        if entry.slot is not None and (stream.hidden or stream.tail_hidden or stream.references):
+            # Cut to the limits, or links defined anywhere: render it as a reopen shows it.
+            self.render(entry, palette)
         elif entry.slot is not None:
             self._document.set_header(entry.slot, header_html(entry.message, palette))
             self.render_reasoning(entry, palette)

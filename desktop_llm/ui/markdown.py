@@ -139,6 +139,7 @@ class MarkdownRenderer:
         first_code_index: int = 0,
         highlight_limit: int | None = None,
         limits: Limits = BLOCK_LIMITS,
+        references: dict[str, Any] | None = None,
     ) -> RenderedMarkdown:
         """Render markdown ``text`` to HTML, numbering code blocks from ``first_code_index``.
 
@@ -146,7 +147,8 @@ class MarkdownRenderer:
         colours (used for the still-growing tail of a stream, which is re-rendered often).
         Blocks whose highlighting is not known yet are shown plain, submitted to the
         highlighter and listed in the result's ``pending``. Tables, code and length are cut
-        to ``limits`` (see ``core.markdown_limits``).
+        to ``limits`` (see ``core.markdown_limits``). ``references``: link reference
+        definitions found elsewhere in the message (a streamed piece uses the whole reply's).
         """
         limited = limit_markdown(text, limits)
         context = _RenderContext(
@@ -159,7 +161,8 @@ class MarkdownRenderer:
             highlighter=self.highlighter,
             pending=[],
         )
-        markup = self.parser.render(limited.text, {"chat": context})
+        env = {"chat": context, "references": dict(references or {})}
+        markup = self.parser.render(limited.text, env)
         for _index, job in context.pending:
             self.highlighter.submit(job)
         return RenderedMarkdown(markup, tuple(context.code_blocks), tuple(context.pending), limited.hidden)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from markdown_it import MarkdownIt
 
@@ -88,14 +89,16 @@ class TailSplit:
     open_fence: OpenFence | None  # offsets relative to the start of the text
 
 
-def split_tail(parser: MarkdownIt, text: str) -> TailSplit:
+def split_tail(parser: MarkdownIt, text: str, references: dict[str, Any] | None = None) -> TailSplit:
     """Find the finished blocks of ``text`` (all but the last top-level block) and any open fence.
 
     ``open_fence`` is set when the last block is a fenced code block whose closing line has not
-    arrived, with at least its opening line complete.
+    arrived, with at least its opening line complete. Link reference definitions found on the
+    way are added to ``references``.
     """
     tokens: list = []
-    parser.block.parse(_normalise(text), parser, {}, tokens)
+    env: dict[str, Any] = {"references": references if references is not None else {}}
+    parser.block.parse(_normalise(text), parser, env, tokens)
     blocks = [t for t in tokens if t.level == 0 and t.nesting >= 0 and t.map is not None]
     if not blocks:
         return TailSplit(0, None)
@@ -171,6 +174,10 @@ class MarkdownStream:
     shown_box: bool = False  # the open code box (its header at least) is in the document
     _box_end: int | None = None  # while a code box is open: end of the code lines it shows
     _fence: _TrackedFence | None = None  # the open fence at the end, once found
+    # Link reference definitions seen so far; a new one makes ``stale`` True when text shown
+    # earlier may use it (the view then renders the body again, once).
+    references: dict[str, Any] = field(default_factory=dict)
+    stale: bool = False
     _parts: list[str] = field(default_factory=list)
 
     def append(self, text: str) -> None:
@@ -206,7 +213,10 @@ class MarkdownStream:
         if self._fence is not None and not final and self._fence.still_open(self.text, end):
             return self._open_code_step(self._fence.language, end, StreamStep())
         self._fence = None
-        split = split_tail(self.renderer.parser, self.text[self.committed : end])
+        known = len(self.references)
+        split = split_tail(self.renderer.parser, self.text[self.committed : end], self.references)
+        if len(self.references) > known and "]" in self.text[: self.committed]:
+            self.stale = True
         finished = StreamStep()
         if split.finished:
             finished = self._commit(split.finished)
@@ -220,6 +230,7 @@ class MarkdownStream:
                 palette=self.palette,
                 first_code_index=len(self.code_blocks),
                 highlight_limit=None if final else TAIL_HIGHLIGHT_LIMIT,
+                references=self.references,
             )
             self.tail_code_blocks = rendered.code_blocks
             self.tail_hidden = rendered.hidden
@@ -256,8 +267,12 @@ class MarkdownStream:
     def rerender(self, palette: Palette) -> StreamStep:
         """Render everything shown so far again, in ``palette``, for an empty message body."""
         self.palette = palette
+        self.stale = False
         rendered = self.renderer.render(
-            self.text[: self.committed], message_id=self.message_id, palette=palette
+            self.text[: self.committed],
+            message_id=self.message_id,
+            palette=palette,
+            references=self.references,
         )
         self.code_blocks = list(rendered.code_blocks)
         self.hidden = rendered.hidden
@@ -282,6 +297,7 @@ class MarkdownStream:
             message_id=self.message_id,
             palette=self.palette,
             first_code_index=len(self.code_blocks),
+            references=self.references,
         )
         self.code_blocks.extend(rendered.code_blocks)
         self.hidden = self.hidden or rendered.hidden
