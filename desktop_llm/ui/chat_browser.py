@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtCore import QMimeData, QUrl
-from PySide6.QtGui import QColor, QTextCharFormat
+from PySide6.QtGui import QColor, QImage, QTextCharFormat
 from PySide6.QtWidgets import QFrame, QTextBrowser, QTextEdit, QWidget
+
+from desktop_llm.core.math_svg import MATH_SCHEME
 
 MAX_HIGHLIGHTS = 1000
 
@@ -21,11 +23,18 @@ class ChatBrowser(QTextBrowser):
     Args:
         parent: the chat view.
         copy_text: returns the text to copy for a selection's [start, end) positions.
+        images: draws the app's own images (formulas, ``math:`` names); nothing else is loaded.
     """
 
-    def __init__(self, parent: QWidget, copy_text: Callable[[int, int], str]) -> None:
+    def __init__(
+        self,
+        parent: QWidget,
+        copy_text: Callable[[int, int], str],
+        images: Callable[[str], QImage | None] | None = None,
+    ) -> None:
         super().__init__(parent)
         self._copy_text = copy_text
+        self._images = images
         self.setOpenLinks(False)
         self.setOpenExternalLinks(False)
         self.setUndoRedoEnabled(False)
@@ -33,7 +42,10 @@ class ChatBrowser(QTextBrowser):
         self.setSearchPaths([])
 
     def loadResource(self, kind: int, name: QUrl | str) -> object:
-        """Refuse every resource; nothing in a conversation is fetched."""
+        """Refuse every resource but the app's own formula images; nothing is ever fetched."""
+        address = name.toString() if isinstance(name, QUrl) else str(name)
+        if self._images is not None and address.startswith(f"{MATH_SCHEME}:"):
+            return self._images(address)
         return None
 
     def createMimeDataFromSelection(self) -> QMimeData:

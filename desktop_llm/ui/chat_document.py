@@ -44,6 +44,8 @@ from PySide6.QtGui import (
     QTextListFormat,
 )
 
+from desktop_llm.core.math_markdown import math_source
+from desktop_llm.core.math_svg import parse_formula_name
 from desktop_llm.ui.markdown import CHROME_STATE, COPY_CODE_SCHEME, SHOW_ALL_SCHEME
 from desktop_llm.ui.message_chrome import ACTION_SCHEME
 from desktop_llm.ui.theme import Palette
@@ -337,7 +339,11 @@ class ChatDocument:
         scratch.setDefaultStyleSheet(self._style_sheet)
         scratch.setHtml(html.strip())
         children = scratch.rootFrame().childFrames()
-        starts_with_table = bool(children) and children[0].firstPosition() == 1
+        # Only a table: Qt also makes frames for some inline images (formulas), which still merge.
+        first_frame = children[0] if children else None
+        starts_with_table = (
+            first_frame is not None and first_frame.firstPosition() == 1 and first_frame.inherits("QTextTable")
+        )
         if not inline and not starts_with_table:
             # An empty first block absorbs the merge, so the real first block keeps its format.
             first = scratch.begin()
@@ -353,8 +359,14 @@ def _block_text(block: QTextBlock, start: int, end: int) -> str:
     while not iterator.atEnd():
         fragment = iterator.fragment()
         first, last = fragment.position(), fragment.position() + fragment.length()
-        if first < end and last > start and not _INTERNAL_LINK.match(fragment.charFormat().anchorHref()):
-            parts.append(fragment.text()[max(start, first) - first : min(end, last) - first])
+        char_format = fragment.charFormat()
+        if first < end and last > start and not _INTERNAL_LINK.match(char_format.anchorHref()):
+            image = char_format.toImageFormat().name() if char_format.isImageFormat() else ""
+            formula = parse_formula_name(image)
+            if formula is not None:  # a formula copies as the LaTeX it was written in
+                parts.append(math_source(formula[0], formula[1]))
+            else:
+                parts.append(fragment.text()[max(start, first) - first : min(end, last) - first])
         iterator += 1
     # Qt stores a line break inside a paragraph (<br>, pre-wrap newlines) as U+2028.
     text = "".join(parts).replace("\u2028", "\n")

@@ -22,6 +22,7 @@ from PySide6.QtGui import (
     QColor,
     QDesktopServices,
     QFontDatabase,
+    QFontInfo,
     QKeyEvent,
     QKeySequence,
     QPalette,
@@ -48,6 +49,7 @@ from desktop_llm.ui.markdown import (
     code_pre_html,
 )
 from desktop_llm.ui.markdown_stream import MarkdownStream
+from desktop_llm.ui.math_images import MathImages
 from desktop_llm.ui.message_chrome import TOGGLE_REASONING, MessageView, parse_action
 from desktop_llm.ui.theme import palette_for
 
@@ -91,8 +93,12 @@ class ChatView(QWidget):
         self._renderer = renderer or MarkdownRenderer(mono_family=mono)
         self._open_url = open_url or QDesktopServices.openUrl
         self._palette = palette_for(dark)
-        self._browser = ChatBrowser(self, self._copy_text)
+        self._math = MathImages(self, scale=self.devicePixelRatioF())
+        self._math.drawn.connect(self.on_math_drawn)
+        self._math_relayout = False
+        self._browser = ChatBrowser(self, self._copy_text, self._math.image)
         self._browser.document().setDocumentMargin(12)
+        self._renderer.math_pixel_size = QFontInfo(self._browser.font()).pixelSize()
         self._document = ChatDocument(self._browser.document(), self._palette)
         self._writer = EntryWriter(self._document, self._renderer)
         self._highlights = HighlightRelay(self._renderer.highlighter, self)
@@ -330,6 +336,23 @@ class ChatView(QWidget):
                 if highlight_key(code, language, style) == key:  # still the same block there
                     self._document.replace_code(entry.slot, f"{COPY_CODE_SCHEME}:{message_id}:{index}", pre)
 
+    def on_math_drawn(self, name: str) -> None:
+        """Put a drawn formula in place of its source; lay the document out again once per batch."""
+        image = self._math.image(name)
+        document = self._browser.document()
+        kind = QTextDocument.ResourceType.ImageResource.value
+        if image is None or document.resource(kind, QUrl(name)) is None:
+            return  # not shown here
+        document.addResource(kind, QUrl(name), image)
+        if not self._math_relayout:
+            self._math_relayout = True
+            QTimer.singleShot(30, self._relayout_math)
+
+    def _relayout_math(self) -> None:
+        self._math_relayout = False
+        document = self._browser.document()
+        document.markContentsDirty(0, document.characterCount())
+
     # -- appearance ----------------------------------------------------------------------------
 
     def set_theme(self, dark: bool) -> None:
@@ -356,6 +379,8 @@ class ChatView(QWidget):
         font.setPointSize(points)
         self._browser.setFont(font)
         self._browser.document().setDefaultFont(font)
+        # Formulas rendered from now on match it (those shown keep their size until redrawn).
+        self._renderer.math_pixel_size = QFontInfo(font).pixelSize()
 
     def _apply_palette(self) -> None:
         colours = self._browser.palette()

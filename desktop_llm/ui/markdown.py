@@ -36,6 +36,8 @@ from markdown_it.utils import OptionsDict
 
 from desktop_llm.core.highlight_pool import HighlightJob, HighlightPool, shared_pool
 from desktop_llm.core.markdown_limits import NO_LIMITS, Limits, limit_markdown
+from desktop_llm.core.math_markdown import MATH_DISPLAY, MATH_INLINE, math_plugin
+from desktop_llm.core.math_svg import formula_name
 from desktop_llm.ui.theme import Palette
 
 SAFE_LINK_SCHEMES = frozenset({"http", "https", "mailto"})
@@ -88,6 +90,7 @@ class _RenderContext:
     code_blocks: list[str]
     highlighter: HighlightPool | None
     pending: list[tuple[int, HighlightJob]]
+    math_pixel_size: int = 16
 
 
 def _escape(text: str) -> str:
@@ -114,6 +117,7 @@ class MarkdownRenderer:
         highlighter: HighlightPool | None = None,
     ) -> None:
         self.mono_family = mono_family
+        self.math_pixel_size = 16  # formulas are drawn at the text's size (the view sets it)
         self.highlighter = highlighter if highlighter is not None else shared_pool()
         self._cache: OrderedDict[tuple[str, bytes, str, str], RenderedMarkdown] = OrderedDict()
         self._cache_size = cache_size
@@ -160,6 +164,7 @@ class MarkdownRenderer:
             code_blocks=[],
             highlighter=self.highlighter,
             pending=[],
+            math_pixel_size=self.math_pixel_size,
         )
         env = {"chat": context, "references": dict(references or {})}
         markup = self.parser.render(limited.text, env)
@@ -179,7 +184,7 @@ class MarkdownRenderer:
 
         A long message is cut to ``Limits()`` and ends with a "Show all" link, unless ``whole``.
         """
-        kind = ("md" if markdown else "plain") + ("-whole" if whole else "")
+        kind = ("md" if markdown else "plain") + ("-whole" if whole else "") + f"-{self.math_pixel_size}"
         key = (message_id, content_hash(text), palette.name, kind)
         cached = self._cache.get(key)
         if cached is not None:
@@ -204,6 +209,7 @@ class MarkdownRenderer:
         parser = MarkdownIt("commonmark", {"html": False, "breaks": True, "linkify": False})
         parser.enable(["table", "strikethrough"])
         parser.validateLink = is_safe_link  # type: ignore[method-assign]
+        math_plugin(parser)
         for name, rule in (
             ("fence", _render_fence),
             ("code_block", _render_fence),
@@ -216,6 +222,8 @@ class MarkdownRenderer:
             ("heading_close", _render_heading),
             ("blockquote_open", _render_blockquote_open),
             ("hr", _render_rule),
+            (MATH_INLINE, _render_math),
+            (MATH_DISPLAY, _render_math),
         ):
             parser.add_render_rule(name, rule)
         return parser
@@ -303,6 +311,24 @@ def code_pre_html(body: str, mono_family: str) -> str:
         f'<pre style="margin: 0; white-space: pre-wrap; font-family: {_escape(mono_family)};">'
         f"{body}</pre>"
     )
+
+
+def _render_math(
+    self: RendererHTML, tokens: Sequence[Token], idx: int, options: OptionsDict, env: Any
+) -> str:
+    token = tokens[idx]
+    ctx = _context(env)
+    display = token.type == MATH_DISPLAY
+    name = formula_name(token.content, display, ctx.palette.text, ctx.math_pixel_size)
+    # An image the view draws (math_images): never fetched, its name says everything about it.
+    image = f'<img src="{_escape(name)}" style="vertical-align: middle" />'
+    if not display:
+        return image
+    # Display math sits on a line of its own.
+    breaks = ("softbreak", "hardbreak")
+    before = "<br />" if idx > 0 and tokens[idx - 1].type not in breaks else ""
+    after = "<br />" if idx < len(tokens) - 1 and tokens[idx + 1].type not in breaks else ""
+    return f"{before}{image}{after}"
 
 
 def _render_code_inline(
