@@ -340,15 +340,13 @@ class ChatDocument:
         scratch.setHtml(html.strip())
         children = scratch.rootFrame().childFrames()
         # Only a table: Qt also makes frames for some inline images (formulas), which still merge.
-        first_frame = children[0] if children else None
-        starts_with_table = (
-            first_frame is not None and first_frame.firstPosition() == 1 and first_frame.inherits("QTextTable")
-        )
+        first = children[0] if children else None
+        starts_with_table = first is not None and first.firstPosition() == 1 and first.inherits("QTextTable")
         if not inline and not starts_with_table:
             # An empty first block absorbs the merge, so the real first block keeps its format.
-            first = scratch.begin()
-            QTextCursor(scratch).insertBlock(first.blockFormat(), first.charFormat())
-            first.next().setUserState(first.userState())
+            block = scratch.begin()
+            QTextCursor(scratch).insertBlock(block.blockFormat(), block.charFormat())
+            block.next().setUserState(block.userState())
         return QTextDocumentFragment(scratch)
 
 
