@@ -13,9 +13,11 @@ Tokens: ``math_inline`` and ``math_display``, with the LaTeX in ``content``. Pla
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
-from markdown_it import MarkdownIt
-from markdown_it.rules_inline import StateInline
+if TYPE_CHECKING:  # the renderer imports markdown-it when it builds its parser
+    from markdown_it import MarkdownIt
+    from markdown_it.rules_inline import StateInline
 
 # "$10 each; ... $": a price followed by prose, not a formula.
 _PRICE_THEN_WORDS = re.compile(r"\d[\d.,]*\s")

@@ -20,7 +20,6 @@ from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QApplication
 
-from desktop_llm.core.encodings import preload_encodings
 from desktop_llm.core.paths import AppPaths
 from desktop_llm.core.tokens import TokenCounter
 from desktop_llm.providers import RetryPolicy
@@ -83,7 +82,7 @@ class Services:
     planner: ContextPlanner
     usage: UsageService
     catalog_problem: str | None = None  # why the user's models.json is not used, if it is not
-    preloading: asyncio.Future[None] | None = None  # the tokenizer files loading
+    preloading: asyncio.Future[None] | None = None  # unused: tokenizers load on first metering
 
     async def aclose(self) -> None:
         """Stop every stream (partial replies saved as ``stopped``), close providers, then the database."""
@@ -138,18 +137,10 @@ async def build_services(
         usage=UsageService(db, catalog),
         catalog_problem=catalog_problem,
     )
-    # Token counts need the tokenizer files: load them now, off the Qt thread, not on first use.
-    # tiktoken's Rust constructor holds the GIL while it builds an encoder (0.1-0.5 s here), so
-    # the window stalls briefly whenever that happens: right after the first paint, before the
-    # person types, is the least noticeable moment (tests/ui/test_main_window_export_lag.py).
-    services.preloading = asyncio.ensure_future(asyncio.to_thread(preload_encodings))
-    services.preloading.add_done_callback(_log_preload_failure)
+    # No tokenizer is loaded here: each is read (off the Qt thread, by the planner's counting)
+    # when a model that needs it is first metered, so a person who never uses an OpenAI model
+    # never pays the ~100 MB and the GIL stall of building tiktoken's encoders at start-up.
     return services
-
-
-def _log_preload_failure(task: asyncio.Future[None]) -> None:
-    if not task.cancelled() and task.exception() is not None:
-        log.error("the tokenizer files could not be loaded", exc_info=task.exception())
 
 
 class Composition:

@@ -26,19 +26,20 @@ import re
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
-
-from markdown_it import MarkdownIt
-from markdown_it.renderer import RendererHTML
-from markdown_it.token import Token
-from markdown_it.utils import OptionsDict
 
 from desktop_llm.core.highlight_pool import HighlightJob, HighlightPool, shared_pool
 from desktop_llm.core.markdown_limits import NO_LIMITS, Limits, limit_markdown
 from desktop_llm.core.math_markdown import MATH_DISPLAY, MATH_INLINE, math_plugin
 from desktop_llm.core.math_svg import formula_name
 from desktop_llm.ui.theme import Palette
+
+if TYPE_CHECKING:  # markdown-it loads with the first render, after the window shows its list
+    from markdown_it import MarkdownIt
+    from markdown_it.renderer import RendererHTML
+    from markdown_it.token import Token
+    from markdown_it.utils import OptionsDict
 
 SAFE_LINK_SCHEMES = frozenset({"http", "https", "mailto"})
 COPY_CODE_SCHEME = "copy-code"
@@ -122,7 +123,7 @@ class MarkdownRenderer:
         self._cache: OrderedDict[tuple[str, bytes, str, str], RenderedMarkdown] = OrderedDict()
         self._cache_size = cache_size
         self._warm = False
-        self.parser = self._build_parser()
+        self._parser: MarkdownIt | None = None
 
     def warm_up(self, palette: Palette) -> None:
         """Compile the parser's patterns and start the highlighter's worker now, once.
@@ -205,7 +206,16 @@ class MarkdownRenderer:
             self._cache.popitem(last=False)
         return rendered
 
+    @property
+    def parser(self) -> MarkdownIt:
+        """Return the markdown parser, built (and markdown-it imported) on first use."""
+        if self._parser is None:
+            self._parser = self._build_parser()
+        return self._parser
+
     def _build_parser(self) -> MarkdownIt:
+        from markdown_it import MarkdownIt
+
         parser = MarkdownIt("commonmark", {"html": False, "breaks": True, "linkify": False})
         parser.enable(["table", "strikethrough"])
         parser.validateLink = is_safe_link  # type: ignore[method-assign]

@@ -20,13 +20,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
-from typing import Any
-
-from markdown_it import MarkdownIt
+from typing import TYPE_CHECKING, Any
 
 from desktop_llm.core.highlight_pool import HighlightJob
 from desktop_llm.ui.markdown import MarkdownRenderer, code_box_header_html, code_box_lines_html
 from desktop_llm.ui.theme import Palette
+
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
 
 # Code in the still-open tail is shown without colours above this size: highlighting is the
 # costliest step and the tail is re-rendered on every refresh. It gains colours once closed.
