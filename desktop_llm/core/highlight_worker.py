@@ -48,7 +48,8 @@ def highlight_html(code: str, language: str, style: str) -> str | None:
     lexer = _lexer(language.lower()) if language else None
     if lexer is None:
         return None
-    return highlight(code, lexer, _formatter(style)).rstrip("\n")
+    html: str = highlight(code, lexer, _formatter(style))
+    return html.rstrip("\n")
 
 
 def serve(requests: IO[str], replies: IO[str]) -> None:

@@ -31,12 +31,13 @@ def parse_formula_name(name: str) -> tuple[str, bool, str, int] | None:
 
 def formula_svg(latex: str, display: bool, colour: str, pixel_size: int) -> str | None:
     """Return the formula as SVG text, or None if ziamath cannot read it (the source is shown)."""
-    import ziamath
+    from ziamath.config import config
+    from ziamath.zmath import Latex
 
     # SVG 1.1 paths: QtSvg (SVG Tiny 1.2) draws no <symbol>/<use href>, ziamath's default.
-    ziamath.config.svg2 = False
+    config.svg2 = False
     try:
-        return str(ziamath.Latex(latex, size=pixel_size, color=colour, inline=not display).svg())
+        return str(Latex(latex, size=pixel_size, color=colour, inline=not display).svg())
     except Exception as error:  # noqa: BLE001 - latex2mathml raises many kinds; each means "not math"
         log.info("formula %r is shown as source: %s: %s", latex[:80], type(error).__name__, error)
         return None

@@ -22,6 +22,7 @@ from PySide6.QtCore import QObject, Signal
 
 from desktop_llm.providers import ProviderError
 from desktop_llm.secrets import SecretsError
+from desktop_llm.services.attachment_prep import AttachmentError, AttachmentRefused
 from desktop_llm.services.chat import ChatBusy, NoModelChosen
 from desktop_llm.services.chat_events import (
     ChatEvent,
@@ -45,6 +46,8 @@ KNOWN_ERRORS: tuple[type[BaseException], ...] = (
     ChatBusy,
     NoModelChosen,
     UnknownProvider,
+    AttachmentError,
+    AttachmentRefused,
 )
 
 
@@ -96,14 +99,24 @@ class TaskKeeper:
     def __init__(self, show_error: Callable[[str], None]) -> None:
         self._show_error = show_error
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._closed = False
 
     def run(
         self,
         coroutine: Coroutine[Any, Any, Any],
         *,
         on_error: Callable[[str], None] | None = None,
-    ) -> asyncio.Task[Any]:
-        """Start ``coroutine`` now; known failures go to ``on_error`` (default: ``show_error``)."""
+    ) -> asyncio.Task[Any] | None:
+        """Start ``coroutine`` now; known failures go to ``on_error`` (default: ``show_error``).
+
+        Once the keeper is closed the coroutine is closed unstarted and None is returned.
+        """
+        if self._closed:
+            # A Qt timer (a debounced refresh) can fire after shutdown, even after the loop has
+            # stopped: qasync would run the task's steps with no running loop.
+            log.debug("not started after shutdown: %s", getattr(coroutine, "__qualname__", coroutine))
+            coroutine.close()
+            return None
         task = asyncio.ensure_future(coroutine)
         self._tasks.add(task)
         task.add_done_callback(lambda done: self._finished(done, on_error or self._show_error))
@@ -118,6 +131,10 @@ class TaskKeeper:
         """Wait for every running task (tests and shutdown)."""
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    def close(self) -> None:
+        """Start nothing from now on (shutdown); running tasks are left to ``cancel_all``/``join``."""
+        self._closed = True
 
     def cancel_all(self) -> None:
         """Cancel every running task (shutdown)."""

@@ -9,6 +9,7 @@ from PySide6.QtGui import QColor, QImage, QTextCharFormat
 from PySide6.QtWidgets import QFrame, QTextBrowser, QTextEdit, QWidget
 
 from desktop_llm.core.math_svg import MATH_SCHEME
+from desktop_llm.ui.message_chrome import THUMB_SCHEME
 
 MAX_HIGHLIGHTS = 1000
 
@@ -16,9 +17,12 @@ MAX_HIGHLIGHTS = 1000
 class ChatBrowser(QTextBrowser):
     """Show the conversation document.
 
-    It never loads a resource (no network, no local files: a chat shows no images), puts the
-    selection's text without interface labels on the clipboard, and never follows a link
-    itself (the chat view decides what a click means).
+    It never loads a resource from the network or a file: remote images in replies stay
+    unfetched; the only images are thumbnails of attached files, which come from
+    ``image_source`` (by the stored bytes' hash), and formulas, drawn by ``images``. It puts
+    the selection's text without
+    interface labels on the clipboard, and never follows a link itself (the chat view decides
+    what a click means).
 
     Args:
         parent: the chat view.
@@ -40,10 +44,14 @@ class ChatBrowser(QTextBrowser):
         self.setUndoRedoEnabled(False)
         self.setFrameShape(QFrame.Shape.NoFrame)
         self.setSearchPaths([])
+        self.image_source: Callable[[str], QImage] | None = None
 
     def loadResource(self, kind: int, name: QUrl | str) -> object:
-        """Refuse every resource but the app's own formula images; nothing is ever fetched."""
-        address = name.toString() if isinstance(name, QUrl) else str(name)
+        """Return a thumbnail (``thumb:<hash>``) or a formula (``math:``); refuse everything else."""
+        url = QUrl(name) if isinstance(name, str) else name
+        if url.scheme() == THUMB_SCHEME and self.image_source is not None:
+            return self.image_source(url.path())
+        address = name if isinstance(name, str) else name.toString()
         if self._images is not None and address.startswith(f"{MATH_SCHEME}:"):
             return self._images(address)
         return None
@@ -60,7 +68,7 @@ class ChatBrowser(QTextBrowser):
 
         Extra selections follow the text as the document changes, and leave the selection alone.
         """
-        selections = []
+        selections: list[QTextEdit.ExtraSelection] = []
         if text:
             highlight = QTextCharFormat()
             highlight.setBackground(QColor(colour))

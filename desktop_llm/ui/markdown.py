@@ -273,7 +273,8 @@ def code_box_lines_html(code: str, mono_family: str, palette: Palette) -> str:
 
 
 def _context(env: Any) -> _RenderContext:
-    return env["chat"]
+    context: _RenderContext = env["chat"]
+    return context
 
 
 def _render_fence(

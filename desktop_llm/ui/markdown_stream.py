@@ -28,6 +28,7 @@ from desktop_llm.ui.theme import Palette
 
 if TYPE_CHECKING:
     from markdown_it import MarkdownIt
+    from markdown_it.token import Token
 
 # Code in the still-open tail is shown without colours above this size: highlighting is the
 # costliest step and the tail is re-rendered on every refresh. It gains colours once closed.
@@ -97,14 +98,15 @@ def split_tail(parser: MarkdownIt, text: str, references: dict[str, Any] | None 
     arrived, with at least its opening line complete. Link reference definitions found on the
     way are added to ``references``.
     """
-    tokens: list = []
+    tokens: list[Token] = []
     env: dict[str, Any] = {"references": references if references is not None else {}}
     parser.block.parse(_normalise(text), parser, env, tokens)
-    blocks = [t for t in tokens if t.level == 0 and t.nesting >= 0 and t.map is not None]
+    blocks = [(t, t.map) for t in tokens if t.level == 0 and t.nesting >= 0 and t.map is not None]
     if not blocks:
         return TailSplit(0, None)
-    finished = _offset_of_line(text, blocks[-1].map[0]) if len(blocks) > 1 else 0
-    return TailSplit(finished, _open_fence(text, blocks[-1], finished))
+    last, last_map = blocks[-1]
+    finished = _offset_of_line(text, last_map[0]) if len(blocks) > 1 else 0
+    return TailSplit(finished, _open_fence(text, last, finished))
 
 
 def finished_prefix_length(parser: MarkdownIt, text: str) -> int:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections import OrderedDict
 from concurrent.futures import Future, ThreadPoolExecutor
+from functools import partial
 
 from PySide6.QtCore import QByteArray, QObject, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter
@@ -62,7 +63,7 @@ class MathImages(QObject):
             if self._executor is None:
                 self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="math")
             future = self._executor.submit(formula_svg, *formula)
-            future.add_done_callback(lambda done, name=name: self._deliver(name, done))
+            future.add_done_callback(partial(self._deliver, name))
         return source_image(*formula, scale=self.scale)
 
     def is_pending(self) -> bool:

@@ -7,13 +7,12 @@ goes through it.
 
 from __future__ import annotations
 
-import qasync
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
+    QBoxLayout,
     QCheckBox,
     QComboBox,
     QFormLayout,
-    QLabel,
     QLineEdit,
     QSpinBox,
     QVBoxLayout,
@@ -22,6 +21,8 @@ from PySide6.QtWidgets import (
 
 from desktop_llm.services.provider_directory import ProviderDirectory
 from desktop_llm.services.settings import FONT_SIZES, AppSettings, InvalidSetting, SettingsService
+from desktop_llm.ui.async_slot import async_slot
+from desktop_llm.ui.plain_text import plain_label
 from desktop_llm.ui.settings_widgets import hint_label, with_hint
 
 _THEMES = (("system", "Same as the system"), ("light", "Light"), ("dark", "Dark"))
@@ -71,7 +72,7 @@ class GeneralPage(QWidget):
         self.proxy = QLineEdit()
         self.proxy.setPlaceholderText("No proxy (for example http://proxy.example.com:3128)")
         self.proxy.setClearButtonEnabled(True)
-        self.proxy_error = QLabel()
+        self.proxy_error = plain_label()
         self.proxy_error.setObjectName("settingsError")
         self.proxy_error.setWordWrap(True)
         self.proxy_error.hide()
@@ -89,7 +90,9 @@ class GeneralPage(QWidget):
             "socks5://, with user:password@ in the address if the proxy needs it."
         )
         proxy_box = with_hint(self.proxy, proxy_hint)
-        proxy_box.layout().insertWidget(1, self.proxy_error)
+        proxy_layout = proxy_box.layout()
+        assert isinstance(proxy_layout, QBoxLayout)
+        proxy_layout.insertWidget(1, self.proxy_error)
         form.addRow("HTTP proxy:", proxy_box)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
@@ -135,7 +138,7 @@ class GeneralPage(QWidget):
             "proxy": self.proxy.text().strip() or None,
         }
 
-    @qasync.asyncSlot()
+    @async_slot()
     async def on_control_changed(self) -> None:
         """Save the controls' values; a bad proxy is explained beside its field and not saved."""
         if self._loading:
