@@ -34,6 +34,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import (
     QTextBlock,
     QTextBlockFormat,
@@ -56,6 +57,11 @@ _BULLETS = (
     QTextListFormat.Style.ListCircle,
     QTextListFormat.Style.ListSquare,
 )
+_ALIGNMENTS = {
+    "left": Qt.AlignmentFlag.AlignLeft,
+    "center": Qt.AlignmentFlag.AlignHCenter,
+    "right": Qt.AlignmentFlag.AlignRight,
+}
 _SPACER_HEIGHT = 14.0  # pixels of air between two messages (the empty block before each)
 
 
@@ -201,11 +207,12 @@ class ChatDocument:
         finished_html: str = "",
         open_code_html: str = "",
         drop_open_code: bool = False,
+        table_rows: tuple[tuple[tuple[str, str], ...], ...] = (),
     ) -> None:
         """Apply one refresh of a streaming body (see ``markdown_stream.StreamStep``).
 
-        In order: drop the tail (and the open code box if asked), append newly finished
-        blocks, append lines to the open code box, insert the new tail.
+        In order: drop the tail (and the open box if asked), append newly finished blocks,
+        append lines to the open code box or rows to the open table, insert the new tail.
         """
         slot.shown.pop("body", None)
         end = slot.footer_start()
@@ -220,7 +227,35 @@ class ChatDocument:
             self._replace(at, at, finished_html, slot)
         if open_code_html:
             slot.code_length += self._replace(slot.footer_start(), slot.footer_start(), open_code_html, slot)
+        if table_rows:
+            self._append_rows(slot, table_rows)
         slot.tail_length = self._replace(slot.footer_start(), slot.footer_start(), tail_html, slot)
+
+    def _append_rows(self, slot: MessageSlot, rows: tuple[tuple[tuple[str, str], ...], ...]) -> None:
+        """Add rows to the table in the open box: only those cells change, not the whole table."""
+        block = self.document.findBlock(slot.footer_start() - 1)
+        table = None
+        for _ in range(3):  # the table, or the empty block Qt puts after it
+            table = QTextCursor(block).currentTable()
+            if table is not None or not block.previous().isValid():
+                break
+            block = block.previous()
+        if table is None:
+            return
+        before = self.document.characterCount()
+        first = table.rows()
+        table.appendRows(len(rows))
+        for offset, cells in enumerate(rows):
+            for column, (html, alignment) in enumerate(cells[: table.columns()]):
+                cursor = table.cellAt(first + offset, column).firstCursorPosition()
+                if alignment:
+                    block_format = cursor.blockFormat()
+                    block_format.setAlignment(_ALIGNMENTS[alignment])
+                    cursor.setBlockFormat(block_format)
+                cursor.insertHtml(html)
+        grown = self.document.characterCount() - before
+        slot.code_length += grown
+        slot.length += grown
 
     def replace_code(self, slot: MessageSlot, href: str, pre_html: str) -> bool:
         """Replace the code of the block whose Copy link is ``href`` with ``pre_html``; True if found.

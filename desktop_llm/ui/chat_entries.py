@@ -141,6 +141,7 @@ class EntryWriter:
                 finished_html=step.finished_html,
                 open_code_html=step.open_code_html,
                 drop_open_code=step.drop_open_code,
+                table_rows=step.table_rows,
             )
             if entry.reasoning_changed:
                 self.render_reasoning(entry, palette)

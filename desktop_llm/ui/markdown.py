@@ -26,7 +26,7 @@ import re
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlsplit
 
 from desktop_llm.core.highlight_pool import HighlightJob, HighlightPool, shared_pool
@@ -172,6 +172,41 @@ class MarkdownRenderer:
         for _index, job in context.pending:
             self.highlighter.submit(job)
         return RenderedMarkdown(markup, tuple(context.code_blocks), tuple(context.pending), limited.hidden)
+
+    def table_rows(
+        self, head: str, rows: str, *, message_id: str, palette: Palette
+    ) -> list[list[tuple[str, str]]]:
+        """Return the body rows of the table ``head`` + ``rows`` as cells of (inline HTML, alignment).
+
+        ``head`` is the header and delimiter lines; used to grow a streaming table row by row.
+        """
+        context = _RenderContext(
+            message_id=message_id,
+            palette=palette,
+            mono_family=self.mono_family,
+            highlight_limit=None,
+            next_code_index=0,
+            code_blocks=[],
+            highlighter=None,
+            pending=[],
+            math_pixel_size=self.math_pixel_size,
+        )
+        env: dict[str, Any] = {"chat": context}
+        renderer = cast("RendererHTML", self.parser.renderer)  # the parser's, built in _build_parser
+        result: list[list[tuple[str, str]]] = []
+        in_body, alignment = False, ""
+        for token in self.parser.parse(head + rows, env):
+            if token.type == "tbody_open":
+                in_body = True
+            elif in_body and token.type == "tr_open":
+                result.append([])
+            elif in_body and token.type == "td_open":
+                style = str(token.attrGet("style") or "")
+                alignment = next((a for a in ("left", "center", "right") if f"text-align:{a}" in style), "")
+            elif in_body and token.type == "inline" and result:
+                html = renderer.renderInline(token.children or [], self.parser.options, env)
+                result[-1].append((html, alignment))
+        return result
 
     def code_blocks_of(self, text: str) -> tuple[str, ...]:
         """Return the code of every fenced or indented block of ``text``, whole (no limits)."""

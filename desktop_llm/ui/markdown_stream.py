@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from desktop_llm.core.highlight_pool import HighlightJob
-from desktop_llm.ui.markdown import MarkdownRenderer, code_box_header_html, code_box_lines_html
+from desktop_llm.ui.markdown import BLOCK_LIMITS, MarkdownRenderer, code_box_header_html, code_box_lines_html
 from desktop_llm.ui.theme import Palette
 
 if TYPE_CHECKING:
@@ -89,6 +89,9 @@ class TailSplit:
 
     finished: int  # characters of finished top-level blocks
     open_fence: OpenFence | None  # offsets relative to the start of the text
+    # When the last block is a table with its header and delimiter lines complete: the offset
+    # just after its last complete line.
+    open_table: int | None = None
 
 
 def split_tail(parser: MarkdownIt, text: str, references: dict[str, Any] | None = None) -> TailSplit:
@@ -106,7 +109,12 @@ def split_tail(parser: MarkdownIt, text: str, references: dict[str, Any] | None 
         return TailSplit(0, None)
     last, last_map = blocks[-1]
     finished = _offset_of_line(text, last_map[0]) if len(blocks) > 1 else 0
-    return TailSplit(finished, _open_fence(text, last, finished))
+    table = None
+    if last.type == "table_open":
+        complete = _complete_lines_end(text, finished, len(text))
+        if len(_LINE_BREAK.findall(text, finished, complete)) >= 2:
+            table = complete
+    return TailSplit(finished, _open_fence(text, last, finished), table)
 
 
 def finished_prefix_length(parser: MarkdownIt, text: str) -> int:
@@ -139,6 +147,30 @@ def _open_fence(text: str, last: object, start: int) -> OpenFence | None:
     return OpenFence(content_start, language[0] if language else "", markup)
 
 
+# A line that can only continue an open table: nothing else starts with a pipe.
+_TABLE_ROW = re.compile(r" {0,3}\|")
+
+
+@dataclass
+class _TrackedTable:
+    """The open table at the end of a stream, grown row by row (offsets in the whole text)."""
+
+    head: str  # its header and delimiter lines
+    rows_end: int  # just after the last complete row taken into the box
+    rows: int  # body rows shown (up to the limit)
+
+    def new_rows(self, text: str, end: int) -> str | None:
+        """Return the complete rows that arrived since the last call, or None if the table may end."""
+        complete = _complete_lines_end(text, self.rows_end, end)
+        lines = _LINE_BREAK.split(text[self.rows_end : complete])[:-1]
+        partial = text[complete:end]
+        if any(not _TABLE_ROW.match(line) for line in lines) or (partial and not _TABLE_ROW.match(partial)):
+            return None
+        rows = text[self.rows_end : complete]
+        self.rows_end = complete
+        return rows
+
+
 @dataclass(frozen=True)
 class StreamStep:
     """What one refresh changes in a streaming message's body, applied in this order."""
@@ -148,6 +180,7 @@ class StreamStep:
     open_code_html: str = ""  # append to the open code box
     tail_html: str = ""  # replaces the tail
     pending: tuple[tuple[int, HighlightJob], ...] = ()  # code blocks shown plain for now
+    table_rows: tuple[tuple[tuple[str, str], ...], ...] = ()  # append to the open table's box
 
 
 @dataclass
@@ -177,6 +210,7 @@ class MarkdownStream:
     shown_box: bool = False  # the open code box (its header at least) is in the document
     _box_end: int | None = None  # while a code box is open: end of the code lines it shows
     _fence: _TrackedFence | None = None  # the open fence at the end, once found
+    _table: _TrackedTable | None = None  # the open table at the end, once found
     # Link reference definitions seen so far; a new one makes ``stale`` True when text shown
     # earlier may use it (the view then renders the body again, once).
     references: dict[str, Any] = field(default_factory=dict)
@@ -215,7 +249,11 @@ class MarkdownStream:
         final = ending and end == len(self.text)
         if self._fence is not None and not final and self._fence.still_open(self.text, end):
             return self._open_code_step(self._fence.language, end, StreamStep())
-        self._fence = None
+        if self._table is not None and not final:
+            rows = self._table.new_rows(self.text, end)
+            if rows is not None:
+                return self._grow_table(rows)
+        self._fence = self._table = None
         known = len(self.references)
         split = split_tail(self.renderer.parser, self.text[self.committed : end], self.references)
         if len(self.references) > known and "]" in self.text[: self.committed]:
@@ -225,6 +263,8 @@ class MarkdownStream:
             finished = self._commit(split.finished)
             finished = replace(finished, drop_open_code=self._close_box())
         fence = split.open_fence
+        if split.open_table is not None and not final:
+            return self._open_table(self.committed + split.open_table - split.finished, finished)
         if fence is None or final:
             drop = self._close_box() or finished.drop_open_code
             rendered = self.renderer.render(
@@ -247,6 +287,36 @@ class MarkdownStream:
             fence.language, closing_fence(fence.markup), _complete_lines_end(self.text, content_start, end)
         )
         return self._open_code_step(fence.language, end, finished)
+
+    def _open_table(self, rows_end: int, finished: StreamStep) -> StreamStep:
+        """Show the open table's complete rows in a box that later steps grow row by row."""
+        drop = self._close_box() or finished.drop_open_code
+        source = self.text[self.committed : rows_end]
+        head_end = _offset_of_line(source, 2)
+        rendered = self.renderer.render(
+            source,
+            message_id=self.message_id,
+            palette=self.palette,
+            first_code_index=len(self.code_blocks),
+            references=self.references,
+        )
+        rows = len(_LINE_BREAK.findall(source, head_end))
+        self._table = _TrackedTable(source[:head_end], rows_end, rows)
+        self.shown_box = True
+        self.tail_code_blocks, self.tail_hidden = (), False
+        return StreamStep(drop, finished.finished_html, rendered.html, "", finished.pending)
+
+    def _grow_table(self, rows: str) -> StreamStep:
+        assert self._table is not None
+        room = max(0, BLOCK_LIMITS.table_rows - self._table.rows)
+        if not rows or not room:
+            return StreamStep()
+        cells = self.renderer.table_rows(
+            self._table.head, rows, message_id=self.message_id, palette=self.palette
+        )
+        added = tuple(tuple(row) for row in cells[:room])
+        self._table.rows += len(added)
+        return StreamStep(table_rows=added)
 
     def _open_code_step(self, language: str, end: int, finished: StreamStep) -> StreamStep:
         """Append the complete lines of the open fence to its box; the line being written is the tail."""
@@ -281,7 +351,7 @@ class MarkdownStream:
         self.hidden = rendered.hidden
         self._box_end = None
         self.shown_box = False
-        self._fence = None
+        self._fence = self._table = None
         step = self.step(0)
         return StreamStep(
             False, rendered.html, step.open_code_html, step.tail_html, (*rendered.pending, *step.pending)

@@ -74,6 +74,10 @@ REPLIES: list[str] = [
     "- see [ref]\n\n> and [ref] here\n\n" + "Filler paragraph.\n\n" * 5 + "[ref]: https://ref.example\n",
     # 33 math-looking and currency text (kept as written until math is rendered)
     "It costs $5 and $10, and `$x$` stays code.",
-    # 34 inline and display math in every notation
+    # 35 a table longer than the row limit, then prose
+    "| n | square |\n|--:|--:|\n" + "".join(f"| {i} | {i * i} |\n" for i in range(260)) + "\nThat is all.\n",
+    # 36 a table whose rows have no leading pipe, then a list
+    "a | b\n--- | ---\n1 | 2\n3 | 4\n- after\n",
+    # 37 inline and display math in every notation
     "Euler: $e^{i\\pi} + 1 = 0$ and \\(a^2\\).\n\n$$\\sum_{n=1}^\\infty \\frac{1}{n^2}$$\n\n\\[x = 1\\]\n",
 ]

@@ -52,3 +52,30 @@ def test_a_reference_link_works_once_its_definition_arrives(qtbot) -> None:
     view.refresh_streams()
     assert "https://example.com/g" in anchor_hrefs(view)  # before the reply ends
     assert "[the guide][g]" not in view.message_text("a1")
+
+
+def test_an_open_table_grows_row_by_row_without_redrawing_the_rows_shown(qtbot) -> None:
+    view = ChatView()
+    qtbot.addWidget(view)
+    view.start_streaming("a1")
+    removed: list[int] = []
+    view.browser.document().contentsChange.connect(lambda _at, gone, _added: removed.append(gone))
+    rows = [f"| {i} | item {i} | {i * 3} |\n" for i in range(120)]
+    view.append_stream_text("a1", "| id | name | value |\n|---|---|--:|\n")
+    for row in rows:
+        view.append_stream_text("a1", row)
+        view.refresh_streams()
+    # No refresh took the table out to put it back (it holds ~2,000 characters by the end).
+    assert max(removed) < 100
+    table = view.browser.document().find("item 119")
+    assert not table.isNull() and table.currentTable() is not None
+    assert table.currentTable().rows() == 121
+
+    full = "| id | name | value |\n|---|---|--:|\n" + "".join(rows) + "\nDone."
+    with qtbot.waitSignal(view.stream_rendered):
+        view.append_stream_text("a1", "\nDone.")
+        view.finish_streaming("a1", MessageView("a1", "assistant", full))
+    reopened = ChatView()
+    qtbot.addWidget(reopened)
+    reopened.set_messages([MessageView("a1", "assistant", full)])
+    assert document_signature(view) == document_signature(reopened)
