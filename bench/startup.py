@@ -186,6 +186,8 @@ def main() -> int:
         "target_ratio": TARGET_RATIO,
         "meets_target": app_paint / bare_paint <= TARGET_RATIO,
         "app_ready_ms": median(app_runs, "ready_ms"),
+        # The first paint is the window's frame; "ready" is the real conversation list shown.
+        "ratio_ready_vs_bare_paint": round(median(app_runs, "ready_ms") / bare_paint, 2),
         "app_rss_mb": median(app_runs, "rss_mb"),
         "bare_rss_mb": median(bare_runs, "rss_mb"),
         "rss_ratio": round(median(app_runs, "rss_mb") / median(bare_runs, "rss_mb"), 2),
