@@ -200,7 +200,8 @@ class HighlightPool:
                 self._kill()
                 return None
             if reply is _EOF or not isinstance(reply, dict):
-                log.warning("the code highlighter exited; the block stays plain")
+                if not self._closed:  # closing kills it on purpose
+                    log.warning("the code highlighter exited; the block stays plain")
                 self._kill()
                 return None
             if reply.get("id") == self._next_id:
