@@ -7,7 +7,7 @@ Everything here belongs to the open conversation and is saved with it (``params`
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeGuard
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
@@ -113,17 +113,27 @@ class ChatHeader(QWidget):
         layout.addWidget(self.prompt_editor)
 
     def show_settings(self, system_prompt: str, params: dict[str, Any]) -> None:
-        """Show a conversation's settings without reporting them as edits."""
+        """Show a conversation's settings without reporting them as edits.
+
+        A conversation with a system prompt opens with the prompt shown, so instructions that
+        came in with an import (or were set long ago) are never applied unseen.
+        """
         self._prompt_timer.stop()
         self._quiet = True
         try:
             self._params = dict(params)
             self.prompt_editor.setPlainText(system_prompt)
             temperature = params.get("temperature")
-            self.temperature.setValue(_NO_TEMPERATURE if temperature is None else float(temperature))
-            self.max_tokens.setValue(int(params.get("max_tokens") or 0))
+            self.temperature.setValue(float(temperature) if _is_number(temperature) else _NO_TEMPERATURE)
+            max_tokens = params.get("max_tokens")
+            self.max_tokens.setValue(int(max_tokens) if _is_number(max_tokens) else 0)
             self.context.setCurrentIndex(max(0, self.context.findData(params.get("context", "sliding"))))
             self._update_toggle_text()
+            has_prompt = bool(system_prompt.strip())
+            self.prompt_toggle.blockSignals(True)  # showing is not the person's click: no focus move
+            self.prompt_toggle.setChecked(has_prompt)
+            self.prompt_toggle.blockSignals(False)
+            self._show_prompt(has_prompt)
         finally:
             self._quiet = False
 
@@ -149,10 +159,14 @@ class ChatHeader(QWidget):
             self.system_prompt_changed.emit(self.system_prompt())
 
     def on_prompt_toggle_toggled(self, shown: bool) -> None:
-        self.prompt_editor.setVisible(shown)
-        self.prompt_toggle.setArrowType(Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow)
+        self._show_prompt(shown)
         if shown:
             self.prompt_editor.setFocus()
+
+    def _show_prompt(self, shown: bool) -> None:
+        # isHidden, not isVisible: the header itself may not be on screen yet.
+        self.prompt_editor.setHidden(not shown)
+        self.prompt_toggle.setArrowType(Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow)
 
     def _on_prompt_edited(self) -> None:
         self._update_toggle_text()
@@ -170,3 +184,8 @@ class ChatHeader(QWidget):
         self.prompt_toggle.setToolTip(
             "This conversation has a system prompt" if has_prompt else "Add instructions for the model"
         )
+
+
+def _is_number(value: Any) -> TypeGuard[int | float]:
+    # A setting from an old import may be anything; showing it must not fail (import checks them now).
+    return isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value <= 1e9

@@ -24,20 +24,26 @@ from PySide6.QtWidgets import QApplication, QWidget
 from desktop_llm.core.paths import AppPaths
 from desktop_llm.core.tokens import TokenCounter
 from desktop_llm.providers import RetryPolicy
+from desktop_llm.providers.batch_base import BatchClient
+from desktop_llm.providers.batches import batch_client
 from desktop_llm.secrets import KeyStore, environment_providers
+from desktop_llm.services.attachment_prep import preload_image_libraries
 from desktop_llm.services.chat import ChatService
 from desktop_llm.services.chat_attachments import ChatAttachments
 from desktop_llm.services.context_planner import ContextPlanner
 from desktop_llm.services.conversations import ConversationService
 from desktop_llm.services.exchange import ExchangeService
 from desktop_llm.services.provider_directory import ProviderDirectory
+from desktop_llm.services.remote_batches import RemoteBatchService
 from desktop_llm.services.settings import AppSettings, SettingsService
 from desktop_llm.services.usage import UsageService, open_catalog
 from desktop_llm.storage.executor import DatabaseThread
 from desktop_llm.storage.messages import MessageRepository
+from desktop_llm.storage.response_cache import SqliteResponseCache
 from desktop_llm.ui import exchange_dialogs
 from desktop_llm.ui.appearance import apply_theme, is_dark
 from desktop_llm.ui.attachment_feature import AttachmentFeature, choose_files
+from desktop_llm.ui.batches_feature import BatchesFeature
 from desktop_llm.ui.chat_bridge import ChatBridge, TaskKeeper
 from desktop_llm.ui.context_feature import ContextFeature
 from desktop_llm.ui.logs import KeyRedactor
@@ -85,9 +91,10 @@ class Services:
     app_settings: AppSettings
     planner: ContextPlanner
     usage: UsageService
+    batches: RemoteBatchService
     attachments: ChatAttachments
     catalog_problem: str | None = None  # why the user's models.json is not used, if it is not
-    preloading: asyncio.Future[None] | None = None  # unused: tokenizers load on first metering
+    preloading: asyncio.Future[None] | None = None  # the image libraries loading (not tokenizers)
 
     async def aclose(self) -> None:
         """Stop every stream (partial replies saved as ``stopped``), close providers, then the database."""
@@ -146,13 +153,34 @@ async def build_services(
         app_settings=app_settings,
         planner=planner,
         usage=UsageService(db, catalog),
+        batches=RemoteBatchService(
+            db,
+            lambda entry_id: _batch_client(directory, entry_id),
+            work_dir=paths.cache / "batches",
+            cache=SqliteResponseCache(db),
+            catalog=catalog,
+        ),
         attachments=attachments,
         catalog_problem=catalog_problem,
     )
     # No tokenizer is loaded here: each is read (off the Qt thread, by the planner's counting)
     # when a model that needs it is first metered, so a person who never uses an OpenAI model
     # never pays the ~100 MB and the GIL stall of building tiktoken's encoders at start-up.
+    # The image libraries are loaded now, off the Qt thread: the first attached file would
+    # otherwise wait for them.
+    services.preloading = asyncio.ensure_future(asyncio.to_thread(preload_image_libraries))
+    services.preloading.add_done_callback(_log_preload_failure)
     return services
+
+
+async def _batch_client(directory: ProviderDirectory, entry_id: str) -> BatchClient:
+    """Return the batch client for a provider entry, with its key looked up now (never stored)."""
+    return batch_client(await directory.provider(entry_id))
+
+
+def _log_preload_failure(task: asyncio.Future[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("the image libraries could not be loaded", exc_info=task.exception())
 
 
 class Composition:
@@ -196,7 +224,10 @@ class Composition:
         )
         self.workspace.window_title_changed.connect(window.setWindowTitle)
         self.workspace.settings_requested.connect(self.open_settings)
-        self.templates = TemplateFeature(self.workspace, services.db, services.directory, self.tasks)
+        self.batches = BatchesFeature(services.batches, self.tasks, window)
+        self.templates = TemplateFeature(
+            self.workspace, services.db, services.directory, self.tasks, batches=self.batches
+        )
         self.thumbnails = ThumbnailCache(services.attachments.blob)
         composer = self.workspace.composer
         self.context = ContextFeature(
@@ -243,6 +274,7 @@ class Composition:
             toggle_sidebar=self.templates.set_sidebar_visible,
             open_log_folder=lambda: self._open_url(QUrl.fromLocalFile(str(self._log_folder))),
             open_usage=self.context.open_usage,
+            open_batches=self.batches.open,
         )
 
     async def start(self) -> None:
@@ -250,6 +282,7 @@ class Composition:
         self.apply_app_settings(self.services.app_settings)
         await self.workspace.start()
         self.tasks.run(self.templates.start())  # seeds the built-in templates on first run
+        self.batches.follow()  # batches sent by an earlier run or the command line
         if self.services.catalog_problem:
             self.context.show_catalog_problem(self.services.catalog_problem)
 
