@@ -33,6 +33,8 @@ from desktop_llm.services.chat_attachments import ChatAttachments
 from desktop_llm.services.context_planner import ContextPlanner
 from desktop_llm.services.conversations import ConversationService
 from desktop_llm.services.exchange import ExchangeService
+from desktop_llm.services.mcp_config import McpConfigService, secret_values
+from desktop_llm.services.mcp_manager import McpManager
 from desktop_llm.services.provider_directory import ProviderDirectory
 from desktop_llm.services.remote_batches import RemoteBatchService
 from desktop_llm.services.settings import AppSettings, SettingsService
@@ -67,12 +69,12 @@ class RedactingKeyStore(KeyStore):
     def get(self, setting_id: str) -> str | None:
         """Return the stored key (and keep it out of the log from now on)."""
         key = super().get(setting_id)
-        self._redactor.add(key)
+        self._redactor.add(*secret_values(setting_id, key))
         return key
 
     def set(self, setting_id: str, key: str) -> None:
         """Store ``key`` (and keep it out of the log from now on)."""
-        self._redactor.add(key)
+        self._redactor.add(*secret_values(setting_id, key))
         super().set(setting_id, key)
 
 
@@ -95,11 +97,15 @@ class Services:
     attachments: ChatAttachments
     catalog_problem: str | None = None  # why the user's models.json is not used, if it is not
     preloading: asyncio.Future[None] | None = None  # the image libraries loading (not tokenizers)
+    mcp_config: McpConfigService | None = None  # MCP servers, their secrets and approvals
+    mcp: McpManager | None = None  # the running MCP servers
 
     async def aclose(self) -> None:
-        """Stop every stream (partial replies saved as ``stopped``), close providers, then the database."""
+        """Stop streams (partial replies saved as ``stopped``), close providers, MCP servers, the database."""
         await self.chat.stop_all()
         await self.directory.aclose()
+        if self.mcp is not None:
+            await self.mcp.aclose()
         await self.db.aclose()
 
 
@@ -163,6 +169,8 @@ async def build_services(
         attachments=attachments,
         catalog_problem=catalog_problem,
     )
+    services.mcp_config = McpConfigService(db, keystore)
+    services.mcp = McpManager(services.mcp_config, log_dir=paths.logs)
     # No tokenizer is loaded here: each is read (off the Qt thread, by the planner's counting)
     # when a model that needs it is first metered, so a person who never uses an OpenAI model
     # never pays the ~100 MB and the GIL stall of building tiktoken's encoders at start-up.
@@ -283,6 +291,7 @@ class Composition:
         await self.workspace.start()
         self.tasks.run(self.templates.start())  # seeds the built-in templates on first run
         self.batches.follow()  # batches sent by an earlier run or the command line
+        self.tasks.run(self.refresh_tool_servers())
         if self.services.catalog_problem:
             self.context.show_catalog_problem(self.services.catalog_problem)
 
@@ -296,12 +305,24 @@ class Composition:
         self.workspace.apply_appearance(dark=dark, font_size=settings.font_size, send_key=settings.send_key)
         self.window.set_send_key_label(settings.send_key)
         self.services.directory.set_proxy(settings.proxy)
+        if self.services.mcp is not None:
+            self.services.mcp.set_proxy(settings.proxy)
 
     def on_settings_app_settings_changed(self, values: dict[str, Any]) -> None:
         self.apply_app_settings(AppSettings(**values))
 
     def on_settings_conversations_changed(self) -> None:
         self.tasks.run(self.workspace.reload_conversations())
+
+    async def refresh_tool_servers(self) -> None:
+        """Offer the enabled MCP servers in the chat header's Tools menu."""
+        if self.services.mcp_config is None:
+            return
+        records = await self.services.mcp_config.records()
+        self.workspace.header.tool_servers.set_servers([record.name for record in records if record.enabled])
+
+    def on_settings_tool_servers_changed(self) -> None:
+        self.tasks.run(self.refresh_tool_servers())
 
     def on_settings_providers_changed(self) -> None:
         self.services.directory.forget()
@@ -351,10 +372,13 @@ def _open_settings_dialog(composition: Composition) -> object:
         services.exchange,
         services.conversations,
         parent=composition.window,
+        mcp_config=services.mcp_config,
+        mcp_manager=services.mcp,
     )
     dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
     dialog.providers_changed.connect(composition.on_settings_providers_changed)
     dialog.app_settings_changed.connect(composition.on_settings_app_settings_changed)
     dialog.conversations_changed.connect(composition.on_settings_conversations_changed)
+    dialog.tool_servers_changed.connect(composition.on_settings_tool_servers_changed)
     dialog.open()
     return dialog
