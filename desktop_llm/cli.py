@@ -1,4 +1,4 @@
-"""Run the command line: ``desktop-llm [--data-dir DIR] [--smoke-test] [export|import|search|ask|batch ...]``.
+"""Run the command line: ``desktop-llm [--data-dir DIR] [--smoke-test] [COMMAND ...]``.
 
 Global options go before or after the subcommand. Errors are one line on stderr
 (``desktop-llm: error: ...``) and a non-zero exit; nothing is changed. The commands never take
@@ -209,6 +209,24 @@ def _run_ask(args: argparse.Namespace) -> int:
         return EXIT_ERROR
 
 
+# --- mcp ---------------------------------------------------------------------------------------
+
+
+def _mcp_arguments(parser: argparse.ArgumentParser) -> None:
+    from desktop_llm import cli_mcp
+
+    cli_mcp.add_arguments(parser, lambda command: _add_global_options(command, top=False))
+
+
+def _run_mcp(args: argparse.Namespace, out: TextIO) -> int:
+    from desktop_llm import cli_mcp
+
+    try:
+        return cli_mcp.run(args, out)
+    except cli_mcp.McpCommandError as error:
+        raise CommandError(str(error)) from error
+
+
 # --- shared ------------------------------------------------------------------------------------
 
 
@@ -242,6 +260,7 @@ _COMMANDS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], _Runner, s
         "run a template over many rows, here or on a provider's batch service",
     ),
     "ask": (_ask_arguments, lambda args, out: _run_ask(args), "ask a model; the reply streams to stdout"),
+    "mcp": (_mcp_arguments, _run_mcp, "add, list, remove and import MCP servers (tools for the model)"),
 }
 
 

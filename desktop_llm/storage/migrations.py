@@ -338,7 +338,35 @@ CREATE TABLE remote_batch_rows (
 ) WITHOUT ROWID;
 """
 
-MIGRATIONS: tuple[Migration, ...] = (SCHEMA_1, SCHEMA_2, _migrate_3, SCHEMA_4, SCHEMA_5)
+# Version 6: MCP servers (no secret values: those are in the keyring) and the tools a person
+# chose to "always allow", per server.
+SCHEMA_6 = """
+CREATE TABLE mcp_servers (
+    seq INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL UNIQUE,
+    transport TEXT NOT NULL CHECK (transport IN ('stdio', 'http')),
+    command TEXT NOT NULL DEFAULT '',
+    args TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(args)),
+    env TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(env)),
+    url TEXT NOT NULL DEFAULT '',
+    headers TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(headers)),
+    -- names of env variables and headers whose values are in the keyring
+    secret_names TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(secret_names)),
+    enabled INTEGER NOT NULL DEFAULT 1 CHECK (enabled IN (0, 1)),
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+
+CREATE TABLE mcp_tool_approvals (
+    server_id TEXT NOT NULL REFERENCES mcp_servers (id) ON DELETE CASCADE,
+    tool TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (server_id, tool)
+);
+"""
+
+MIGRATIONS: tuple[Migration, ...] = (SCHEMA_1, SCHEMA_2, _migrate_3, SCHEMA_4, SCHEMA_5, SCHEMA_6)
 LATEST_VERSION = len(MIGRATIONS)
 
 

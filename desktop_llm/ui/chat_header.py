@@ -24,7 +24,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop_llm.core.mcp_config import conversation_servers, with_conversation_servers
 from desktop_llm.ui.model_picker import ModelPicker
+from desktop_llm.ui.tool_servers_button import ToolServersButton
 
 SAVE_DELAY_MS = 600
 _NO_TEMPERATURE = -0.1  # the spin box's minimum, shown as "default"
@@ -39,7 +41,8 @@ class ChatHeader(QWidget):
 
     Signals:
         system_prompt_changed(str): the person edited the system prompt (debounced).
-        params_changed(dict): new ``params`` (temperature / max_tokens, absent when default).
+        params_changed(dict): new ``params`` (temperature / max_tokens, absent when default; the
+            MCP servers offered, ``mcp_servers``, absent when all are).
     """
 
     system_prompt_changed = Signal(str)
@@ -84,6 +87,8 @@ class ChatHeader(QWidget):
             "out (sliding window), or have the model summarise them"
         )
         self.context.currentIndexChanged.connect(self._on_params_edited)
+        self.tool_servers = ToolServersButton()
+        self.tool_servers.choice_changed.connect(self.on_tool_servers_choice_changed)
         self.prompt_editor = QPlainTextEdit()
         self.prompt_editor.setObjectName("systemPrompt")
         self.prompt_editor.setPlaceholderText(
@@ -103,6 +108,7 @@ class ChatHeader(QWidget):
         top.addStretch(1)
         self._settings_row = QHBoxLayout()
         self._settings_row.setSpacing(8)
+        self._settings_row.addWidget(self.tool_servers)
         self._settings_row.addWidget(self.prompt_toggle)
         for text, box in (("Temperature", self.temperature), ("Max tokens", self.max_tokens)):
             caption = QLabel(text)
@@ -163,6 +169,7 @@ class ChatHeader(QWidget):
             max_tokens = params.get("max_tokens")
             self.max_tokens.setValue(int(max_tokens) if _is_number(max_tokens) else 0)
             self.context.setCurrentIndex(max(0, self.context.findData(params.get("context", "sliding"))))
+            self.tool_servers.show_choice(conversation_servers(params))
             self._update_toggle_text()
             has_prompt = bool(system_prompt.strip())
             self.prompt_toggle.blockSignals(True)  # showing is not the person's click: no focus move
@@ -211,6 +218,12 @@ class ChatHeader(QWidget):
     def _on_params_edited(self) -> None:
         if not self._quiet:
             self._params = self.params()
+            self.params_changed.emit(self._params)
+
+    def on_tool_servers_choice_changed(self, chosen: list[str] | None) -> None:
+        """Store which MCP servers the conversation offers (None: every enabled one)."""
+        if not self._quiet:
+            self._params = with_conversation_servers(self.params(), chosen)
             self.params_changed.emit(self._params)
 
     def _update_toggle_text(self) -> None:

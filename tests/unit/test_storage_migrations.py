@@ -25,6 +25,8 @@ EXPECTED_TABLES = {
     "response_cache",
     "message_search",
     "conversation_search",
+    "mcp_servers",
+    "mcp_tool_approvals",
 }
 
 
@@ -52,8 +54,8 @@ def _make_v1(path: Path) -> sqlite3.Connection:
 
 def test_blank_database_gets_every_table_index_and_pragma(path: Path) -> None:
     with Database.open(path) as db:
-        assert db.schema_version == migrations.LATEST_VERSION == 5
-        assert migrations.schema_version(db.conn) == 5
+        assert db.schema_version == migrations.LATEST_VERSION == 6
+        assert migrations.schema_version(db.conn) == 6
         assert _names(db.conn, "table") >= EXPECTED_TABLES
         assert {
             "messages_by_conversation",
@@ -243,7 +245,7 @@ def test_version_2_data_survives_the_attachments_and_tools_migration(path: Path)
     conn.close()
 
     with Database.open(path) as db:
-        assert db.schema_version == migrations.LATEST_VERSION == 5
+        assert db.schema_version == migrations.LATEST_VERSION == 6
         assert db.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         assert db.conn.execute("PRAGMA foreign_key_check").fetchall() == []
         assert {"attachment_blobs", "message_attachments"} <= _names(db.conn, "table")
