@@ -9,8 +9,8 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 
-from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QImage, QPixmap, QResizeEvent
+from PySide6.QtCore import QEvent, QSize, Qt, Signal
+from PySide6.QtGui import QImage, QPalette, QPixmap, QResizeEvent
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
 
 from desktop_llm.core.attachment_rules import file_kind
@@ -22,7 +22,9 @@ from desktop_llm.ui.plain_text import plain_label, plain_tooltip
 THUMB_EDGE = 40
 NAME_WIDTH = 180  # pixels; a longer name is shortened in the middle ("Pasted im…16.31.png")
 NAME_MIN_WIDTH = 56  # squeezed by many chips in a narrow window, a name still shows its ends
-_FLAG_COLOURS = {"warning": "#b7791f", "refused": "#c53030"}
+# Each readable on the chip's background in its theme (light: dark amber/red; dark: pale ones).
+_FLAG_COLOURS = {"warning": "#9a6700", "refused": "#c53030"}
+_DARK_FLAG_COLOURS = {"warning": "#e3b341", "refused": "#f47067"}
 _keys = itertools.count(1)
 
 
@@ -114,8 +116,7 @@ class AttachmentChip(QFrame):
         self.size_label.setObjectName("attachmentSize")
         self.flag = QLabel()
         self.flag.setObjectName("attachmentFlag")
-        self.flag.setWordWrap(True)
-        self.flag.setMaximumWidth(260)
+        self.flag.setWordWrap(False)  # two short lines: what happens, then the way out
         self.flag.setVisible(False)
         self.flag.linkActivated.connect(lambda _link: self.switch_model_requested.emit())
         self.remove_button = QToolButton()
@@ -136,6 +137,13 @@ class AttachmentChip(QFrame):
         row.addLayout(text)
         row.addWidget(self.remove_button, 0, Qt.AlignmentFlag.AlignTop)
         self.verdict = "ok"
+        self._check: Check | None = None
+
+    def changeEvent(self, event: QEvent) -> None:
+        """Recolour the flag for the new theme."""
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange and self._check is not None:
+            self.set_check(self._check)
 
     def set_thumbnail(self, image: QImage) -> None:
         """Show the image's thumbnail (made off the Qt thread)."""
@@ -145,14 +153,16 @@ class AttachmentChip(QFrame):
     def set_check(self, result: Check) -> None:
         """Flag the chip with what the chosen model will do with the file."""
         self.verdict = result.verdict
-        colour = _FLAG_COLOURS.get(result.verdict)
+        self._check = result
+        dark = self.palette().color(QPalette.ColorRole.Base).lightness() < 128
+        colour = (_DARK_FLAG_COLOURS if dark else _FLAG_COLOURS).get(result.verdict)
         self.flag.setVisible(colour is not None)
         if colour is None:
             self.flag.clear()
             return
         short = "Not sent to this model" if result.verdict == "refused" else "May not be understood"
         self.flag.setText(
-            f'<span style="color: {colour}">⚠ {short}</span> · <a href="switch">Switch model</a>'
+            f'<span style="color: {colour}">⚠ {short}</span><br><a href="switch">Switch model</a>'
         )
         self.flag.setToolTip(plain_tooltip(result.message))
         self.setToolTip(plain_tooltip(result.message))

@@ -126,3 +126,14 @@ def test_files_dropped_on_the_composer_frame_are_reported(composer, qtbot, tmp_p
     with qtbot.wait_signal(composer.drops.files_dropped) as dropped:
         _drop(composer, mime)
     assert dropped.args == [[path]]
+
+
+def test_the_flag_colours_are_readable_on_the_chip_in_both_themes() -> None:
+    from desktop_llm.ui.appearance import DARK_CHROME, LIGHT_CHROME
+    from desktop_llm.ui.attachment_tray import _DARK_FLAG_COLOURS, _FLAG_COLOURS
+    from desktop_llm.ui.theme import contrast_ratio
+
+    for colour in _FLAG_COLOURS.values():
+        assert contrast_ratio(colour, LIGHT_CHROME.base) >= 4.5
+    for colour in _DARK_FLAG_COLOURS.values():
+        assert contrast_ratio(colour, DARK_CHROME.base) >= 4.5
