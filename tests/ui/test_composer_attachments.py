@@ -137,3 +137,26 @@ def test_the_flag_colours_are_readable_on_the_chip_in_both_themes() -> None:
         assert contrast_ratio(colour, LIGHT_CHROME.base) >= 4.5
     for colour in _DARK_FLAG_COLOURS.values():
         assert contrast_ratio(colour, DARK_CHROME.base) >= 4.5
+
+
+def _next_tab_stop(widget):
+    widget = widget.nextInFocusChain()
+    while not widget.focusPolicy() & Qt.FocusPolicy.TabFocus or not widget.isVisible():
+        widget = widget.nextInFocusChain()
+    return widget
+
+
+def test_tab_moves_through_the_row_as_it_reads(qtbot) -> None:
+    from PySide6.QtWidgets import QLineEdit, QVBoxLayout, QWidget
+
+    window = QWidget()
+    qtbot.addWidget(window)
+    layout = QVBoxLayout(window)
+    before, composer, after = QLineEdit(), Composer(), QLineEdit()
+    for widget in (before, composer, after):
+        layout.addWidget(widget)
+    window.show()
+    stops = [before]
+    for _ in range(4):
+        stops.append(_next_tab_stop(stops[-1]))
+    assert stops == [before, composer.attach_button, composer.editor, composer.button, after]
