@@ -11,8 +11,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from desktop_llm.providers import bodies
 from desktop_llm.providers.base import CallState, Provider, StreamReader, split_system
 from desktop_llm.providers.http_errors import error_from_payload, malformed_data
+from desktop_llm.providers.paging import PageCursor
 from desktop_llm.providers.registry import register
 from desktop_llm.providers.sse import SSEDecoder, SSEEvent
 from desktop_llm.providers.types import (
@@ -132,13 +134,16 @@ class AnthropicProvider(Provider):
         """GET {base}/v1/models page by page (``after_id``) until ``has_more`` is false."""
         models: list[ModelInfo] = []
         params: dict[str, str | int] = {"limit": _PAGE_LIMIT}
+        pages = PageCursor(self.name)
         while True:
             page = await self.get_object(f"{self.base_url}/v1/models", params)
-            data = [item for item in page.get("data") or () if isinstance(item, dict) and item.get("id")]
+            data = [item for item in bodies.objects(page.get("data")) if bodies.text(item.get("id"))]
             models.extend(
-                ModelInfo(id=item["id"], display_name=item.get("display_name") or "") for item in data
+                ModelInfo(id=bodies.text(item["id"]), display_name=bodies.text(item.get("display_name")))
+                for item in data
             )
             last_id = page.get("last_id") or (data[-1]["id"] if data else None)
-            if not (page.get("has_more") and last_id):
+            after = pages.follow(last_id) if page.get("has_more") else None
+            if after is None:
                 return models
-            params = {"limit": _PAGE_LIMIT, "after_id": last_id}
+            params = {"limit": _PAGE_LIMIT, "after_id": after}

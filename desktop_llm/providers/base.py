@@ -16,17 +16,17 @@ and ``list_models``. Everything that must behave the same for every provider liv
 from __future__ import annotations
 
 import ipaddress
-import json
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
-from contextlib import aclosing, asynccontextmanager
+from contextlib import AsyncExitStack, aclosing, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol, Self, TypeVar
 
 import httpx
 
 from desktop_llm import __version__
+from desktop_llm.providers import bodies
 from desktop_llm.providers.circuit import CircuitBreaker
 from desktop_llm.providers.errors import (
     AuthenticationError,
@@ -69,6 +69,10 @@ SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "x-api-key",
 _OUTAGES = (ServerError, RateLimitError, ProviderTimeout, ConnectionFailed, StreamInterrupted)
 
 _POOL = httpx.Limits(max_connections=20, max_keepalive_connections=10, keepalive_expiry=30.0)
+
+# What a reader's code raises when an item has values of types the protocol does not allow
+# (a number where text goes, a list where an object goes): the item is malformed.
+_SHAPE_ERRORS = (AttributeError, KeyError, IndexError, TypeError, ValueError, RecursionError)
 
 
 def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
@@ -166,14 +170,23 @@ class StreamReader(ABC):
         for item in items:
             if self.state.done:
                 return
-            yield from self.handle(item)
+            try:
+                events = [_checked_event(event) for event in self.handle(item)]
+                _check_state(self.state)
+            except ProviderError:
+                raise
+            except _SHAPE_ERRORS as exc:
+                log.warning("%s: an item of unexpected shape", self.origin.name, exc_info=True)
+                detail = f"an item of unexpected shape: {type(exc).__name__}"
+                raise malformed_data(self.origin, detail) from exc
+            yield from events
 
     def parse_json(self, text: str) -> Any:
-        """Parse one event's JSON; data that is not JSON is a malformed stream."""
+        """Parse one event's JSON; data that is not JSON (or nested too deeply) is a malformed stream."""
         try:
-            return json.loads(text)
+            return bodies.loads(text)
         except ValueError as exc:
-            raise malformed_data(self.origin, f"invalid JSON: {exc}") from exc
+            raise malformed_data(self.origin, str(exc)) from exc
 
     def reply_object(self, value: Any, what: str) -> dict[str, Any]:
         """Return ``value`` if it is a JSON object that is not an error report.
@@ -245,6 +258,7 @@ class Provider(ABC):
             read_timeout=config.read_timeout,
             secret=config.api_key,
         )
+        local = is_local_address(self.base_url)
         self._client = httpx.AsyncClient(
             timeout=httpx.Timeout(
                 connect=config.connect_timeout,
@@ -254,7 +268,11 @@ class Provider(ABC):
             ),
             limits=_POOL,
             http2=True,
-            proxy=None if _is_loopback(self.base_url) else config.proxy,
+            # A server on this computer is always reached directly: neither the proxy setting nor
+            # the environment's HTTP_PROXY/ALL_PROXY (which httpx reads when it trusts the
+            # environment) may send a local request, or the key with it, elsewhere.
+            proxy=None if local else config.proxy,
+            trust_env=not local,
             headers={"user-agent": f"desktop-llm/{__version__}", **config.headers},
         )
 
@@ -340,7 +358,10 @@ class Provider(ABC):
                     break
                 except ProviderError as error:
                     if state.output_started:
-                        raise self._interrupted(error, state) from error
+                        interrupted = self._interrupted(error, state)
+                        if interrupted is error:
+                            raise  # already the interruption: it must not become its own cause
+                        raise interrupted from error
                     retries = await self._wait_before_retry(error, retries)
         except ProviderError as error:
             self._record_failure(error)
@@ -406,13 +427,11 @@ class Provider(ABC):
         async def attempt() -> Any:
             try:
                 async with self._send("GET", url, params=params) as response:
-                    body = await response.aread()
+                    value = await bodies.read_json_body(response, bodies.MAX_LISTING_BODY)
             except httpx.HTTPError as exc:
                 raise error_from_transport(exc, self.origin) from exc
-            try:
-                value = json.loads(body)
-            except ValueError as exc:
-                raise malformed_data(self.origin, f"invalid JSON: {exc}") from exc
+            except ValueError as exc:  # larger than the cap, or not JSON
+                raise malformed_data(self.origin, f"{url}: {exc}") from exc
             if not isinstance(value, dict):
                 raise malformed_data(self.origin, f"expected a JSON object from {url}")
             return value
@@ -425,9 +444,17 @@ class Provider(ABC):
         headers = self.auth_headers()
         if log.isEnabledFor(logging.DEBUG):
             log.debug("%s %s headers=%s", method, url, redact_headers({**self.config.headers, **headers}))
-        async with self._client.stream(method, url, headers=headers, **kwargs) as response:
+        async with AsyncExitStack() as stack:
+            try:
+                _check_port(url)
+                response = await stack.enter_async_context(
+                    self._client.stream(method, url, headers=headers, **kwargs)
+                )
+            except httpx.InvalidURL as exc:  # not an HTTPError: raised while the request is built
+                raise error_from_transport(exc, self.origin) from exc
             if not response.is_success:
-                body = await response.aread()
+                # Only the start is quoted; the rest of a huge body is never read.
+                body, _more = await bodies.read_capped(response, bodies.MAX_ERROR_BODY)
                 error = error_from_response(response.status_code, body, response.headers, self.origin)
                 log.info("%s %s -> %d: %s", method, url, response.status_code, error)
                 raise error
@@ -473,12 +500,57 @@ class Provider(ABC):
             )
 
 
-def _is_loopback(url: str) -> bool:
-    """Whether ``url`` points at this computer: a local server is reached directly, never by proxy."""
-    host = httpx.URL(url).host
-    if host == "localhost":
+def _checked_event(event: StreamEvent) -> StreamEvent:
+    """Return ``event`` with its text cleaned; text that is not a string is a malformed item."""
+    if isinstance(event, TextDelta | ReasoningDelta):
+        if not isinstance(event.text, str):
+            raise TypeError(f"{type(event).__name__} text is {type(event.text).__name__}")
+        cleaned = bodies.clean(event.text)
+        if cleaned is not event.text:
+            return type(event)(cleaned)
+    return event
+
+
+def _check_state(state: CallState) -> None:
+    """Raise ``TypeError`` unless what a reader noted has the types the contract promises."""
+    if not isinstance(state.model, str) or not isinstance(state.finish_reason, str | None):
+        raise TypeError("the model or the finish reason is not text")
+    state.model = bodies.clean(state.model)
+    if state.finish_reason is not None:
+        state.finish_reason = bodies.clean(state.finish_reason)
+    usage = state.usage
+    if usage is not None and any(
+        bodies.integer(count) is None
+        for count in (
+            usage.input_tokens,
+            usage.output_tokens,
+            usage.cached_input_tokens,
+            usage.reasoning_tokens,
+        )
+    ):
+        raise TypeError("a token count is not an integer")
+
+
+def _check_port(url: str) -> None:
+    """Raise ``httpx.InvalidURL`` for a port no socket can use (httpx leaves it to the socket)."""
+    port = httpx.URL(url).port
+    if port is not None and not 0 < port < 65536:
+        raise httpx.InvalidURL(f"port {port} is out of range")
+
+
+def is_local_address(url: str) -> bool:
+    """Return whether ``url`` points at this computer (``localhost``, a loopback or unspecified address).
+
+    ``0.0.0.0`` counts: an ``OLLAMA_HOST`` of ``0.0.0.0`` reaches the server on this machine.
+    """
+    try:
+        host = httpx.URL(url).host.lower()
+    except httpx.InvalidURL:
+        return False  # every request fails later with a message naming the address
+    if host == "localhost" or host.endswith(".localhost"):
         return True
     try:
-        return ipaddress.ip_address(host).is_loopback
+        address = ipaddress.ip_address(host)
     except ValueError:
         return False
+    return address.is_loopback or address.is_unspecified

@@ -10,8 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from desktop_llm.providers import bodies
 from desktop_llm.providers.base import CallState, Provider, StreamReader, split_system
 from desktop_llm.providers.errors import ContentFiltered
+from desktop_llm.providers.paging import PageCursor
 from desktop_llm.providers.registry import register
 from desktop_llm.providers.sse import SSEDecoder, SSEEvent
 from desktop_llm.providers.types import (
@@ -123,20 +125,22 @@ class GeminiProvider(Provider):
         """GET {base}/v1beta/models page by page; ids lose their "models/" prefix."""
         models: list[ModelInfo] = []
         params: dict[str, str | int] = {"pageSize": _PAGE_SIZE}
+        pages = PageCursor(self.name)
         while True:
             page = await self.get_object(f"{self.base_url}/v1beta/models", params)
-            for item in page.get("models") or ():
+            for item in bodies.objects(page.get("models")):
+                name = bodies.text(item.get("name"))
                 methods = item.get("supportedGenerationMethods")
-                if not item.get("name") or (methods is not None and "generateContent" not in methods):
+                if not name or (isinstance(methods, list) and "generateContent" not in methods):
                     continue  # embedding-only models cannot chat
                 models.append(
                     ModelInfo(
-                        id=item["name"].removeprefix("models/"),
-                        display_name=item.get("displayName") or "",
-                        context_window=item.get("inputTokenLimit"),
+                        id=name.removeprefix("models/"),
+                        display_name=bodies.text(item.get("displayName")),
+                        context_window=bodies.integer(item.get("inputTokenLimit")),
                     )
                 )
-            token = page.get("nextPageToken")
-            if not token:
+            token = pages.follow(page.get("nextPageToken"))
+            if token is None:
                 return models
             params = {"pageSize": _PAGE_SIZE, "pageToken": token}

@@ -11,8 +11,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from desktop_llm.providers import bodies
 from desktop_llm.providers.base import CallState, Provider, StreamReader, bearer_headers, plain_messages
 from desktop_llm.providers.circuit import CircuitBreaker
+from desktop_llm.providers.paging import PageCursor
 from desktop_llm.providers.presets import preset_for
 from desktop_llm.providers.registry import register
 from desktop_llm.providers.retry import RetryPolicy
@@ -133,15 +135,17 @@ class OpenAIProvider(Provider):
         """GET {base}/models, following ``has_more``/``last_id`` where a server paginates."""
         models: list[ModelInfo] = []
         params: dict[str, str | int] = {}
+        pages = PageCursor(self.name)
         while True:
             page = await self.get_object(f"{self.base_url}/models", params)
-            data = page.get("data") or []
+            data = bodies.objects(page.get("data"))
             models.extend(
-                ModelInfo(id=item["id"], owned_by=item.get("owned_by") or "")
+                ModelInfo(id=bodies.text(item.get("id")), owned_by=bodies.text(item.get("owned_by")))
                 for item in data
-                if isinstance(item, dict) and item.get("id")
+                if bodies.text(item.get("id"))
             )
             last_id = page.get("last_id") or (data[-1].get("id") if data else None)
-            if not (page.get("has_more") and last_id):
+            after = pages.follow(last_id) if page.get("has_more") else None
+            if after is None:
                 return models
-            params = {"after": last_id}
+            params = {"after": after}

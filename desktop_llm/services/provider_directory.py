@@ -19,12 +19,14 @@ from dataclasses import dataclass
 
 from desktop_llm import secrets
 from desktop_llm.providers import (
+    AuthenticationError,
     ModelInfo,
     ProviderConfig,
     RetryPolicy,
     create_provider,
 )
 from desktop_llm.providers.base import Provider
+from desktop_llm.providers.types import key_problem
 from desktop_llm.storage.executor import DatabaseThread
 from desktop_llm.storage.records import ProviderSetting
 from desktop_llm.storage.settings import SettingsRepository
@@ -176,6 +178,7 @@ class ProviderDirectory:
             kind = entry_id.removeprefix(ENVIRONMENT_PREFIX)
             for env in secrets.environment_providers(self._environ):
                 if env.kind == kind:
+                    _check_key(env.api_key, env.name, env.key_env_var)
                     return ProviderConfig(
                         env.kind,
                         api_key=env.api_key,
@@ -189,6 +192,7 @@ class ProviderDirectory:
         if setting is None:
             raise UnknownProvider(entry_id)
         key = await asyncio.to_thread(secrets.resolve_key, setting, self._keystore, self._environ)
+        _check_key(key, setting.name, setting.key_env_var)
         return ProviderConfig(
             setting.kind,
             api_key=key,
@@ -234,6 +238,14 @@ class ProviderDirectory:
         providers = [provider for _, provider in self._providers.values()]
         self._providers.clear()
         await asyncio.gather(*(p.aclose() for p in providers))
+
+
+def _check_key(key: str | None, name: str, env_var: str | None) -> None:
+    """Raise ``AuthenticationError`` for a stored or environment key that HTTP cannot carry."""
+    problem = key_problem(key) if key else None
+    if problem is not None:
+        where = f"the {env_var} environment variable" if env_var else "Settings > Providers"
+        raise AuthenticationError(f"{name} cannot use its API key. {problem} (in {where})", provider=name)
 
 
 def _log_close_failure(task: asyncio.Task[None]) -> None:

@@ -21,6 +21,7 @@ import httpx
 from desktop_llm.providers import KINDS, ProviderConfig, RetryPolicy, create_provider
 from desktop_llm.providers.base import Provider
 from desktop_llm.providers.presets import PRESETS
+from desktop_llm.providers.types import key_problem
 from desktop_llm.secrets import KeyStore
 from desktop_llm.storage.database import Database
 from desktop_llm.storage.executor import DatabaseThread
@@ -44,6 +45,15 @@ _TEST_READ_TIMEOUT = 15.0
 
 class InvalidSetting(ValueError):
     """A setting the person entered cannot be used; the message says which and why."""
+
+
+def _sendable_key(api_key: str | None) -> str:
+    """Return the typed key, stripped; raise ``InvalidSetting`` if HTTP cannot carry it."""
+    key = (api_key or "").strip()
+    problem = key_problem(key)
+    if problem is not None:
+        raise InvalidSetting(problem)
+    return key
 
 
 @dataclass(frozen=True)
@@ -227,7 +237,7 @@ class SettingsService:
         setting = validate_provider(setting)
         if not setting.id:
             setting = dataclasses.replace(setting, id=new_id())
-        key = (api_key or "").strip()
+        key = _sendable_key(api_key)
         if key:
             # The key first: if the keyring refuses it, no entry without its key is left behind.
             # A closure, not arguments: executors log what they are handed at DEBUG level.
@@ -309,7 +319,7 @@ class SettingsService:
         )
         config = ProviderConfig(
             check.kind,
-            api_key=(api_key or "").strip() or None,
+            api_key=_sendable_key(api_key) or None,
             base_url=check.base_url,
             preset=check.preset,
             proxy=proxy,

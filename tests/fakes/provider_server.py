@@ -11,7 +11,8 @@ loop can use it: pytest's ``asyncio.run``, qasync, or a synchronous SDK. Tests s
 
 Each chat request (any protocol) pops the next scripted reply; when none is queued, ``Reply()``
 answers. Requests refused for a wrong key, a missing ``anthropic-version`` or ``max_tokens`` are
-answered by the server itself and pop nothing. ``Reply`` documents the script; each
+answered by the server itself and pop nothing. ``server.listing``, when set, answers model
+listings with whatever bytes it returns (hostile pages). ``Reply`` documents the script; each
 ``wire_*`` module documents one protocol's encoding.
 """
 
@@ -21,6 +22,7 @@ import asyncio
 import threading
 import time
 from collections import deque
+from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Final
 
@@ -30,9 +32,12 @@ from .wire_gemini import GeminiDialect
 from .wire_http import HttpConnection, HttpResponse, RecordedRequest
 from .wire_ollama import OllamaDialect
 from .wire_openai import OpenAIDialect
-from .wire_play import play_complete, play_json, play_stream
+from .wire_play import play_complete, play_json, play_raw, play_stream
 
-__all__ = ["DEFAULT", "ProviderServer", "RecordedRequest", "Reply", "ServerBug"]
+__all__ = ["DEFAULT", "Listing", "ProviderServer", "RecordedRequest", "Reply", "ServerBug"]
+
+# Answers a model listing request (its query) with a raw JSON body, instead of ``models``.
+Listing = Callable[[Mapping[str, str]], bytes]
 
 DEFAULT_MODELS: Final = ("model-a", "model-b")
 DEFAULT_PAGE_SIZE: Final = 100
@@ -55,6 +60,7 @@ class ProviderServer:
         self.api_key = api_key
         self.models: list[str] = list(DEFAULT_MODELS)
         self.page_size = DEFAULT_PAGE_SIZE
+        self.listing: Listing | None = None
         self.port = 0
         # OpenAI last among those sharing GET /v1/models: the others claim it by their headers.
         self._dialects: tuple[Dialect, ...] = (
@@ -140,6 +146,7 @@ class ProviderServer:
             self._bugs.clear()
             self.models = list(DEFAULT_MODELS)
             self.page_size = DEFAULT_PAGE_SIZE
+            self.listing = None
             self.api_key = self._initial_api_key
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -278,12 +285,18 @@ class ProviderServer:
             return
         if route.action == "models":
             with self._lock:
-                models, page_size = list(self.models), self.page_size
+                models, page_size, listing = list(self.models), self.page_size, self.listing
+            if listing is not None:
+                await response.send_full(200, {"content-type": "application/json"}, listing(request.query))
+                return
             await play_json(response, 200, dialect.list_models(models, page_size, request.query))
             return
         with self._lock:
             reply = self._replies.popleft() if self._replies else Reply()
         response.write_size = reply.write_size
+        if reply.raw_body is not None:
+            await play_raw(response, reply)
+            return
         if reply.status != 200:
             if reply.silence_before:
                 await asyncio.sleep(reply.silence_before)
@@ -291,4 +304,5 @@ class ProviderServer:
             await play_json(response, reply.status, body, reply.headers)
             return
         encoder = dialect.make_encoder(request, Turn.build(reply, route.model, request.json))
-        await (play_stream if route.stream else play_complete)(encoder, response)
+        streamed = route.stream and not reply.whole_json
+        await (play_stream if streamed else play_complete)(encoder, response)

@@ -78,6 +78,16 @@ class Reply:
         silence_after: after this many tokens, go silent for ``silence_seconds``.
         omit_terminator: leave out ``data: [DONE]`` / ``message_stop`` (Gemini and Ollama have no
             separate marker: their last event carries the finish reason, so nothing changes).
+        after_terminator: bytes sent after the terminator (junk a client must ignore).
+        hold_open: after the stream (or ``raw_body``), keep the response open, without its end,
+            until the client leaves.
+        ping_every: after the opening events, send the protocol's keep-alive (an SSE comment,
+            Anthropic's ``ping`` event, a blank NDJSON line) every this many seconds, forever.
+        whole_json: answer a streaming request with the non-streamed JSON body, as some proxies do.
+        raw_body: send these bytes as the body (with ``status`` and ``content_type``) instead of
+            anything the protocol would say: hostile or broken answers, error bodies, events.
+        raw_repeat: send ``raw_body`` this many times (chunked), for bodies too big to hold.
+        content_type: the ``content-type`` of ``raw_body`` (default ``application/json``).
 
     Token counts of the faults count reasoning tokens first, then text tokens; a count past the
     end fires just before the finish reason.
@@ -102,6 +112,13 @@ class Reply:
     silence_after: int | None = None
     silence_seconds: float = 0.0
     omit_terminator: bool = False
+    after_terminator: bytes = b""
+    hold_open: bool = False
+    ping_every: float | None = None
+    whole_json: bool = False
+    raw_body: bytes | None = None
+    raw_repeat: int = 1
+    content_type: str | None = None
 
     def __post_init__(self) -> None:
         if self.tokens_per_event < 1:
@@ -212,6 +229,10 @@ class Encoder(ABC):
     @abstractmethod
     def malformed(self) -> bytes:
         """Return an event whose JSON is broken."""
+
+    def ping(self) -> bytes:
+        """Return the protocol's keep-alive (an SSE comment unless the protocol has its own)."""
+        return b": ping\n\n"
 
     @abstractmethod
     def error_event(self) -> bytes:
