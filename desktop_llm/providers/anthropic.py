@@ -8,13 +8,14 @@ events in between.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
 from desktop_llm.providers import bodies
 from desktop_llm.providers.base import CallState, Provider, StreamReader, split_system
 from desktop_llm.providers.http_errors import error_from_payload, malformed_data
-from desktop_llm.providers.paging import PageCursor
+from desktop_llm.providers.paging import PageCursor, unique
 from desktop_llm.providers.registry import register
 from desktop_llm.providers.sse import SSEDecoder, SSEEvent
 from desktop_llm.providers.types import (
@@ -51,6 +52,35 @@ class AnthropicStreamReader(StreamReader):
     def new_decoder(self) -> SSEDecoder:
         """Return an SSE decoder."""
         return SSEDecoder()
+
+    def is_keepalive(self, item: SSEEvent) -> bool:
+        """Return whether the event is a ``ping``."""
+        return item.event == "ping"
+
+    def whole_items(self, value: Any) -> list[Any]:
+        """Return a ``message`` object as the events its stream would have had."""
+        message = self.reply_object(value, "the reply")
+        blocks = bodies.objects(message.get("content"))
+        deltas = [
+            {"type": "text_delta", "text": block.get("text")}
+            if block.get("type") == "text"
+            else {"type": "thinking_delta", "thinking": block.get("thinking")}
+            for block in blocks
+            if block.get("type") in ("text", "thinking")
+        ]
+        events = [
+            ("message_start", {"message": {**message, "content": []}}),
+            *(
+                ("content_block_delta", {"index": index, "delta": delta})
+                for index, delta in enumerate(deltas)
+            ),
+            (
+                "message_delta",
+                {"delta": {"stop_reason": message.get("stop_reason")}, "usage": message.get("usage")},
+            ),
+            ("message_stop", {}),
+        ]
+        return [SSEEvent(kind, json.dumps({"type": kind, **data})) for kind, data in events]
 
     def handle(self, item: SSEEvent) -> Iterator[StreamEvent]:
         """Yield text and thinking deltas; note model, usage, stop reason and the end."""
@@ -145,5 +175,5 @@ class AnthropicProvider(Provider):
             last_id = page.get("last_id") or (data[-1]["id"] if data else None)
             after = pages.follow(last_id) if page.get("has_more") else None
             if after is None:
-                return models
+                return unique(models)
             params = {"limit": _PAGE_LIMIT, "after_id": after}

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import time
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from contextlib import AsyncExitStack, aclosing, asynccontextmanager
@@ -57,6 +58,8 @@ from desktop_llm.providers.types import (
     TextDelta,
     Usage,
 )
+from desktop_llm.providers.watch import ContentWatch
+from desktop_llm.providers.whole import ReplyBody
 
 log = logging.getLogger(__name__)
 
@@ -134,13 +137,20 @@ class StreamReader(ABC):
     """Turn one response body into stream events; record finish, usage and model in the state.
 
     Subclasses give the decoder and ``handle`` one decoded item. Items after the protocol's
-    terminator (``state.done``) are ignored.
+    terminator (``state.done``) are ignored. A whole JSON reply to the streaming request is
+    collected instead and read through ``whole_items``. ``progress`` counts the items that were
+    not keep-alives (``is_keepalive``), for the content watch.
     """
+
+    # The protocol streams JSON lines, which start like a whole JSON reply (Ollama).
+    json_lines = False
 
     def __init__(self, state: CallState, origin: Origin) -> None:
         self.state = state
         self.origin = origin
+        self.progress = 0
         self._decoder = self.new_decoder()
+        self._body = ReplyBody(json_lines=self.json_lines)
 
     @abstractmethod
     def new_decoder(self) -> Decoder:
@@ -150,19 +160,39 @@ class StreamReader(ABC):
     def handle(self, item: Any) -> Iterator[StreamEvent]:
         """Yield the deltas in one decoded item; raise ``ProviderError`` for an error item."""
 
+    def is_keepalive(self, item: Any) -> bool:
+        """Return whether a decoded item only keeps the connection alive (Anthropic's ``ping``)."""
+        return False
+
+    def whole_items(self, value: Any) -> list[Any]:
+        """Return the items ``handle`` would have read had ``value``, a whole JSON reply, been streamed.
+
+        The default suits protocols whose stream items are the reply objects themselves (Ollama).
+        """
+        return [value]
+
+    def begin(self, content_type: str) -> None:
+        """Note the response's content type, before its first byte."""
+        self._body.content_type = content_type
+
     def feed(self, chunk: bytes) -> Iterator[StreamEvent]:
         """Yield the deltas completed by ``chunk``."""
         try:
-            items = self._decoder.feed(chunk)
-        except ValueError as exc:  # EventTooLarge, NDJSONDecodeError
+            items = self._decoder.feed(self._body.take(chunk))
+        except ValueError as exc:  # EventTooLarge, NDJSONDecodeError, BodyTooLarge
             raise malformed_data(self.origin, str(exc)) from exc
         yield from self._handle_all(items)
 
     def close(self) -> Iterator[StreamEvent]:
-        """Yield the deltas of an unterminated final item, at the end of the body."""
+        """Yield the deltas of an unterminated final item (or of a whole reply), at the end of the body."""
         try:
-            items = self._decoder.close()
-        except ValueError as exc:
+            if self._body.mode == "whole":
+                items = self.whole_items(bodies.loads(self._body.flush()))
+            else:
+                items = self._decoder.feed(self._body.flush()) + self._decoder.close()
+        except ProviderError:
+            raise
+        except _SHAPE_ERRORS as exc:  # a decoder's ValueError, JSON nested too deeply, an odd reply
             raise malformed_data(self.origin, str(exc)) from exc
         yield from self._handle_all(items)
 
@@ -170,6 +200,8 @@ class StreamReader(ABC):
         for item in items:
             if self.state.done:
                 return
+            if not self.is_keepalive(item):
+                self.progress += 1
             try:
                 events = [_checked_event(event) for event in self.handle(item)]
                 _check_state(self.state)
@@ -236,6 +268,8 @@ class Provider(ABC):
     # instance before calling ``Provider.__init__``.
     display_name: str = "The provider"
     default_base_url: str = ""
+    # The content watch's clock; a test may set an instance's to a fake one.
+    clock: Callable[[], float] = staticmethod(time.monotonic)
     key_env: tuple[str, ...] = ()
     needs_key: bool = False
 
@@ -378,15 +412,22 @@ class Provider(ABC):
         state.begin_attempt(request.model)
         url, body = self.chat_request(request)
         reader = self.stream_reader(state)
+        watch = ContentWatch(self.config.content_timeout, self.clock, self.name)
         try:
             async with self._send("POST", url, json=body) as response:
-                async for chunk in response.aiter_bytes():
-                    # After the terminator, keep reading to the end of the body so the
-                    # connection goes back to the pool instead of being closed.
-                    if not state.done:
-                        for event in reader.feed(chunk):
-                            yield event
-                if not state.done:
+                reader.begin(response.headers.get("content-type", ""))
+                chunks = response.aiter_bytes()
+                async for chunk in chunks:
+                    for event in reader.feed(chunk):
+                        yield event
+                    if state.done:
+                        # The terminator: the reply is whole, however long the server keeps the
+                        # connection open and whatever it sends after.
+                        break
+                    watch.check(reader.progress)
+                if state.done:
+                    await bodies.drain(chunks)
+                else:
                     for event in reader.close():
                         yield event
         except httpx.HTTPError as exc:

@@ -15,8 +15,11 @@ may crash the app, hold its memory or corrupt what is saved:
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import re
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -27,7 +30,14 @@ MAX_ERROR_BODY = 1024 * 1024
 # prices) is already about a megabyte, so the cap leaves room to grow.
 MAX_LISTING_BODY = 16 * 1024 * 1024
 
+# After a reply's terminator, what is read so that the connection can be reused: a well-behaved
+# server's end of body is already on its way; anything more is junk and the connection is dropped.
+DRAIN_BYTES = 64 * 1024
+DRAIN_SECONDS = 0.25
+
 _SURROGATE = re.compile("[\ud800-\udfff]")
+
+log = logging.getLogger(__name__)
 
 
 class BodyTooLarge(ValueError):
@@ -67,6 +77,26 @@ async def read_json_body(response: httpx.Response, limit: int) -> Any:
     if more:
         raise BodyTooLarge(limit)
     return loads(body)
+
+
+async def drain(
+    chunks: AsyncIterator[bytes], limit: int = DRAIN_BYTES, seconds: float = DRAIN_SECONDS
+) -> None:
+    """Read and drop the rest of a body, up to ``limit`` bytes and ``seconds``; then stop.
+
+    Reaching the end lets the connection go back to the pool; otherwise the caller's closing of
+    the response drops it, and the reply is not held up.
+    """
+    size = 0
+    try:
+        async with asyncio.timeout(seconds):
+            async for chunk in chunks:
+                size += len(chunk)
+                if size > limit:
+                    log.debug("more than %d bytes after the end of a reply; dropping the connection", limit)
+                    return
+    except TimeoutError:
+        log.debug("the server kept the connection open after the end of a reply; dropping it")
 
 
 def loads(data: str | bytes) -> Any:

@@ -2,18 +2,20 @@
 
 Turns are ``contents`` with roles ``user`` and ``model``; the system prompt is
 ``systemInstruction``. Each SSE event is a whole ``GenerateContentResponse``; parts marked
-``thought`` are the model's thinking. There is no terminator: the body simply ends.
+``thought`` are the model's thinking. There is no terminator: the response that carries the
+``finishReason`` (and the full usage) is the last, and the reply ends there.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
 from desktop_llm.providers import bodies
 from desktop_llm.providers.base import CallState, Provider, StreamReader, split_system
 from desktop_llm.providers.errors import ContentFiltered
-from desktop_llm.providers.paging import PageCursor
+from desktop_llm.providers.paging import PageCursor, unique
 from desktop_llm.providers.registry import register
 from desktop_llm.providers.sse import SSEDecoder, SSEEvent
 from desktop_llm.providers.types import (
@@ -57,6 +59,11 @@ class GeminiStreamReader(StreamReader):
         """Return an SSE decoder."""
         return SSEDecoder()
 
+    def whole_items(self, value: Any) -> list[Any]:
+        """Return a ``GenerateContentResponse``, or the JSON array of them sent without SSE, as events."""
+        responses = value if isinstance(value, list) else [value]
+        return [SSEEvent(data=json.dumps(response)) for response in responses]
+
     def handle(self, item: SSEEvent) -> Iterator[StreamEvent]:
         """Yield the first candidate's thoughts and text; note finish, usage, model and blocks."""
         data = self.reply_object(self.parse_json(item.data), "a stream event")
@@ -84,6 +91,7 @@ class GeminiStreamReader(StreamReader):
         reason = candidate.get("finishReason")
         if reason:
             state.finish_reason = _FINISH.get(reason, reason.lower())
+            state.done = True  # the last response carries the reason (and the full usage)
 
 
 @register("gemini")
@@ -142,5 +150,5 @@ class GeminiProvider(Provider):
                 )
             token = pages.follow(page.get("nextPageToken"))
             if token is None:
-                return models
+                return unique(models)
             params = {"pageSize": _PAGE_SIZE, "pageToken": token}

@@ -38,7 +38,9 @@ def normalize_host(host: str) -> str:
 
 
 class OllamaStreamReader(StreamReader):
-    """Read /api/chat lines up to the one with ``done: true``."""
+    """Read /api/chat lines up to the one with ``done: true`` (or one whole reply, without ``stream``)."""
+
+    json_lines = True
 
     def new_decoder(self) -> NDJSONDecoder:
         """Return an NDJSON decoder."""

@@ -8,13 +8,14 @@ for DeepSeek and vLLM, ``reasoning`` for OpenRouter).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
 from desktop_llm.providers import bodies
 from desktop_llm.providers.base import CallState, Provider, StreamReader, bearer_headers, plain_messages
 from desktop_llm.providers.circuit import CircuitBreaker
-from desktop_llm.providers.paging import PageCursor
+from desktop_llm.providers.paging import PageCursor, unique
 from desktop_llm.providers.presets import preset_for
 from desktop_llm.providers.registry import register
 from desktop_llm.providers.retry import RetryPolicy
@@ -58,6 +59,15 @@ class OpenAIStreamReader(StreamReader):
     def new_decoder(self) -> SSEDecoder:
         """Return an SSE decoder."""
         return SSEDecoder()
+
+    def whole_items(self, value: Any) -> list[Any]:
+        """Return a ``chat.completion`` object as the one chunk (and ``[DONE]``) it amounts to."""
+        reply = self.reply_object(value, "the reply")
+        choices = [
+            {**choice, "delta": choice.get("message")} for choice in bodies.objects(reply.get("choices"))
+        ]
+        chunk = {**reply, "choices": choices}
+        return [SSEEvent(data=json.dumps(chunk)), SSEEvent(data="[DONE]")]
 
     def handle(self, item: SSEEvent) -> Iterator[StreamEvent]:
         """Yield the first choice's reasoning and text; note finish reason, usage and model."""
@@ -147,5 +157,5 @@ class OpenAIProvider(Provider):
             last_id = page.get("last_id") or (data[-1].get("id") if data else None)
             after = pages.follow(last_id) if page.get("has_more") else None
             if after is None:
-                return models
+                return unique(models)
             params = {"after": after}

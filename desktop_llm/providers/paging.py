@@ -5,10 +5,20 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from desktop_llm.providers.types import ModelInfo
+
 log = logging.getLogger(__name__)
 
 # Real listings fit in a few pages (Gemini: 1,000 models a page; Anthropic: 100).
 MAX_PAGES = 50
+
+
+def unique(models: list[ModelInfo]) -> list[ModelInfo]:
+    """Return ``models`` without repeats of an id (a page served twice), first one kept."""
+    kept: dict[str, ModelInfo] = {}
+    for model in models:
+        kept.setdefault(model.id, model)
+    return list(kept.values())
 
 
 class PageCursor:

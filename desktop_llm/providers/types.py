@@ -10,6 +10,9 @@ KINDS = ("openai", "anthropic", "gemini", "ollama", "openai-compatible")
 
 Role = Literal["system", "user", "assistant", "tool"]
 
+# Five minutes: longer than any real model thinks aloud before its first word.
+DEFAULT_CONTENT_TIMEOUT = 300.0
+
 
 @dataclass(frozen=True, eq=True)
 class ProviderConfig:
@@ -24,6 +27,9 @@ class ProviderConfig:
         preset: for ``openai-compatible``, a known server ("lmstudio", "groq", ...).
         connect_timeout: seconds to establish a connection.
         read_timeout: the longest silence between bytes before ``ProviderTimeout``.
+        content_timeout: the longest a reply may go without content before ``ProviderTimeout``;
+            keep-alive pings and comments do not count as content, so they cannot hold a reply
+            open forever.
         proxy: an HTTP(S) proxy URL, or None.
         headers: extra request headers (printable ASCII, else ``ValueError``).
     """
@@ -35,6 +41,7 @@ class ProviderConfig:
     preset: str | None = None
     connect_timeout: float = 10.0
     read_timeout: float = 120.0
+    content_timeout: float = DEFAULT_CONTENT_TIMEOUT
     proxy: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
 
@@ -48,12 +55,13 @@ class ProviderConfig:
         preset: str | None = None,
         connect_timeout: float = 10.0,
         read_timeout: float = 120.0,
+        content_timeout: float = DEFAULT_CONTENT_TIMEOUT,
         proxy: str | None = None,
         headers: dict[str, str] | None = None,
     ) -> None:
         if kind not in KINDS:
             raise ValueError(f"Unknown provider kind {kind!r}; expected one of {', '.join(KINDS)}.")
-        if connect_timeout <= 0 or read_timeout <= 0:
+        if connect_timeout <= 0 or read_timeout <= 0 or content_timeout <= 0:
             raise ValueError("Timeouts must be positive numbers of seconds.")
         problem = (key_problem(api_key) if api_key else None) or _header_problem(headers or {})
         if problem is not None:
@@ -66,6 +74,7 @@ class ProviderConfig:
             "preset": preset,
             "connect_timeout": float(connect_timeout),
             "read_timeout": float(read_timeout),
+            "content_timeout": float(content_timeout),
             "proxy": proxy or None,
             "headers": dict(headers or {}),
         }

@@ -75,6 +75,7 @@ class ProviderServer:
         self._requests: list[RecordedRequest] = []
         self._chat_requests: list[RecordedRequest] = []
         self._bugs: list[BaseException] = []
+        self._sent: list[int] = []
         self._open = 0
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -116,6 +117,12 @@ class ProviderServer:
             return list(self._chat_requests)
 
     @property
+    def bytes_sent(self) -> list[int]:
+        """Return how many bytes each finished response wrote (head included), in order."""
+        with self._lock:
+            return list(self._sent)
+
+    @property
     def open_connections(self) -> int:
         """Return how many client TCP connections are open right now."""
         return self._open
@@ -137,6 +144,17 @@ class ProviderServer:
                 self._arrived.wait(left)
             return list(self._requests)
 
+    def wait_for_responses(self, count: int, timeout: float = 5.0) -> list[int]:
+        """Block until ``count`` responses finished (or were cut off); return ``bytes_sent``."""
+        deadline = time.monotonic() + timeout
+        with self._arrived:
+            while len(self._sent) < count:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError(f"expected {count} responses, got {len(self._sent)} in {timeout} s")
+                self._arrived.wait(left)
+            return list(self._sent)
+
     def reset(self) -> None:
         """Forget queued replies and recorded requests; restore models, page size and key."""
         with self._lock:
@@ -144,6 +162,7 @@ class ProviderServer:
             self._requests.clear()
             self._chat_requests.clear()
             self._bugs.clear()
+            self._sent.clear()
             self.models = list(DEFAULT_MODELS)
             self.page_size = DEFAULT_PAGE_SIZE
             self.listing = None
@@ -266,6 +285,10 @@ class ProviderServer:
                 await play_json(response, 500, {"error": f"fake server bug: {error!r}"})
             else:
                 response.abort()
+        finally:
+            with self._arrived:
+                self._sent.append(response.bytes_sent)
+                self._arrived.notify_all()
 
     async def _dispatch(self, request: RecordedRequest, response: HttpResponse) -> None:
         match = self._match(request)
