@@ -26,7 +26,7 @@ from desktop_llm.providers import (
     create_provider,
 )
 from desktop_llm.providers.base import Provider
-from desktop_llm.providers.types import key_problem
+from desktop_llm.providers.types import DEFAULT_CONTENT_TIMEOUT, key_problem
 from desktop_llm.storage.executor import DatabaseThread
 from desktop_llm.storage.records import ProviderSetting
 from desktop_llm.storage.settings import SettingsRepository
@@ -116,6 +116,7 @@ class ProviderDirectory:
         self._providers: dict[str, tuple[ProviderConfig, Provider]] = {}
         self._models: dict[str, list[ModelInfo]] = {}
         self._proxy: str | None = None
+        self._content_timeout = DEFAULT_CONTENT_TIMEOUT
 
     # -- entries -----------------------------------------------------------------------------
 
@@ -159,6 +160,10 @@ class ProviderDirectory:
             self._proxy = proxy or None
             self.forget()
 
+    def set_content_timeout(self, seconds: float) -> None:
+        """Give up on replies that send no content for ``seconds`` (from each provider's next call)."""
+        self._content_timeout = float(seconds)
+
     def forget(self, entry_id: str | None = None) -> None:
         """Drop cached providers and model lists (one entry's, or all) after a settings change."""
         doomed = [entry_id] if entry_id else list(self._providers)
@@ -185,6 +190,7 @@ class ProviderDirectory:
                         base_url=env.base_url,
                         name=env.name,
                         proxy=self._proxy,
+                        content_timeout=self._content_timeout,
                     )
             raise UnknownProvider(entry_id)
         settings = await self._db.call(lambda db: SettingsRepository(db).list_providers())
@@ -200,6 +206,7 @@ class ProviderDirectory:
             name=setting.name,
             preset=setting.preset,
             proxy=self._proxy,
+            content_timeout=self._content_timeout,
         )
 
     async def provider(self, entry_id: str) -> Provider:

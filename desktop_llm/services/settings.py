@@ -21,7 +21,7 @@ import httpx
 from desktop_llm.providers import KINDS, ProviderConfig, RetryPolicy, create_provider
 from desktop_llm.providers.base import Provider
 from desktop_llm.providers.presets import PRESETS
-from desktop_llm.providers.types import key_problem
+from desktop_llm.providers.types import DEFAULT_CONTENT_TIMEOUT, key_problem
 from desktop_llm.secrets import KeyStore
 from desktop_llm.storage.database import Database
 from desktop_llm.storage.executor import DatabaseThread
@@ -34,6 +34,8 @@ log = logging.getLogger(__name__)
 THEMES = ("system", "light", "dark")
 SEND_KEYS = ("enter", "ctrl+enter")
 FONT_SIZES = range(8, 33)
+# Seconds a reply may go without content (keep-alives only) before it ends with an error.
+CONTENT_TIMEOUTS = range(30, 3601)
 PROXY_SCHEMES = ("http", "https", "socks5")
 # httpx speaks SOCKS only with the optional socksio package installed.
 SOCKS_AVAILABLE = importlib.util.find_spec("socksio") is not None
@@ -65,6 +67,7 @@ class AppSettings:
     send_key: str = "enter"
     auto_titles: bool = True
     proxy: str | None = None
+    content_timeout: int = int(DEFAULT_CONTENT_TIMEOUT)
 
     def as_dict(self) -> dict[str, Any]:
         """Return the settings as a plain dict (the dialog's ``app_settings_changed`` payload)."""
@@ -156,6 +159,12 @@ def validate_app_settings(values: Mapping[str, Any]) -> AppSettings:
         raise InvalidSetting(f"The send key must be Enter or Ctrl+Enter, not {settings.send_key!r}.")
     if not isinstance(settings.auto_titles, bool):
         raise InvalidSetting("Automatic titles must be on or off.")
+    timeout = settings.content_timeout
+    if not isinstance(timeout, int) or isinstance(timeout, bool) or timeout not in CONTENT_TIMEOUTS:
+        raise InvalidSetting(
+            f"The reply timeout must be a whole number of seconds from {CONTENT_TIMEOUTS[0]}"
+            f" to {CONTENT_TIMEOUTS[-1]}."
+        )
     return dataclasses.replace(settings, proxy=validate_proxy(settings.proxy))
 
 

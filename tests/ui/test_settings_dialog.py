@@ -371,6 +371,11 @@ async def test_general_settings_are_saved_applied_and_announced(qtbot, rig, serv
     assert (await changed.wait())[0]["proxy"] == "http://proxy.example.com:3128"
     assert not general.proxy_error.isVisibleTo(rig.dialog)
 
+    assert general.content_timeout.value() == 300  # the default
+    general.content_timeout.setValue(90)
+    general.content_timeout.editingFinished.emit()
+    assert (await changed.wait())[0]["content_timeout"] == 90
+
     stored = await rig.settings.app_settings()
     assert stored.as_dict() == {
         "theme": "dark",
@@ -378,10 +383,12 @@ async def test_general_settings_are_saved_applied_and_announced(qtbot, rig, serv
         "send_key": "ctrl+enter",
         "auto_titles": False,
         "proxy": "http://proxy.example.com:3128",
+        "content_timeout": 90,
     }
-    # The proxy reaches the providers the app builds from now on.
+    # The proxy and the reply timeout reach the providers the app builds from now on.
     entry_id = await _add_provider(qtbot, rig, server, KEY)
-    assert (await rig.directory.config_for(entry_id)).proxy == "http://proxy.example.com:3128"
+    config = await rig.directory.config_for(entry_id)
+    assert (config.proxy, config.content_timeout) == ("http://proxy.example.com:3128", 90.0)
 
 
 async def test_general_page_shows_stored_settings(qtbot, rig):
