@@ -15,6 +15,7 @@ from provider_kit import (
     KINDS_ON_SERVER,
     chat,
     collect,
+    error_of,
     make_provider,
     server_fixture,  # noqa: F401  (the ``server`` fixture)
     text_of,
@@ -41,14 +42,6 @@ def sse_body(*events: bytes | str, event: str | None = None) -> bytes:
     return b"".join(head + b"data: " + (e.encode() if isinstance(e, str) else e) + b"\n\n" for e in events)
 
 
-async def failure(server: ProviderServer, kind: str, reply: Reply, **options: object) -> ProviderError:
-    server.push(reply)
-    async with make_provider(server, kind, max_retries=0, **options) as provider:  # type: ignore[arg-type]
-        with pytest.raises(ProviderError) as caught:
-            await collect(provider)
-    return caught.value
-
-
 # -- deeply nested JSON ------------------------------------------------------------------------
 
 
@@ -58,14 +51,14 @@ async def test_a_deeply_nested_event_is_unreadable_data(
     server: ProviderServer, kind: str, nested: bytes
 ) -> None:
     reply = Reply(raw_body=sse_body(nested), content_type="text/event-stream")
-    error = await failure(server, kind, reply)
+    error = await error_of(server, kind, reply)
     assert isinstance(error, ServerError)
     assert "nested too deeply" in str(error)
 
 
 async def test_a_deeply_nested_ndjson_line_is_unreadable_data(server: ProviderServer) -> None:
     reply = Reply(raw_body=NESTED_OBJECT + b"\n", content_type="application/x-ndjson")
-    error = await failure(server, "ollama", reply)
+    error = await error_of(server, "ollama", reply)
     assert isinstance(error, ServerError) and "nested too deeply" in str(error)
 
 
@@ -74,7 +67,7 @@ async def test_a_deeply_nested_ndjson_line_is_unreadable_data(server: ProviderSe
 async def test_a_deeply_nested_error_body_still_maps_by_status(
     server: ProviderServer, kind: str, nested: bytes
 ) -> None:
-    error = await failure(server, kind, Reply(status=503, raw_body=nested))
+    error = await error_of(server, kind, Reply(status=503, raw_body=nested))
     assert isinstance(error, ServerError)
     assert error.status_code == 503 and "overloaded (503)" in str(error)
     assert len(str(error)) < 600  # the body is quoted, shortened
@@ -90,7 +83,7 @@ async def test_a_deeply_nested_model_list_is_unreadable_data(server: ProviderSer
 
 async def test_a_deeply_nested_error_event_is_unreadable_data(server: ProviderServer) -> None:
     body = sse_body(b'{"type":"error","error":' + NESTED + b"}", event="error")
-    error = await failure(server, "anthropic", Reply(raw_body=body, content_type="text/event-stream"))
+    error = await error_of(server, "anthropic", Reply(raw_body=body, content_type="text/event-stream"))
     assert isinstance(error, ServerError) and "nested too deeply" in str(error)
 
 
@@ -121,7 +114,7 @@ async def test_values_of_the_wrong_type_are_unreadable_data(
     server: ProviderServer, kind: str, body: bytes
 ) -> None:
     content_type = "application/x-ndjson" if kind == "ollama" else "text/event-stream"
-    error = await failure(server, kind, Reply(raw_body=body, content_type=content_type))
+    error = await error_of(server, kind, Reply(raw_body=body, content_type=content_type))
     assert isinstance(error, ServerError)
     assert "could not be read" in str(error)
 
@@ -182,7 +175,7 @@ async def test_lone_surrogates_in_text_become_replacement_characters(server: Pro
 
 
 async def test_an_error_body_with_lone_surrogates_is_quoted_cleanly(server: ProviderServer) -> None:
-    error = await failure(
+    error = await error_of(
         server, "openai", Reply(status=400, raw_body=b'{"error":{"message":"bad \\udc80"}}')
     )
     assert "bad \ufffd" in str(error)
