@@ -68,7 +68,7 @@ class AnthropicStreamReader(StreamReader):
             for block in blocks
             if block.get("type") in ("text", "thinking")
         ]
-        events = [
+        events: list[tuple[str, dict[str, Any]]] = [
             ("message_start", {"message": {**message, "content": []}}),
             *(
                 ("content_block_delta", {"index": index, "delta": delta})

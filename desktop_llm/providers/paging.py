@@ -43,12 +43,12 @@ class PageCursor:
         self._pages += 1
         if not isinstance(cursor, str | int) or isinstance(cursor, bool) or cursor == "":
             return None
-        cursor = str(cursor)
-        if cursor in self._seen:
-            log.warning("%s: the model list repeated page cursor %r; stopped paging", self._name, cursor[:80])
+        text = str(cursor)
+        if text in self._seen:
+            log.warning("%s: the model list repeated page cursor %r; stopped paging", self._name, text[:80])
             return None
         if self._pages >= self._max_pages:
             log.warning("%s: the model list went past %d pages; stopped paging", self._name, self._max_pages)
             return None
-        self._seen.add(cursor)
-        return cursor
+        self._seen.add(text)
+        return text

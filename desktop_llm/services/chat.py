@@ -364,7 +364,8 @@ class ChatService:
 
         token = retry_notice_target.set(notice)
         # Until the stream is known to have finished, a failure of any kind saves an error.
-        status, error = "error", UNEXPECTED_FAILURE
+        status: str = "error"
+        error: str | None = UNEXPECTED_FAILURE
         try:
             provider = await self._providers.provider(conversation.provider_id or "")
             budget_scale, shrunk = 1.0, False
