@@ -76,7 +76,8 @@ def _run(paths: AppPaths, *, smoke_test: bool) -> int:
         loop = qasync.QEventLoop(app)
         asyncio.set_event_loop(loop)
         with loop:
-            return loop.run_until_complete(_main(app, paths, lock, smoke_test=smoke_test))
+            status: int = loop.run_until_complete(_main(app, paths, lock, smoke_test=smoke_test))
+            return status
     finally:
         lock.release()
 
@@ -194,7 +195,11 @@ async def _smoke_test(window: MainWindow, composition: Composition) -> int:
 async def _wait_for(signal_instance: SignalInstance, seconds: float) -> None:
     """Wait until the Qt signal fires, at most ``seconds``."""
     fired = asyncio.get_running_loop().create_future()
-    signal_instance.connect(lambda *_: fired.done() or fired.set_result(None))
+    def fire(*_: object) -> None:
+        if not fired.done():
+            fired.set_result(None)
+
+    signal_instance.connect(fire)
     try:
         await asyncio.wait_for(fired, seconds)
     except TimeoutError:

@@ -1,4 +1,4 @@
-"""Run the command line: ``desktop-llm [--data-dir DIR] [--smoke-test] [export|import|search ...]``.
+"""Run the command line: ``desktop-llm [--data-dir DIR] [--smoke-test] [export|import|search|ask ...]``.
 
 Global options go before or after the subcommand. Errors are one line on stderr
 (``desktop-llm: error: ...``) and a non-zero exit; nothing is changed. The commands never take
@@ -163,6 +163,34 @@ def _run_search(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+# --- ask ---------------------------------------------------------------------------------------
+
+
+def _ask_arguments(parser: argparse.ArgumentParser) -> None:
+    from desktop_llm.cli_ask import add_arguments
+
+    add_arguments(parser)
+
+
+def _run_ask(args: argparse.Namespace) -> int:
+    """Run ``ask``: Ctrl-C stops the reply and keeps its text as ``stopped``, as Stop does in the window."""
+    from desktop_llm.cli_ask import AskError, run
+    from desktop_llm.providers import ProviderError
+    from desktop_llm.secrets import SecretsError
+    from desktop_llm.storage.errors import StorageError
+
+    if hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(encoding="utf-8")
+    try:
+        return run(args, sys.stdout, sys.stderr)
+    except KeyboardInterrupt:
+        sys.stderr.write(f"{PROG}: error: interrupted; the reply so far is kept\n")
+        return EXIT_INTERRUPTED
+    except (AskError, ProviderError, SecretsError, StorageError) as error:
+        sys.stderr.write(f"{PROG}: error: {_one_line(str(error))}\n")
+        return EXIT_ERROR
+
+
 # --- shared ------------------------------------------------------------------------------------
 
 
@@ -190,6 +218,7 @@ _COMMANDS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], _Runner, s
     "export": (_export_arguments, _run_export, "export conversations to JSON (or one to Markdown)"),
     "import": (_import_arguments, _run_import, "import a desktop-llm export or a ChatGPT export"),
     "search": (_search_arguments, _run_search, "search all conversations; one JSON object a line"),
+    "ask": (_ask_arguments, lambda args, out: _run_ask(args), "ask a model; the reply streams to stdout"),
 }
 
 
@@ -249,6 +278,8 @@ def _run_command(name: str, args: argparse.Namespace) -> int:
 def run(argv: list[str]) -> int:
     """Parse ``argv`` and run it; return the process exit status."""
     args = build_parser().parse_args(argv)
+    if args.command == "ask":
+        return _run_ask(args)
     if args.command:
         return _run_command(args.command, args)
     if args.install_desktop_entry or args.uninstall_desktop_entry:

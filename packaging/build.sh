@@ -5,8 +5,8 @@
 #
 # Output: DIR/desktop-llm/ (default dist/desktop-llm/) with the program desktop-llm inside; on
 # macOS also "DIR/Desktop LLM.app". Uses .venv (created if missing) and installs into it the app's
-# runtime dependencies and PyInstaller as pyproject.toml lists them (the `dev` extra's
-# pyinstaller); the app itself is bundled from this checkout's source, not from an installed copy.
+# runtime dependencies and PyInstaller at the versions and hashes of packaging/requirements.lock;
+# the app itself is bundled from this checkout's source, not from an installed copy.
 # Run the result's self-check with: dist/desktop-llm/desktop-llm --smoke-test
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,16 +24,9 @@ done
 [ -d .venv ] || "${PYTHON:-python3}" -m venv .venv
 if [ -x .venv/Scripts/python.exe ]; then venv_python=$root/.venv/Scripts/python.exe; else venv_python=$root/.venv/bin/python; fi
 
-requirements=$(mktemp)
-trap 'rm -f "$requirements"' EXIT
-"$venv_python" - >"$requirements" <<'PY'
-import tomllib
-
-project = tomllib.load(open("pyproject.toml", "rb"))["project"]
-tools = [r for r in project["optional-dependencies"]["dev"] if not r.startswith("desktop-llm")]
-print("\n".join(project["dependencies"] + tools))
-PY
-"$venv_python" -m pip install -q --disable-pip-version-check -r "$requirements"
+# Exactly the pinned, hash-checked versions (packaging/lock.sh writes the lock from pyproject.toml),
+# so two builds of one commit bundle the same bytes and a tampered download is refused.
+"$venv_python" -m pip install -q --disable-pip-version-check --require-hashes -r packaging/requirements.lock
 
 echo "build.sh: building the bundle into $dist (PyInstaller $("$venv_python" -m PyInstaller --version))"
 "$venv_python" -m PyInstaller --noconfirm --log-level WARN \

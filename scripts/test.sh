@@ -41,8 +41,9 @@ wheel=$(ls build/wheel/desktop_llm-*.whl)
 "$venv_python" -m pip install -q --disable-pip-version-check "${wheel}[dev]"  # dev: test + pyinstaller
 "$venv_python" -m pip install -q --disable-pip-version-check --force-reinstall --no-deps "$wheel"
 
-echo "test.sh: ruff and the import contract"
+echo "test.sh: ruff, mypy --strict and the import contract"
 "$root/.venv/bin/ruff" check --quiet .
+"$root/.venv/bin/mypy" --no-incremental  # strict, over desktop_llm/ (pyproject.toml [tool.mypy])
 "$root/.venv/bin/lint-imports" pyproject.toml --no-cache >/dev/null \
     || { "$root/.venv/bin/lint-imports" pyproject.toml --no-cache; exit 1; }
 

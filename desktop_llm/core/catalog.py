@@ -22,7 +22,9 @@ from desktop_llm.core.resources import resource_path
 FALLBACK_CONTEXT_WINDOW = 8192
 FALLBACK_MAX_OUTPUT = 4096
 
-_ENTRY_KEYS = {"id", "provider", "context_window", "max_output", "price", "aliases", "as_of"}
+_ENTRY_KEYS = {"id", "provider", "context_window", "max_output", "price", "aliases", "as_of", "accepts"}
+# What a model may be sent besides text ("accepts"); a model without the field: unknown (None).
+INPUTS = frozenset({"image", "pdf"})
 _RATE_KEYS = {"input", "output", "cached_input"}
 
 
@@ -65,6 +67,7 @@ class ModelInfo:
         price: list price, or None when unknown (unknown model, other host, fine-tuned).
         known: whether an entry matched.
         as_of: when the entry's figures were checked.
+        accepts: what it takes besides text ("image", "pdf"), or None when nobody says.
     """
 
     id: str
@@ -74,6 +77,7 @@ class ModelInfo:
     price: Price | None
     known: bool
     as_of: str | None
+    accepts: frozenset[str] | None = None
 
 
 class Catalog:
@@ -201,6 +205,9 @@ def _entry(raw: _RawEntry) -> tuple[ModelInfo, tuple[str, ...]]:
     if not isinstance(data.get("as_of"), str):
         raise _fail(source, f"{where}.as_of", "must be a date string")
     price = data.get("price")
+    accepts = data.get("accepts")
+    if accepts is not None and (not isinstance(accepts, list) or not set(accepts) <= INPUTS):
+        raise _fail(source, f"{where}.accepts", f"must be a list of {sorted(INPUTS)}")
     info = ModelInfo(
         id=data["id"],
         provider=data["provider"],
@@ -209,6 +216,7 @@ def _entry(raw: _RawEntry) -> tuple[ModelInfo, tuple[str, ...]]:
         price=None if price is None else _price(price, source, f"{where}.price"),
         known=True,
         as_of=data["as_of"],
+        accepts=None if accepts is None else frozenset(accepts),
     )
     return info, tuple(aliases)
 

@@ -16,7 +16,7 @@ from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, tzinfo
 from decimal import Decimal
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from desktop_llm.core.catalog import Catalog, ModelInfo, Price
 
@@ -115,7 +115,8 @@ class CostTotal:
         )
 
 
-RecordLike = UsageRecord | tuple
+# A record, or the tuple of its fields in order (as rows come from SQLite).
+RecordLike = UsageRecord | tuple[Any, ...]
 
 
 def _as_record(record: RecordLike) -> UsageRecord:

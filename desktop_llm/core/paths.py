@@ -8,6 +8,8 @@ from pathlib import Path
 
 import platformdirs
 
+from desktop_llm.core.private_files import private_folder, tighten_folder
+
 APP_NAME = "desktop-llm"
 DATA_DIR_ENV = "DESKTOP_LLM_DATA_DIR"
 
@@ -25,8 +27,11 @@ class AppPaths:
         return self.data / "desktop-llm.sqlite3"
 
     def ensure(self) -> AppPaths:
+        """Create the folders, owner-only (0700); tighten the data folder once it holds our database."""
         for folder in (self.data, self.logs, self.cache):
-            folder.mkdir(parents=True, exist_ok=True)
+            private_folder(folder)
+        if self.database.exists():
+            tighten_folder(self.data)
         return self
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Literal
 
+from desktop_llm.core.prompt_data import DATA_NOTICE, data_block
 from desktop_llm.core.templates import Template, TemplateError, parse_template
 
 __all__ = [
@@ -59,6 +60,9 @@ class VariableSpec:
         multi_line: ask with a text area (long text, code) instead of a single line.
         choices: the values offered in a list. Unless ``allow_other`` is set, only these are accepted.
         allow_other: the choices are suggestions; any other value is accepted too.
+        trusted: the author vouches for its values as instructions: used in the system part, the
+            value goes in as it is. Otherwise the system part only names it and the value goes
+            to the model as data in the user message (see ``PromptTemplate.render``).
     """
 
     name: str
@@ -67,6 +71,12 @@ class VariableSpec:
     multi_line: bool = False
     choices: tuple[str, ...] = ()
     allow_other: bool = False
+    trusted: bool = False
+
+    @property
+    def instructs(self) -> bool:
+        """Return whether a value may stand in the system part: trusted, or one of the author's choices."""
+        return self.trusted or (bool(self.choices) and not self.allow_other)
 
     @property
     def required(self) -> bool:
@@ -210,6 +220,12 @@ class PromptTemplate:
     def render(self, values: Mapping[str, object]) -> RenderedPrompt:
         """Fill in both parts with ``values``, using defaults for variables not given.
 
+        Values come from outside (a person, a CSV row) and the system part is where the model
+        takes instructions; so a variable there is filled in only if it ``instructs`` (marked
+        trusted, or limited to the author's choices). Any other is named in the system part
+        (``[the "text" data in the user message]``) and its value follows the user part as a
+        delimited data block (``core.prompt_data``), with a line telling the model it is data.
+
         A value of None counts as not given. Raises ``PromptTemplateError`` when a part breaks the
         grammar, a variable without a default has no value (``position`` at its first use), a value
         names no variable (``position`` None) or a value is not among a variable's choices.
@@ -241,12 +257,15 @@ class PromptTemplate:
                     variable=name,
                 )
             filled[name] = text
-        return RenderedPrompt(
-            **{
-                part: template.render_mapping({n: filled[n] for n in template.variables})
-                for part, template in templates.items()
-            }
-        )
+        system, user = templates["system"], templates["user"]
+        as_data = [name for name in system.variables if not self.spec(name).instructs]
+        named = {name: f'[the "{name}" data in the user message]' for name in as_data}
+        system_text = system.render_mapping({n: named.get(n, filled[n]) for n in system.variables})
+        user_text = user.render_mapping({n: filled[n] for n in user.variables})
+        if as_data:
+            system_text = f"{system_text}\n\n{DATA_NOTICE}"
+            user_text = "\n\n".join([user_text, *(data_block(name, filled[name]) for name in as_data)])
+        return RenderedPrompt(system=system_text, user=user_text)
 
     @staticmethod
     def _missing(name: str, templates: Mapping[Part, Template]) -> PromptTemplateError:
@@ -278,6 +297,8 @@ class PromptTemplate:
                     "multi_line": spec.multi_line,
                     "choices": list(spec.choices),
                     "allow_other": spec.allow_other,
+                    # Written only when set, so bodies (and hashes) from before it stay the same.
+                    **({"trusted": True} if spec.trusted else {}),
                 }
                 for spec in self.specs
             ],
@@ -363,8 +384,11 @@ def _read_spec(item: Any, where: str) -> VariableSpec:
         multi_line=reader.boolean("multi_line", False),
         choices=tuple(reader.strings("choices")),
         allow_other=reader.boolean("allow_other", False),
+        trusted=reader.boolean("trusted", False),
     )
-    reader.reject_unknown({"name", "description", "default", "multi_line", "choices", "allow_other"})
+    reader.reject_unknown(
+        {"name", "description", "default", "multi_line", "choices", "allow_other", "trusted"}
+    )
     return spec
 
 

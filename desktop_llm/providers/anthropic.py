@@ -1,9 +1,14 @@
 """Speak Anthropic's Messages protocol: POST {base}/v1/messages with SSE events.
 
 The system prompt is a top-level field, turns must alternate, ``max_tokens`` is required.
-The stream runs ``message_start`` (input usage), ``content_block_*`` (text and thinking),
-``message_delta`` (stop reason, output usage) and ``message_stop``, with ``ping`` and ``error``
-events in between.
+The stream runs ``message_start`` (input usage), ``content_block_*`` (text, thinking, and
+``tool_use`` with its input in ``input_json_delta`` pieces), ``message_delta`` (stop reason,
+output usage) and ``message_stop``, with ``ping`` and ``error`` events in between.
+
+A turn of bare text goes out as a string; one with files, calls or results as content blocks.
+All tool results of a turn travel in one user message, ahead of any text (the API requires
+it). A call whose arguments were not a JSON object is sent back with its text wrapped
+(``turns.call_input``) and its result says so (``turns.result_text``).
 """
 
 from __future__ import annotations
@@ -13,17 +18,21 @@ from collections.abc import Iterator
 from typing import Any
 
 from desktop_llm.providers import bodies
-from desktop_llm.providers.base import CallState, Provider, StreamReader, split_system
+from desktop_llm.providers.attachments import PDF, Accepts, b64, check_attachments, is_pdf, media_type
+from desktop_llm.providers.base import CallState, Provider, StreamReader
 from desktop_llm.providers.http_errors import error_from_payload, malformed_data
 from desktop_llm.providers.paging import PageCursor, unique
 from desktop_llm.providers.registry import register
 from desktop_llm.providers.sse import SSEDecoder, SSEEvent
+from desktop_llm.providers.turns import Turn, call_input, calls_by_id, group_turns, result_text
 from desktop_llm.providers.types import (
+    Attachment,
     ChatRequest,
     ModelInfo,
     ReasoningDelta,
     StreamEvent,
     TextDelta,
+    ToolCall,
     Usage,
 )
 
@@ -38,7 +47,41 @@ _STOP = {
     "refusal": "content_filter",
     "tool_use": "tool_calls",
 }
+_ACCEPTS = Accepts(pdf=True)
 _USAGE_FIELDS = ("input_tokens", "cache_read_input_tokens", "cache_creation_input_tokens", "output_tokens")
+
+
+def _file_block(attachment: Attachment) -> dict[str, Any]:
+    kind = "document" if is_pdf(attachment) else "image"
+    source_type = PDF if is_pdf(attachment) else media_type(attachment)
+    return {
+        "type": kind,
+        "source": {"type": "base64", "media_type": source_type, "data": b64(attachment.data)},
+    }
+
+
+def turn_content(turn: Turn, calls: dict[str, ToolCall]) -> str | list[dict[str, Any]]:
+    """Return one turn's content: a string when it is bare text, else blocks (tool results first)."""
+    if turn.plain:
+        return turn.text()
+    results: list[dict[str, Any]] = []
+    blocks: list[dict[str, Any]] = []
+    for message in turn.messages:
+        if message.role == "tool":
+            result: dict[str, Any] = {"type": "tool_result", "tool_use_id": message.tool_call_id or ""}
+            text = result_text(message, calls)
+            if text:
+                result["content"] = text
+            results.append(result)
+            continue
+        if message.content:
+            blocks.append({"type": "text", "text": message.content})
+        blocks.extend(_file_block(attachment) for attachment in message.attachments)
+        blocks.extend(
+            {"type": "tool_use", "id": call.id, "name": call.name, "input": call_input(call)}
+            for call in message.tool_calls
+        )
+    return results + blocks
 
 
 class AnthropicStreamReader(StreamReader):
@@ -48,6 +91,8 @@ class AnthropicStreamReader(StreamReader):
         super().__init__(*args, **kwargs)
         # message_start brings the input counts, message_delta the (cumulative) output count.
         self._counts: dict[str, int] = {}
+        # Indexes of the tool_use blocks: input_json_delta pieces of other blocks are not our calls.
+        self._tool_blocks: set[Any] = set()
 
     def new_decoder(self) -> SSEDecoder:
         """Return an SSE decoder."""
@@ -83,7 +128,7 @@ class AnthropicStreamReader(StreamReader):
         return [SSEEvent(kind, json.dumps({"type": kind, **data})) for kind, data in events]
 
     def handle(self, item: SSEEvent) -> Iterator[StreamEvent]:
-        """Yield text and thinking deltas; note model, usage, stop reason and the end."""
+        """Yield text and thinking deltas; collect tool_use blocks; note model, usage, stop reason, end."""
         if item.event == "ping":
             return
         data = self.parse_json(item.data)
@@ -96,6 +141,13 @@ class AnthropicStreamReader(StreamReader):
                 yield TextDelta(delta["text"])
             elif delta.get("type") == "thinking_delta" and delta.get("thinking"):
                 yield ReasoningDelta(delta["thinking"])
+            elif delta.get("type") == "input_json_delta" and data.get("index") in self._tool_blocks:
+                self.state.calls.piece(data.get("index"), arguments=delta.get("partial_json") or "")
+        elif kind == "content_block_start":
+            block = data.get("content_block") or {}
+            if block.get("type") == "tool_use":
+                self._tool_blocks.add(data.get("index"))
+                self.state.calls.piece(data.get("index"), id=block.get("id"), name=block.get("name"))
         elif kind == "message_start":
             message = data.get("message") or {}
             if message.get("model"):
@@ -143,15 +195,22 @@ class AnthropicProvider(Provider):
 
     def chat_request(self, request: ChatRequest) -> tuple[str, dict[str, Any]]:
         """Return POST {base}/v1/messages: system on top, alternating turns, a token cap."""
-        system, turns = split_system(request.messages)
+        check_attachments(request.messages, _ACCEPTS, self.name)
+        system, turns = group_turns(request.messages)
+        calls = calls_by_id(request.messages)
         body: dict[str, Any] = {
             "model": request.model,
             "max_tokens": request.max_tokens or DEFAULT_MAX_TOKENS,
-            "messages": [{"role": role, "content": content} for role, content in turns],
+            "messages": [{"role": turn.role, "content": turn_content(turn, calls)} for turn in turns],
             "stream": True,
         }
         if system:
             body["system"] = system
+        if request.tools:
+            body["tools"] = [
+                {"name": tool.name, "description": tool.description, "input_schema": dict(tool.parameters)}
+                for tool in request.tools
+            ]
         if request.temperature is not None:
             body["temperature"] = request.temperature
         return f"{self.base_url}/v1/messages", body

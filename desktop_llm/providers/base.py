@@ -8,20 +8,23 @@ and ``list_models``. Everything that must behave the same for every provider liv
 - retries (``RetryPolicy``) only while nothing has reached the caller; once output has
   started any failure becomes ``StreamInterrupted`` carrying the text so far;
 - the circuit breaker, told once per call how the call ended;
-- the event order contract: deltas, at most one ``Usage``, exactly one ``Finish`` last;
+- the event order contract: deltas, the reply's tool calls (assembled by the reader, yielded
+  once the stream has ended), at most one ``Usage``, exactly one ``Finish`` last;
 - the response is closed in ``finally`` (``async with``), also when the caller cancels the
   task or closes the stream early, so its connection is freed at once.
 """
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import logging
 import time
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from contextlib import AsyncExitStack, aclosing, asynccontextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol, Self, TypeVar
 
 import httpx
@@ -46,16 +49,17 @@ from desktop_llm.providers.http_errors import (
     malformed_data,
 )
 from desktop_llm.providers.retry import RetryPolicy
+from desktop_llm.providers.tool_calls import ToolCallBuilder
 from desktop_llm.providers.types import (
     ChatRequest,
     ChatResult,
     Finish,
-    Message,
     ModelInfo,
     ProviderConfig,
     ReasoningDelta,
     StreamEvent,
     TextDelta,
+    ToolCall,
     Usage,
 )
 from desktop_llm.providers.watch import ContentWatch
@@ -90,11 +94,6 @@ def bearer_headers(api_key: str | None) -> dict[str, str]:
     return {"authorization": f"Bearer {api_key}"} if api_key else {}
 
 
-def plain_messages(request: ChatRequest) -> list[dict[str, str]]:
-    """Return the request's messages as ``{"role", "content"}`` objects, roles as given."""
-    return [{"role": message.role, "content": message.content} for message in request.messages]
-
-
 class Decoder(Protocol):
     """Bytes in, items out: ``SSEDecoder`` or ``NDJSONDecoder``."""
 
@@ -115,6 +114,8 @@ class CallState:
         usage: the request's token totals, if the provider reported them.
         done: the protocol's terminator arrived; anything after it is ignored.
         output_started: some delta reached the caller, so no more retries.
+        calls: the tool calls being assembled from the stream.
+        tool_calls: the reply's whole tool calls, once the stream has ended.
     """
 
     model: str
@@ -124,6 +125,8 @@ class CallState:
     usage: Usage | None = None
     done: bool = False
     output_started: bool = False
+    calls: ToolCallBuilder = field(default_factory=ToolCallBuilder)
+    tool_calls: list[ToolCall] = field(default_factory=list)
 
     def begin_attempt(self, requested_model: str) -> None:
         """Forget what a failed attempt learned (it produced no output, or there is no retry)."""
@@ -131,6 +134,8 @@ class CallState:
         self.finish_reason = None
         self.usage = None
         self.done = False
+        self.calls = ToolCallBuilder()
+        self.tool_calls = []
 
 
 class StreamReader(ABC):
@@ -237,24 +242,6 @@ class StreamReader(ABC):
         return value
 
 
-def split_system(messages: list[Message] | tuple[Message, ...]) -> tuple[str, list[tuple[str, str]]]:
-    """Return the system messages joined, and the other turns with same-role neighbours merged.
-
-    Anthropic and Gemini take the system prompt apart from the turns and want the turns to
-    alternate between the person and the model.
-    """
-    system = [message.content for message in messages if message.role == "system"]
-    turns: list[tuple[str, str]] = []
-    for message in messages:
-        if message.role == "system":
-            continue
-        if turns and turns[-1][0] == message.role:
-            turns[-1] = (message.role, f"{turns[-1][1]}\n\n{message.content}")
-        else:
-            turns.append((message.role, message.content))
-    return "\n\n".join(system), turns
-
-
 class Provider(ABC):
     """One provider instance: a pooled HTTP client, a retry policy and a circuit breaker.
 
@@ -338,8 +325,8 @@ class Provider(ABC):
 
     # -- the contract ------------------------------------------------------------------
 
-    def stream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
-        """Stream the reply: deltas, at most one ``Usage``, then exactly one ``Finish``.
+    def stream(self, request: ChatRequest) -> AsyncGenerator[StreamEvent, None]:
+        """Stream the reply: deltas, any ``ToolCall``s, at most one ``Usage``, then exactly one ``Finish``.
 
         Close the iterator (``aclose``) or cancel the task to stop early; the connection is
         released at once either way.
@@ -358,6 +345,7 @@ class Provider(ABC):
             finish_reason=state.finish_reason or "stop",
             model=state.model,
             reasoning="".join(state.reasoning),
+            tool_calls=tuple(state.tool_calls),
         )
 
     async def aclose(self) -> None:
@@ -372,7 +360,7 @@ class Provider(ABC):
 
     # -- calls: key check, retries, circuit ----------------------------------------------
 
-    async def _run(self, request: ChatRequest, state: CallState) -> AsyncIterator[StreamEvent]:
+    async def _run(self, request: ChatRequest, state: CallState) -> AsyncGenerator[StreamEvent, None]:
         """Stream with retries before output, ``StreamInterrupted`` after, the circuit told once."""
         self._require_key()
         self.circuit.before_call()
@@ -407,8 +395,8 @@ class Provider(ABC):
             raise
         self.circuit.record_success()
 
-    async def _attempt(self, request: ChatRequest, state: CallState) -> AsyncIterator[StreamEvent]:
-        """Make one streaming request and yield its deltas, then ``Usage`` and ``Finish``."""
+    async def _attempt(self, request: ChatRequest, state: CallState) -> AsyncGenerator[StreamEvent, None]:
+        """Make one streaming request and yield its deltas, then its tool calls, ``Usage`` and ``Finish``."""
         state.begin_attempt(request.model)
         url, body = self.chat_request(request)
         reader = self.stream_reader(state)
@@ -440,6 +428,17 @@ class Provider(ABC):
                 partial_text="".join(state.text),
                 provider=self.name,
             )
+        try:
+            state.tool_calls = [_checked_call(call) for call in state.calls.build()]
+        except _SHAPE_ERRORS as exc:  # an id, name or arguments that is not text
+            raise malformed_data(
+                self.origin, f"a tool call of unexpected shape: {type(exc).__name__}"
+            ) from exc
+        # Gemini and Ollama say "stop" after calls; the contract says "tool_calls" in every kind.
+        if state.tool_calls and state.finish_reason == "stop":
+            state.finish_reason = "tool_calls"
+        for call in state.tool_calls:
+            yield call
         if state.usage is not None:
             yield state.usage
         yield Finish(state.finish_reason)
@@ -464,25 +463,78 @@ class Provider(ABC):
 
     async def get_object(self, url: str, params: Mapping[str, str | int] | None = None) -> dict[str, Any]:
         """GET ``url`` and return its JSON object, with retries; for model listings."""
+        return await self.request_object("GET", url, params=params)
+
+    async def request_object(
+        self, method: str, url: str, *, body: Callable[[], Mapping[str, Any]] | None = None, **kwargs: Any
+    ) -> dict[str, Any]:
+        """Send one request and return its JSON object (see ``request_json``)."""
+        value, _headers = await self.request_json(method, url, body=body, **kwargs)
+        return value
+
+    async def request_json(
+        self, method: str, url: str, *, body: Callable[[], Mapping[str, Any]] | None = None, **kwargs: Any
+    ) -> tuple[dict[str, Any], httpx.Headers]:
+        """Send one request; return its JSON object and headers, with the key check, retries and circuit.
+
+        Args:
+            method: the HTTP method.
+            url: where to send it.
+            body: called before every attempt for the request's body arguments (``content`` of a
+                streamed file must be opened afresh for a retry).
+            kwargs: passed to httpx as they are (``json``, ``params``, ``headers``).
+        """
 
         async def attempt() -> Any:
+            extra = dict(body()) if body is not None else {}
             try:
-                async with self._send("GET", url, params=params) as response:
-                    value = await bodies.read_json_body(response, bodies.MAX_LISTING_BODY)
+                async with self._send(method, url, **kwargs, **extra) as response:
+                    data, more = await bodies.read_capped(response, bodies.MAX_LISTING_BODY)
             except httpx.HTTPError as exc:
                 raise error_from_transport(exc, self.origin) from exc
+            try:
+                if more:
+                    raise bodies.BodyTooLarge(bodies.MAX_LISTING_BODY)
+                value = bodies.loads(data) if data.strip() else {}
             except ValueError as exc:  # larger than the cap, or not JSON
                 raise malformed_data(self.origin, f"{url}: {exc}") from exc
             if not isinstance(value, dict):
                 raise malformed_data(self.origin, f"expected a JSON object from {url}")
-            return value
+            return value, response.headers
+
+        return await self._call(attempt)
+
+    async def download(self, url: str, target: Path, *, params: Mapping[str, str] | None = None) -> int:
+        """Stream the body of GET ``url`` into the file ``target``, with retries; return its size.
+
+        The body goes to disk piece by piece, so a file of any size takes the same memory; a
+        failed attempt starts the file again.
+        """
+
+        async def attempt() -> int:
+            size = 0
+            try:
+                async with self._send("GET", url, params=params) as response:
+                    # Disk writes leave the event loop's thread (the Qt thread in the app).
+                    out = await asyncio.to_thread(target.open, "wb")
+                    try:
+                        async for chunk in response.aiter_bytes(1 << 20):
+                            await asyncio.to_thread(out.write, chunk)
+                            size += len(chunk)
+                    finally:
+                        await asyncio.to_thread(out.close)
+            except httpx.HTTPError as exc:
+                raise error_from_transport(exc, self.origin) from exc
+            return size
 
         return await self._call(attempt)
 
     @asynccontextmanager
-    async def _send(self, method: str, url: str, **kwargs: Any) -> AsyncIterator[httpx.Response]:
+    async def _send(
+        self, method: str, url: str, *, headers: Mapping[str, str] | None = None, **kwargs: Any
+    ) -> AsyncIterator[httpx.Response]:
         """Open a streamed response; an error status becomes the mapped ``ProviderError``."""
-        headers = self.auth_headers()
+        headers = {**(headers or {}), **self.auth_headers()}
         if log.isEnabledFor(logging.DEBUG):
             log.debug("%s %s headers=%s", method, url, redact_headers({**self.config.headers, **headers}))
         async with AsyncExitStack() as stack:
@@ -550,6 +602,15 @@ def _checked_event(event: StreamEvent) -> StreamEvent:
         if cleaned is not event.text:
             return type(event)(cleaned)
     return event
+
+
+def _checked_call(call: ToolCall) -> ToolCall:
+    """Return ``call`` with its text cleaned; an id, name or arguments that is not text is malformed."""
+    if not all(isinstance(value, str) for value in (call.id, call.name, call.arguments)):
+        raise TypeError("a tool call's id, name or arguments is not text")
+    return ToolCall(
+        bodies.clean(call.id), bodies.clean(call.name), bodies.clean(call.arguments), call.provider_data
+    )
 
 
 def _check_state(state: CallState) -> None:

@@ -4,6 +4,13 @@ Turns are ``contents`` with roles ``user`` and ``model``; the system prompt is
 ``systemInstruction``. Each SSE event is a whole ``GenerateContentResponse``; parts marked
 ``thought`` are the model's thinking. There is no terminator: the response that carries the
 ``finishReason`` (and the full usage) is the last, and the reply ends there.
+
+Files go as ``inline_data`` parts. A call is a ``functionCall`` part whose ``thoughtSignature``
+(and ``id``, when given) is kept in ``ToolCall.provider_data`` and sent back unchanged, or
+Gemini 3 models refuse the next turn. Results go in the person's turn as ``functionResponse``
+parts, their text wrapped as ``{"result": text}`` (the API wants an object). Tools are declared
+with ``parametersJsonSchema``, which takes full JSON Schema (``parameters`` takes only an
+OpenAPI subset and refuses common keywords such as ``additionalProperties``).
 """
 
 from __future__ import annotations
@@ -13,21 +20,29 @@ from collections.abc import Iterator
 from typing import Any
 
 from desktop_llm.providers import bodies
-from desktop_llm.providers.base import CallState, Provider, StreamReader, split_system
+from desktop_llm.providers.attachments import GEMINI_IMAGES, Accepts, b64, check_attachments, media_type
+from desktop_llm.providers.base import CallState, Provider, StreamReader
 from desktop_llm.providers.errors import ContentFiltered
 from desktop_llm.providers.paging import PageCursor, unique
 from desktop_llm.providers.registry import register
 from desktop_llm.providers.sse import SSEDecoder, SSEEvent
+from desktop_llm.providers.turns import Turn, call_input, calls_by_id, group_turns, result_text, tool_name
 from desktop_llm.providers.types import (
     ChatRequest,
     ModelInfo,
     ReasoningDelta,
     StreamEvent,
     TextDelta,
+    ToolCall,
     Usage,
 )
 
 _PAGE_SIZE = 1000  # the API's maximum
+_ACCEPTS = Accepts(images=GEMINI_IMAGES, pdf=True)
+# The documented stand-in signature for calls that did not come from Gemini (another model's).
+FOREIGN_SIGNATURE = "skip_thought_signature_validator"
+# What a functionCall part carries that the next request must send back unchanged.
+_KEPT = ("thoughtSignature", "id")
 _ROLES = {"user": "user", "assistant": "model"}
 _FINISH = {
     "STOP": "stop",
@@ -50,6 +65,48 @@ def usage_from_gemini(metadata: dict[str, Any]) -> Usage:
         cached_input_tokens=count("cachedContentTokenCount"),
         reasoning_tokens=thoughts,
     )
+
+
+def _call_part(call: ToolCall) -> dict[str, Any]:
+    kept = call.provider_data if isinstance(call.provider_data, dict) else {}
+    function_call: dict[str, Any] = {"name": call.name, "args": call_input(call)}
+    if kept.get("id"):
+        function_call["id"] = kept["id"]
+    part: dict[str, Any] = {"functionCall": function_call}
+    if kept.get("thoughtSignature"):
+        part["thoughtSignature"] = kept["thoughtSignature"]
+    return part
+
+
+def turn_parts(turn: Turn, calls: dict[str, ToolCall]) -> list[dict[str, Any]]:
+    """Return one turn's parts: one text part when it is bare text, else text, files, calls, results."""
+    if turn.plain:
+        return [{"text": turn.text()}]
+    parts: list[dict[str, Any]] = []
+    for message in turn.messages:
+        if message.role == "tool":
+            response: dict[str, Any] = {
+                "name": tool_name(message, calls),
+                "response": {"result": result_text(message, calls)},
+            }
+            call = calls.get(message.tool_call_id or "")
+            if call is not None and isinstance(call.provider_data, dict) and call.provider_data.get("id"):
+                response["id"] = call.provider_data["id"]
+            parts.append({"functionResponse": response})
+            continue
+        if message.content:
+            parts.append({"text": message.content})
+        parts.extend(
+            {"inline_data": {"mime_type": media_type(attachment), "data": b64(attachment.data)}}
+            for attachment in message.attachments
+        )
+        parts.extend(_call_part(call) for call in message.tool_calls)
+    call_parts = [part for part in parts if "functionCall" in part]
+    if call_parts and not any("thoughtSignature" in part for part in call_parts):
+        # Calls made by another model carry no signature, and Gemini 3 refuses a function-call
+        # turn without one; Google documents this value for exactly that case.
+        call_parts[0]["thoughtSignature"] = FOREIGN_SIGNATURE
+    return parts
 
 
 class GeminiStreamReader(StreamReader):
@@ -88,10 +145,22 @@ class GeminiStreamReader(StreamReader):
             text = part.get("text")
             if text:
                 yield ReasoningDelta(text) if part.get("thought") else TextDelta(text)
+            if isinstance(part.get("functionCall"), dict):
+                self._add_call(part)
         reason = candidate.get("finishReason")
         if reason:
             state.finish_reason = _FINISH.get(reason, reason.lower())
             state.done = True  # the last response carries the reason (and the full usage)
+
+    def _add_call(self, part: dict[str, Any]) -> None:
+        call = part["functionCall"]
+        kept = {key: value for key in _KEPT if (value := part.get(key) or call.get(key))}
+        self.state.calls.add(
+            call.get("name") or "",
+            json.dumps(call.get("args") or {}, ensure_ascii=False),
+            id=call.get("id"),
+            provider_data=kept or None,
+        )
 
 
 @register("gemini")
@@ -109,12 +178,24 @@ class GeminiProvider(Provider):
 
     def chat_request(self, request: ChatRequest) -> tuple[str, dict[str, Any]]:
         """Return the streaming URL and a body with contents, systemInstruction, generationConfig."""
-        system, turns = split_system(request.messages)
+        check_attachments(request.messages, _ACCEPTS, self.name)
+        system, turns = group_turns(request.messages)
+        calls = calls_by_id(request.messages)
         body: dict[str, Any] = {
-            "contents": [{"role": _ROLES[role], "parts": [{"text": text}]} for role, text in turns],
+            "contents": [{"role": _ROLES[turn.role], "parts": turn_parts(turn, calls)} for turn in turns],
         }
         if system:
             body["systemInstruction"] = {"parts": [{"text": system}]}
+        if request.tools:
+            declarations = [
+                {
+                    "name": tool.name,
+                    "description": tool.description,
+                    "parametersJsonSchema": dict(tool.parameters),
+                }
+                for tool in request.tools
+            ]
+            body["tools"] = [{"functionDeclarations": declarations}]
         config: dict[str, Any] = {}
         if request.temperature is not None:
             config["temperature"] = request.temperature

@@ -2,29 +2,40 @@
 
 Each line carries ``message.content`` (and ``message.thinking`` for thinking models); the last
 has ``done: true`` with ``done_reason`` and the token counts. Ollama needs no key.
+
+Images go in a message's ``images`` list (base64); Ollama reads no PDFs. Tool calls arrive
+whole in ``message.tool_calls`` (arguments as an object); results go back as
+``{"role": "tool", "content", "tool_name"}``.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
 from desktop_llm.providers import bodies
-from desktop_llm.providers.base import CallState, Provider, StreamReader, bearer_headers, plain_messages
+from desktop_llm.providers.attachments import Accepts, b64, check_attachments
+from desktop_llm.providers.base import CallState, Provider, StreamReader, bearer_headers
 from desktop_llm.providers.ndjson import NDJSONDecoder
+from desktop_llm.providers.openai import function_tools
 from desktop_llm.providers.registry import register
+from desktop_llm.providers.turns import call_input, calls_by_id, result_text, tool_name
 from desktop_llm.providers.types import (
     ChatRequest,
+    Message,
     ModelInfo,
     ProviderConfig,
     ReasoningDelta,
     StreamEvent,
     TextDelta,
+    ToolCall,
     Usage,
 )
 
 DEFAULT_PORT = 11434
+_ACCEPTS = Accepts()
 
 
 def normalize_host(host: str) -> str:
@@ -35,6 +46,24 @@ def normalize_host(host: str) -> str:
     # As Ollama's own client does: no scheme means plain HTTP, and then no port means the default.
     url = f"http://{host}"
     return url if urlsplit(url).port is not None else f"{url}:{DEFAULT_PORT}"
+
+
+def ollama_message(message: Message, calls: dict[str, ToolCall]) -> dict[str, Any]:
+    """Return one message: text, with ``images``, ``tool_calls`` or a tool result's ``tool_name``."""
+    if message.role == "tool":
+        return {
+            "role": "tool",
+            "content": result_text(message, calls),
+            "tool_name": tool_name(message, calls),
+        }
+    body: dict[str, Any] = {"role": message.role, "content": message.content}
+    if message.attachments:
+        body["images"] = [b64(attachment.data) for attachment in message.attachments]
+    if message.tool_calls:
+        body["tool_calls"] = [
+            {"function": {"name": call.name, "arguments": call_input(call)}} for call in message.tool_calls
+        ]
+    return body
 
 
 class OllamaStreamReader(StreamReader):
@@ -57,6 +86,14 @@ class OllamaStreamReader(StreamReader):
             yield ReasoningDelta(message["thinking"])
         if message.get("content"):
             yield TextDelta(message["content"])
+        for call in message.get("tool_calls") or ():
+            function = call.get("function") or {} if isinstance(call, dict) else {}
+            arguments = function.get("arguments")
+            state.calls.add(
+                function.get("name") or "",
+                arguments if isinstance(arguments, str) else json.dumps(arguments or {}, ensure_ascii=False),
+                id=call.get("id") if isinstance(call, dict) else None,
+            )
         if item.get("done"):
             state.finish_reason = item.get("done_reason") or "stop"
             if "prompt_eval_count" in item or "eval_count" in item:
@@ -84,11 +121,15 @@ class OllamaProvider(Provider):
 
     def chat_request(self, request: ChatRequest) -> tuple[str, dict[str, Any]]:
         """Return POST {base}/api/chat with sampling settings under ``options``."""
+        check_attachments(request.messages, _ACCEPTS, self.name)
+        calls = calls_by_id(request.messages)
         body: dict[str, Any] = {
             "model": request.model,
-            "messages": plain_messages(request),
+            "messages": [ollama_message(message, calls) for message in request.messages],
             "stream": True,
         }
+        if request.tools:
+            body["tools"] = function_tools(request.tools)
         options: dict[str, Any] = {}
         if request.temperature is not None:
             options["temperature"] = request.temperature

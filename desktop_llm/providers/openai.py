@@ -4,16 +4,21 @@ POST {base}/chat/completions with ``stream: true`` answers with SSE ``data:`` ch
 ``data: [DONE]``. Servers differ in small ways (see ``presets``): whether they take
 ``stream_options``, what the length cap is called, where reasoning goes (``reasoning_content``
 for DeepSeek and vLLM, ``reasoning`` for OpenRouter).
+
+Files go as content parts after the message's text (images as ``image_url`` data URLs; PDFs as
+``file`` parts, for OpenAI itself only). Tool calls stream as ``delta.tool_calls`` pieces keyed
+by ``index``; id and name come in a call's first piece, its arguments in pieces split anywhere.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from desktop_llm.providers import bodies
-from desktop_llm.providers.base import CallState, Provider, StreamReader, bearer_headers, plain_messages
+from desktop_llm.providers.attachments import Accepts, check_attachments, data_url, is_pdf
+from desktop_llm.providers.base import CallState, Provider, StreamReader, bearer_headers
 from desktop_llm.providers.circuit import CircuitBreaker
 from desktop_llm.providers.paging import PageCursor, unique
 from desktop_llm.providers.presets import preset_for
@@ -22,11 +27,13 @@ from desktop_llm.providers.retry import RetryPolicy
 from desktop_llm.providers.sse import SSEDecoder, SSEEvent
 from desktop_llm.providers.types import (
     ChatRequest,
+    Message,
     ModelInfo,
     ProviderConfig,
     ReasoningDelta,
     StreamEvent,
     TextDelta,
+    ToolSpec,
     Usage,
 )
 
@@ -41,6 +48,44 @@ def _number(mapping: Any, *path: str) -> int:
             return 0
         mapping = mapping.get(key)
     return mapping if isinstance(mapping, int) else 0
+
+
+def function_tools(tools: Sequence[ToolSpec]) -> list[dict[str, Any]]:
+    """Return tools as ``{"type": "function", "function": {...}}``, as OpenAI and Ollama take them."""
+    return [
+        {
+            "type": "function",
+            "function": {
+                "name": tool.name,
+                "description": tool.description,
+                "parameters": dict(tool.parameters),
+            },
+        }
+        for tool in tools
+    ]
+
+
+def openai_message(message: Message) -> dict[str, Any]:
+    """Return one message: a plain string, content parts with files, assistant calls, or a tool result."""
+    if message.role == "tool":
+        return {"role": "tool", "tool_call_id": message.tool_call_id or "", "content": message.content}
+    body: dict[str, Any] = {"role": message.role, "content": message.content}
+    if message.attachments:
+        parts: list[dict[str, Any]] = [{"type": "text", "text": message.content}] if message.content else []
+        for attachment in message.attachments:
+            if is_pdf(attachment):
+                file = {"filename": attachment.name, "file_data": data_url(attachment)}
+                parts.append({"type": "file", "file": file})
+            else:
+                parts.append({"type": "image_url", "image_url": {"url": data_url(attachment)}})
+        body["content"] = parts
+    if message.tool_calls:
+        body["content"] = message.content or None  # the API takes null beside calls
+        body["tool_calls"] = [
+            {"id": call.id, "type": "function", "function": {"name": call.name, "arguments": call.arguments}}
+            for call in message.tool_calls
+        ]
+    return body
 
 
 def usage_from_openai(usage: dict[str, Any]) -> Usage:
@@ -92,9 +137,27 @@ class OpenAIStreamReader(StreamReader):
             content = delta.get("content")
             if content:
                 yield TextDelta(content)
+            for piece in delta.get("tool_calls") or ():
+                self._tool_piece(piece)
             reason = choice.get("finish_reason")
             if reason:
                 state.finish_reason = _FINISH.get(reason, reason)
+
+    def _tool_piece(self, piece: Any) -> None:
+        """Add one ``delta.tool_calls[]`` piece to the call at its ``index``."""
+        if not isinstance(piece, dict):
+            return
+        function = piece.get("function") or {}
+        arguments = function.get("arguments") or ""
+        if not isinstance(arguments, str):  # a few compatible servers send an object
+            arguments = json.dumps(arguments)
+        index = piece.get("index")
+        self.state.calls.piece(
+            index if isinstance(index, int) else 0,
+            id=piece.get("id"),
+            name=function.get("name"),
+            arguments=arguments,
+        )
 
 
 @register("openai")
@@ -116,6 +179,8 @@ class OpenAIProvider(Provider):
         self.default_base_url = self.preset.base_url
         self.needs_key = self.preset.needs_key
         self.key_env = (self.preset.key_env,) if self.preset.key_env else ()
+        # Only OpenAI itself documents PDF file parts; compatible servers get images only.
+        self.accepts = Accepts(pdf=config.kind == "openai")
         super().__init__(config, retry=retry, circuit=circuit)
 
     def auth_headers(self) -> dict[str, str]:
@@ -124,11 +189,14 @@ class OpenAIProvider(Provider):
 
     def chat_request(self, request: ChatRequest) -> tuple[str, dict[str, Any]]:
         """Return POST {base}/chat/completions with the roles as given."""
+        check_attachments(request.messages, self.accepts, self.name)
         body: dict[str, Any] = {
             "model": request.model,
-            "messages": plain_messages(request),
+            "messages": [openai_message(message) for message in request.messages],
             "stream": True,
         }
+        if request.tools:
+            body["tools"] = function_tools(request.tools)
         if self.preset.stream_usage:
             body["stream_options"] = {"include_usage": True}
         if request.temperature is not None:

@@ -20,7 +20,10 @@ Results are written one line per input row, in input order: the row number (from
 columns, then ``status`` ("done", "failed" or "pending" for rows not run yet), ``output``,
 ``error``, ``cached``, ``model``, ``finish_reason``, ``input_tokens``, ``output_tokens`` and
 ``seconds``. In CSV an input column whose name is taken by a result column is written as
-``input:<name>``; JSONL keeps the inputs apart under ``"input"``.
+``input:<name>``; JSONL keeps the inputs apart under ``"input"``. A CSV cell that a spreadsheet
+would run as a formula (it starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return:
+model output and input rows come from outside) is written with a leading ``'``, as OWASP
+advises; JSONL is written as it is.
 """
 
 from __future__ import annotations
@@ -290,8 +293,8 @@ def write_results_csv(out: TextIO, batch: BatchInput, results: Mapping[int, RowR
         writer.writerow(
             [
                 index + 1,
-                *(row.get(column, "") for column in batch.columns),
-                *("" if outcome[name] is None else _cell(outcome[name]) for name in RESULT_COLUMNS),
+                *(_safe(row.get(column, "")) for column in batch.columns),
+                *("" if outcome[name] is None else _safe(_cell(outcome[name])) for name in RESULT_COLUMNS),
             ]
         )
 
@@ -325,6 +328,15 @@ def _outcome(result: RowResult | None) -> dict[str, Any]:
         "output_tokens": None if usage is None else usage.output_tokens,
         "seconds": round(result.seconds, 3),
     }
+
+
+# A spreadsheet reads a cell starting with one of these as a formula (OWASP "CSV injection").
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _safe(text: str) -> str:
+    """Return ``text`` so a spreadsheet shows it as text: a leading ``'`` before a formula start."""
+    return "'" + text if text.startswith(_FORMULA_STARTS) else text
 
 
 def _cell(value: Any) -> str:

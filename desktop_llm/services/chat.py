@@ -12,11 +12,15 @@ The service reports what happens as typed events (``chat_events``) to one listen
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
+from typing import Concatenate, ParamSpec, TypeVar
 
 from desktop_llm.providers import (
+    Attachment,
     ChatRequest,
     ContextLengthExceeded,
     Finish,
@@ -28,6 +32,8 @@ from desktop_llm.providers import (
     TextDelta,
     Usage,
 )
+from desktop_llm.services.attachment_prep import AttachmentRefused, PreparedMessage
+from desktop_llm.services.chat_attachments import ChatAttachments, store_attachments
 from desktop_llm.services.chat_events import (
     ChatListener,
     ContextNotice,
@@ -37,7 +43,13 @@ from desktop_llm.services.chat_events import (
     StreamStarted,
     TitleChanged,
 )
-from desktop_llm.services.context_planner import ContextPlan, ContextPlanner, ContextTooLong, is_sendable
+from desktop_llm.services.context_planner import (
+    DRAFT_ID,
+    ContextPlan,
+    ContextPlanner,
+    ContextTooLong,
+    is_sendable,
+)
 from desktop_llm.services.provider_directory import (
     ProviderDirectory,
     UnknownProvider,
@@ -47,12 +59,15 @@ from desktop_llm.services.summaries import write_summary
 from desktop_llm.services.titles import fallback_title, write_title
 from desktop_llm.storage.conversations import ConversationRepository
 from desktop_llm.storage.database import Database
-from desktop_llm.storage.errors import DatabaseBusy, NotFound
+from desktop_llm.storage.errors import DatabaseBusy, NotFound, StorageError
 from desktop_llm.storage.executor import DatabaseThread
 from desktop_llm.storage.messages import MessageRepository
 from desktop_llm.storage.records import Conversation, StoredMessage
 
 log = logging.getLogger(__name__)
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 SHRINK_FACTOR = 0.8
 # A finished reply is saved even if another writer (an import) holds the database for minutes:
@@ -84,17 +99,26 @@ class NoModelChosen(ValueError):
         super().__init__("Choose a provider and a model above the chat before sending.")
 
 
-def build_messages(conversation: Conversation, path: list[StoredMessage]) -> list[Message]:
+def build_messages(
+    conversation: Conversation,
+    path: list[StoredMessage],
+    prepared: Mapping[str, PreparedMessage] | None = None,
+) -> list[Message]:
     """Turn the active path into provider messages: the system prompt, then every kept turn.
 
     Stored system messages are always kept; other turns as ``is_sendable`` says (the planner's
-    rule, so both paths send the same turns).
+    rule, so both paths send the same turns). ``prepared`` holds the messages with attachments
+    as the model gets them, by id.
     """
+    prepared = prepared or {}
     messages: list[Message] = []
     if conversation.system_prompt.strip():
         messages.append(Message("system", conversation.system_prompt))
     for stored in path:
-        if stored.role == "system" or is_sendable(stored):
+        files = prepared.get(stored.id)
+        if files is not None:
+            messages.append(Message(stored.role, files.content, attachments=files.attachments))
+        elif stored.role == "system" or is_sendable(stored):
             messages.append(Message(stored.role, stored.content))
     return messages
 
@@ -114,6 +138,19 @@ def _save_streaming(db: Database, message_id: str, content: str, reasoning: str)
     MessageRepository(db).update_streaming(message_id, content, reasoning)
 
 
+def _claiming(
+    method: Callable[Concatenate[ChatService, str, P], Awaitable[R]],
+) -> Callable[Concatenate[ChatService, str, P], Awaitable[R]]:
+    """Run a command for the conversation named by its first argument as that conversation's reply."""
+
+    async def claimed(self: ChatService, conversation_id: str, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        with self._claim(conversation_id):
+            return await method(self, conversation_id, *args, **kwargs)
+
+    functools.update_wrapper(claimed, method)
+    return claimed
+
+
 class ChatService:
     """Runs replies for conversations.
 
@@ -125,6 +162,7 @@ class ChatService:
         clock: monotonic seconds; injectable for tests.
         planner: fits each request into the model's window; without one every message is sent.
         auto_titles: whether the model writes a new conversation's title (else its first words).
+        attachments: decides what each model gets for attachments; without it, none are sent.
     """
 
     def __init__(
@@ -137,6 +175,7 @@ class ChatService:
         clock: Callable[[], float] = time.monotonic,
         planner: ContextPlanner | None = None,
         auto_titles: Callable[[], bool] = lambda: True,
+        attachments: ChatAttachments | None = None,
     ) -> None:
         self._db = db
         self._providers = providers
@@ -147,6 +186,7 @@ class ChatService:
         self._streams: dict[str, asyncio.Task[object]] = {}
         self._auto_titles = auto_titles
         self._background: set[asyncio.Task[None]] = set()
+        self._attachments = attachments
 
     # -- queries -----------------------------------------------------------------------------
 
@@ -154,7 +194,9 @@ class ChatService:
         """Return whether a reply is streaming in the conversation."""
         return conversation_id in self._streams
 
-    async def context_preview(self, conversation_id: str, draft: str = "") -> ContextPlan | None:
+    async def context_preview(
+        self, conversation_id: str, draft: str = "", draft_attachments: Sequence[Attachment] = ()
+    ) -> ContextPlan | None:
         """Return what the next request would send (tokens against the window, messages left out), or None."""
         if self._planner is None:
             return None
@@ -162,7 +204,21 @@ class ChatService:
         conversation, path = loaded
         if not conversation.model:
             return None
-        return await self._planner.plan(conversation, path, draft=draft)
+        prepared = await self._prepared(conversation, path, draft, draft_attachments)
+        return await self._planner.plan(conversation, path, draft=draft, prepared=prepared)
+
+    async def _prepared(
+        self,
+        conversation: Conversation,
+        path: list[StoredMessage],
+        draft: str = "",
+        draft_attachments: Sequence[Attachment] = (),
+    ) -> dict[str, PreparedMessage]:
+        if self._attachments is None:
+            return {}
+        return await self._attachments.prepare_path(
+            conversation, path, draft=draft, draft_attachments=draft_attachments, draft_id=DRAFT_ID
+        )
 
     def streaming_conversations(self) -> list[str]:
         """Return the conversations with a reply streaming now."""
@@ -170,16 +226,30 @@ class ChatService:
 
     # -- commands ----------------------------------------------------------------------------
 
-    async def send(self, conversation_id: str, text: str) -> StoredMessage:
-        """Add the person's message under the current leaf and stream the reply to it."""
-        self._ensure_idle(conversation_id)
+    @_claiming
+    async def send(
+        self, conversation_id: str, text: str, attachments: Sequence[Attachment] = ()
+    ) -> StoredMessage:
+        """Add the person's message (and its files) under the current leaf and stream the reply to it.
+
+        Raises:
+            AttachmentRefused: the model cannot take a file; nothing was saved or sent.
+        """
         conversation = await self._conversation(conversation_id)
         self._ensure_model(conversation)
+        if attachments:
+            if self._attachments is None:
+                raise AttachmentRefused("Attachments cannot be sent from here.")
+            await self._attachments.check_new(conversation, text, attachments)
 
         def append_user(db: Database) -> StoredMessage:
             messages = MessageRepository(db)
             leaf = ConversationRepository(db).get(conversation_id).current_leaf_id
-            return messages.append(conversation_id, parent_id=leaf, role="user", content=text)
+            with db.transaction():  # the files and their message are kept together, or neither
+                references = store_attachments(db, attachments)
+                return messages.append(
+                    conversation_id, parent_id=leaf, role="user", content=text, attachments=references
+                )
 
         user_message = await self._db.call(append_user)
         if not conversation.title:
@@ -192,28 +262,33 @@ class ChatService:
     async def regenerate(self, message_id: str) -> StoredMessage:
         """Stream a new reply as a sibling of the assistant message ``message_id``."""
         target = await self._db.call(lambda db: MessageRepository(db).get(message_id))
-        if target.role != "assistant" or target.parent_id is None:
+        parent_id = target.parent_id
+        if target.role != "assistant" or parent_id is None:
             raise ValueError("Only a reply can be regenerated.")
-        self._ensure_idle(target.conversation_id)
-        conversation = await self._conversation(target.conversation_id)
-        self._ensure_model(conversation)
-        parent = await self._db.call(lambda db: MessageRepository(db).get(target.parent_id))
-        return await self._reply(conversation, parent, announce_user=False)
+        with self._claim(target.conversation_id):
+            conversation = await self._conversation(target.conversation_id)
+            self._ensure_model(conversation)
+            parent = await self._db.call(lambda db: MessageRepository(db).get(parent_id))
+            return await self._reply(conversation, parent, announce_user=False)
 
     async def edit_and_resend(self, message_id: str, text: str) -> StoredMessage:
         """Add an edited copy of the person's message as a sibling branch and stream its reply."""
         original = await self._db.call(lambda db: MessageRepository(db).get(message_id))
         if original.role != "user":
             raise ValueError("Only your own messages can be edited and resent.")
-        self._ensure_idle(original.conversation_id)
-        conversation = await self._conversation(original.conversation_id)
-        self._ensure_model(conversation)
-        edited = await self._db.call(
-            lambda db: MessageRepository(db).append(
-                original.conversation_id, parent_id=original.parent_id, role="user", content=text
+        with self._claim(original.conversation_id):
+            conversation = await self._conversation(original.conversation_id)
+            self._ensure_model(conversation)
+            edited = await self._db.call(
+                lambda db: MessageRepository(db).append(
+                    original.conversation_id,
+                    parent_id=original.parent_id,
+                    role="user",
+                    content=text,
+                    attachments=original.attachments,  # the edited branch keeps the files
+                )
             )
-        )
-        return await self._reply(conversation, edited, announce_user=True)
+            return await self._reply(conversation, edited, announce_user=True)
 
     def stop(self, conversation_id: str) -> bool:
         """Stop the conversation's streaming reply at once; its text is kept as ``stopped``."""
@@ -222,6 +297,11 @@ class ChatService:
             return False
         task.cancel()
         return True
+
+    async def wait_for_titles(self) -> None:
+        """Wait until the titles being written are saved (the command line, before it exits)."""
+        while self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)
 
     async def stop_all(self) -> None:
         """Stop every streaming reply and title request and wait until each is saved (shutdown)."""
@@ -239,6 +319,7 @@ class ChatService:
         task = asyncio.ensure_future(self._name(conversation, question, answer, placeholder))
         self._background.add(task)
         task.add_done_callback(self._background.discard)
+        task.add_done_callback(_report_title_bug)
 
     async def _name(self, conversation: Conversation, question: str, answer: str, placeholder: bool) -> None:
         try:
@@ -252,13 +333,31 @@ class ChatService:
             # Deleted, or its provider removed, while the title was on its way: nothing to name.
             log.info("not titling conversation %s: %s", conversation.id, gone)
             return
+        except StorageError as problem:
+            # Busy (an import holds the database) or the disk refused: the chat keeps its
+            # current title, and the person can rename it; nothing else depends on this.
+            log.warning("could not save the title of conversation %s: %s", conversation.id, problem)
+            return
         self._listener(TitleChanged(conversation.id, title))
 
     # -- the reply ---------------------------------------------------------------------------
 
-    def _ensure_idle(self, conversation_id: str) -> None:
+    @contextlib.contextmanager
+    def _claim(self, conversation_id: str) -> Iterator[None]:
+        """Make this task the conversation's only reply, from the check on (no await in between).
+
+        Claimed before the first await, so a second quick send is refused instead of streaming
+        beside the first, and Stop reaches the reply while it is still being prepared.
+        """
         if conversation_id in self._streams:
             raise ChatBusy()
+        task = asyncio.current_task()
+        assert task is not None, "replies run inside a task"
+        self._streams[conversation_id] = task
+        try:
+            yield
+        finally:
+            self._release(conversation_id)
 
     @staticmethod
     def _ensure_model(conversation: Conversation) -> None:
@@ -275,19 +374,22 @@ class ChatService:
 
         Fitted to the window when a planner is set (summarising if the conversation asks).
         """
+        prepared = await self._prepared(conversation, history)
         if self._planner is None:
             params = conversation.params or {}
             request = ChatRequest(
                 model=conversation.model or "",
-                messages=build_messages(conversation, history),
+                messages=build_messages(conversation, history, prepared),
                 temperature=params.get("temperature"),
                 max_tokens=params.get("max_tokens"),
             )
             return request, budget_scale
-        plan = await self._planner.plan(conversation, history, budget_scale=budget_scale)
+        plan = await self._planner.plan(conversation, history, budget_scale=budget_scale, prepared=prepared)
         if plan.fit.fits and plan.fit.needs_summary:
             conversation = await self._summarise(conversation, history, plan.fit.dropped_ids)
-            plan = await self._planner.plan(conversation, history, budget_scale=budget_scale)
+            plan = await self._planner.plan(
+                conversation, history, budget_scale=budget_scale, prepared=prepared
+            )
         if not plan.fit.fits:
             raise ContextTooLong(plan.fit.reason)
         # What was sent was too much, whatever our count said: aim below it, not below the budget.
@@ -335,14 +437,8 @@ class ChatService:
 
         assistant, path = await self._db.call(start)
         history = [m for m in path if m.id != assistant.id]
-        task = asyncio.current_task()
-        assert task is not None, "replies run inside a task"
-        self._streams[conversation_id] = task
         self._listener(StreamStarted(conversation_id, parent if announce_user else None, assistant))
-        try:
-            return await self._stream_into(conversation, assistant, history)
-        finally:
-            self._release(conversation_id)
+        return await self._stream_into(conversation, assistant, history)
 
     def _release(self, conversation_id: str) -> None:
         if self._streams.get(conversation_id) is asyncio.current_task():
@@ -409,7 +505,7 @@ class ChatService:
                 text.append(interrupted.partial_text)
         except ProviderError as failure:
             status, error = "error", str(failure)
-        except (UnknownProvider, ContextTooLong) as problem:
+        except (UnknownProvider, ContextTooLong, AttachmentRefused) as problem:
             status, error = "error", str(problem)
         finally:
             retry_notice_target.reset(token)
@@ -480,3 +576,9 @@ class ChatService:
                 log.warning("the database is busy; saving the finished reply again (attempt %d)", attempt)
                 await asyncio.sleep(FINISH_RETRY_DELAY)
                 attempt += 1
+
+
+def _report_title_bug(task: asyncio.Task[None]) -> None:
+    """Log what a title task raised that ``_name`` does not expect (a bug), so it is never lost."""
+    if not task.cancelled() and (error := task.exception()) is not None:
+        log.error("titling a conversation failed", exc_info=error)

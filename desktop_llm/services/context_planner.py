@@ -10,13 +10,15 @@ reused until it no longer fits.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from desktop_llm.core.catalog import Catalog
 from desktop_llm.core.context import ContextMessage, ContextRequest, FitResult, Summary, fit_context
 from desktop_llm.core.tokens import TokenCounter
 from desktop_llm.providers import ChatRequest, Message
+from desktop_llm.services.attachment_prep import PreparedMessage
 from desktop_llm.storage.records import Conversation, StoredMessage
 
 SYSTEM_PROMPT_ID = "system-prompt"
@@ -77,12 +79,17 @@ class ContextPlanner:
         *,
         budget_scale: float = 1.0,
         draft: str = "",
+        prepared: Mapping[str, PreparedMessage] | None = None,
     ) -> ContextPlan:
         """Fit ``history`` (the active path before the reply) for ``conversation``'s model.
 
         ``draft`` is a message not yet sent (the composer's text), planned as the newest one.
+        ``prepared`` holds, by message id (``DRAFT_ID`` for the draft), the messages with
+        attachments as the model gets them: their text, files and estimated extra tokens.
         """
-        return await asyncio.to_thread(self.plan_blocking, conversation, history, budget_scale, draft)
+        return await asyncio.to_thread(
+            self.plan_blocking, conversation, history, budget_scale, draft, prepared
+        )
 
     def plan_blocking(
         self,
@@ -90,13 +97,15 @@ class ContextPlanner:
         history: Sequence[StoredMessage],
         budget_scale: float = 1.0,
         draft: str = "",
+        prepared: Mapping[str, PreparedMessage] | None = None,
     ) -> ContextPlan:
         """Like ``plan``, on the calling thread (tests, tools)."""
         model = conversation.model or ""
         params = conversation.params or {}
         info = self._catalog.lookup(model)
         max_output = int(params.get("max_tokens") or min(info.max_output, info.context_window // 4))
-        messages, exact = self._context_messages(conversation, history, model, draft)
+        prepared = prepared or {}
+        messages, exact = self._context_messages(conversation, history, model, draft, prepared)
         request = ContextRequest(
             messages=messages,
             context_window=info.context_window,
@@ -110,37 +119,51 @@ class ContextPlanner:
         fit = fit_context(request)
         chat_request = ChatRequest(
             model=model,
-            messages=[Message(m.role, m.text) for m in fit.messages_to_send],  # type: ignore[arg-type]
+            messages=[_message(m.id, m.role, m.text, prepared) for m in fit.messages_to_send],
             temperature=params.get("temperature"),
             max_tokens=params.get("max_tokens"),
         )
         return ContextPlan(chat_request, fit, info.context_window, exact, info.known)
 
     def _context_messages(
-        self, conversation: Conversation, history: Sequence[StoredMessage], model: str, draft: str
+        self,
+        conversation: Conversation,
+        history: Sequence[StoredMessage],
+        model: str,
+        draft: str,
+        prepared: Mapping[str, PreparedMessage],
     ) -> tuple[list[ContextMessage], bool]:
         exact = True
         messages: list[ContextMessage] = []
 
         def add(message_id: str, role: str, text: str, pinned: bool = False) -> None:
             nonlocal exact
+            extra = 0
+            if message_id in prepared:  # attachments: their text is in the content, images estimated
+                text, extra = prepared[message_id].content, prepared[message_id].extra_tokens
             count = self._counter.count_message(role, text, model)
-            exact = exact and count.exact
-            messages.append(ContextMessage(message_id, role, text, count.count, pinned))
+            exact = exact and count.exact and not extra
+            messages.append(ContextMessage(message_id, role, text, count.count + extra, pinned))
 
         if conversation.system_prompt.strip():
             add(SYSTEM_PROMPT_ID, "system", conversation.system_prompt)
         for stored in history:
-            if is_sendable(stored):
+            if is_sendable(stored) or stored.id in prepared:
                 add(stored.id, stored.role, stored.content, stored.pinned)
-        if draft:
+        if draft or DRAFT_ID in prepared:
             add(DRAFT_ID, "user", draft)
         return messages, exact
 
-    def _summary(self, params: dict, model: str) -> Summary | None:
+    def _summary(self, params: dict[str, Any], model: str) -> Summary | None:
         stored = params.get("summary")
         if not isinstance(stored, dict) or not stored.get("text") or not stored.get("covers_through_id"):
             return None
         text = SUMMARY_PREFIX + str(stored["text"])
         tokens = self._counter.count_message("system", text, model).count
         return Summary(ContextMessage(SUMMARY_ID, "system", text, tokens), str(stored["covers_through_id"]))
+
+
+def _message(message_id: str, role: str, text: str, prepared: Mapping[str, PreparedMessage]) -> Message:
+    """Return a provider message, with its prepared attachments when it has any."""
+    files = prepared.get(message_id)
+    return Message(role, text, attachments=files.attachments if files else ())  # type: ignore[arg-type]

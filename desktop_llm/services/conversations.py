@@ -6,6 +6,7 @@ the UI never waits on disk.
 
 from __future__ import annotations
 
+import builtins
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
@@ -157,7 +158,7 @@ class ConversationService:
         params: dict[str, Any] = KEEP,
     ) -> Conversation:
         """Change the conversation's provider, model, system prompt or parameters (those given)."""
-        changes = {
+        changes: dict[str, Any] = {
             name: value
             for name, value in (
                 ("provider_id", provider_id),
@@ -187,7 +188,7 @@ class ConversationService:
         """Delete every conversation in the trash for good; return how many."""
         return await self._db.call(lambda db: ConversationRepository(db).empty_trash())
 
-    async def folders(self) -> list[Folder]:
+    async def folders(self) -> builtins.list[Folder]:
         """Return every folder, by name."""
         return await self._db.call(lambda db: ConversationRepository(db).list_folders())
 
@@ -195,7 +196,9 @@ class ConversationService:
         """Create a folder (surrounding spaces dropped from its name) and return it."""
         return await self._db.call(lambda db: ConversationRepository(db).create_folder(name.strip()))
 
-    async def search(self, query: str, *, limit: int = 50, include_trash: bool = False) -> list[SearchHit]:
+    async def search(
+        self, query: str, *, limit: int = 50, include_trash: bool = False
+    ) -> builtins.list[SearchHit]:
         """Full-text search over every conversation (FTS syntax in ``query`` is plain words)."""
         if not query.strip():
             return []

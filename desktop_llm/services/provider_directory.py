@@ -2,7 +2,8 @@
 
 This is where a stored ``ProviderSetting`` (no key) meets ``secrets`` and becomes the runtime
 ``ProviderConfig`` (with key). Provider instances are cached per entry and rebuilt when the
-entry or the proxy changes; model lists are cached until refreshed.
+entry or the proxy changes; a replaced one is closed only once the tasks that used it (a
+streaming reply, say) are done. Model lists are cached until refreshed.
 
 Blocking work runs off the caller's thread: database reads on the ``DatabaseThread``, keyring
 look-ups (D-Bus, may prompt) through ``asyncio.to_thread``.
@@ -117,6 +118,11 @@ class ProviderDirectory:
         self._models: dict[str, list[ModelInfo]] = {}
         self._proxy: str | None = None
         self._content_timeout = DEFAULT_CONTENT_TIMEOUT
+        # Tasks that asked for each provider and may still be using it; replaced providers
+        # wait in _retired until their last task ends; closes in flight are kept in _closing.
+        self._holders: dict[Provider, set[asyncio.Task[object]]] = {}
+        self._retired: set[Provider] = set()
+        self._closing: set[asyncio.Task[None]] = set()
 
     # -- entries -----------------------------------------------------------------------------
 
@@ -155,25 +161,30 @@ class ProviderDirectory:
         )
 
     def set_proxy(self, proxy: str | None) -> None:
-        """Use ``proxy`` for every provider from now on (cached providers are rebuilt)."""
-        if (proxy or None) != self._proxy:
-            self._proxy = proxy or None
-            self.forget()
+        """Use ``proxy`` for every provider from now on.
+
+        Each cached provider is replaced the next time it is asked for (its configuration no
+        longer matches); replies streaming meanwhile finish on the old one.
+        """
+        self._proxy = proxy or None
 
     def set_content_timeout(self, seconds: float) -> None:
         """Give up on replies that send no content for ``seconds`` (from each provider's next call)."""
         self._content_timeout = float(seconds)
 
     def forget(self, entry_id: str | None = None) -> None:
-        """Drop cached providers and model lists (one entry's, or all) after a settings change."""
-        doomed = [entry_id] if entry_id else list(self._providers)
-        for key in doomed:
-            cached = self._providers.pop(key, None)
-            if cached is not None:
-                # Closing frees the connection pool; it must not block the caller.
-                task = asyncio.get_event_loop().create_task(cached[1].aclose())
-                task.add_done_callback(_log_close_failure)
-            self._models.pop(key, None)
+        """Drop cached model lists (one entry's, or all) and a removed entry's provider.
+
+        A provider whose entry changed is replaced when next asked for; an old one is closed
+        once the tasks using it are done, so a reply streaming through it is never cut.
+        """
+        if entry_id is None:
+            self._models.clear()
+            return
+        self._models.pop(entry_id, None)
+        cached = self._providers.pop(entry_id, None)
+        if cached is not None:
+            self._retire(cached[1])
 
     # -- providers ---------------------------------------------------------------------------
 
@@ -214,12 +225,53 @@ class ProviderDirectory:
         config = await self.config_for(entry_id)
         cached = self._providers.get(entry_id)
         if cached is not None and cached[0] == config:
+            self._hold(cached[1])
             return cached[1]
         if cached is not None:
-            self.forget(entry_id)
+            self._models.pop(entry_id, None)
+            self._retire(cached[1])
         provider = self._factory(config, retry=self._retry)
         self._providers[entry_id] = (config, provider)
+        self._hold(provider)
         return provider
+
+    # -- retiring replaced providers ------------------------------------------------------------
+
+    def _hold(self, provider: Provider) -> None:
+        """Count the current task as using ``provider`` until it ends (a reply, a test, a title)."""
+        task = asyncio.current_task()
+        if task is None:
+            return
+        holders = self._holders.setdefault(provider, set())
+        if task not in holders:
+            holders.add(task)
+            task.add_done_callback(lambda done: self._let_go(provider, done))
+
+    def _let_go(self, provider: Provider, task: asyncio.Task[object]) -> None:
+        holders = self._holders.get(provider)
+        if holders is None:
+            return
+        holders.discard(task)
+        if not holders:
+            del self._holders[provider]
+            if provider in self._retired:
+                self._retired.discard(provider)
+                self._close_soon(provider)
+
+    def _retire(self, provider: Provider) -> None:
+        """Close ``provider`` now if no task uses it, else when the last one ends."""
+        if self._holders.get(provider):
+            self._retired.add(provider)
+        else:
+            self._close_soon(provider)
+
+    def _close_soon(self, provider: Provider) -> None:
+        # Closing frees the connection pool; it must not block the caller. The task is kept
+        # (the loop holds only a weak reference) and its failure logged.
+        task = asyncio.get_event_loop().create_task(provider.aclose())
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
+        task.add_done_callback(_log_close_failure)
 
     async def list_models(self, entry_id: str, *, refresh: bool = False) -> list[ModelInfo]:
         """Return the entry's models, from the cache unless ``refresh``."""
@@ -242,9 +294,11 @@ class ProviderDirectory:
 
     async def aclose(self) -> None:
         """Close every cached provider's connections."""
-        providers = [provider for _, provider in self._providers.values()]
+        providers = [provider for _, provider in self._providers.values()] + list(self._retired)
         self._providers.clear()
-        await asyncio.gather(*(p.aclose() for p in providers))
+        self._retired.clear()
+        self._holders.clear()
+        await asyncio.gather(*(p.aclose() for p in providers), *self._closing)
 
 
 def _check_key(key: str | None, name: str, env_var: str | None) -> None:

@@ -23,6 +23,7 @@ from desktop_llm.providers.base import Provider
 from desktop_llm.providers.presets import PRESETS
 from desktop_llm.providers.types import DEFAULT_CONTENT_TIMEOUT, key_problem
 from desktop_llm.secrets import KeyStore
+from desktop_llm.services.key_destination import KEY_NOT_SENT, destination, needs_key
 from desktop_llm.storage.database import Database
 from desktop_llm.storage.executor import DatabaseThread
 from desktop_llm.storage.records import ProviderSetting
@@ -43,6 +44,19 @@ SOCKS_AVAILABLE = importlib.util.find_spec("socksio") is not None
 # A connection test must answer quickly: the person is waiting in front of the dialog.
 _TEST_CONNECT_TIMEOUT = 5.0
 _TEST_READ_TIMEOUT = 15.0
+
+
+# Credentials in a URL would be stored in the database in clear and shown wherever the URL is
+# (the settings form, logs, error messages): refused, with where they belong instead.
+PROXY_CREDENTIALS_REFUSED = (
+    "The proxy address contains a user name or password, which Desktop LLM does not store in its "
+    "settings. Remove them (http://proxy.example.com:3128); for a proxy that needs a password, "
+    "clear this field and set HTTPS_PROXY in the environment instead."
+)
+BASE_URL_CREDENTIALS_REFUSED = (
+    "The base URL contains a user name or password, which Desktop LLM does not store in its "
+    "settings. Remove them, and put the server's key in the API key field (kept in the keyring)."
+)
 
 
 class InvalidSetting(ValueError):
@@ -111,6 +125,8 @@ def validate_proxy(url: str | None, *, socks_available: bool = SOCKS_AVAILABLE) 
     if not text:
         return None
     parts = urllib.parse.urlsplit(text)
+    if _has_credentials(parts):
+        raise InvalidSetting(PROXY_CREDENTIALS_REFUSED)
     if parts.scheme.lower() not in PROXY_SCHEMES:
         raise InvalidSetting(
             f"The proxy {text!r} must start with http://, https:// or socks5:// (for example "
@@ -126,6 +142,11 @@ def validate_proxy(url: str | None, *, socks_available: bool = SOCKS_AVAILABLE) 
             "use an HTTP proxy or install httpx[socks]."
         )
     return text
+
+
+def _has_credentials(parts: urllib.parse.SplitResult) -> bool:
+    # "user@host" counts too: whatever sits before "@" is sent to the server as a credential.
+    return "@" in parts.netloc
 
 
 def _port_is_valid(parts: urllib.parse.SplitResult) -> bool:
@@ -178,6 +199,8 @@ def validate_provider(setting: ProviderSetting) -> ProviderSetting:
     base_url = (setting.base_url or "").strip().rstrip("/") or None
     if base_url is not None:
         parts = urllib.parse.urlsplit(base_url)
+        if _has_credentials(parts):
+            raise InvalidSetting(BASE_URL_CREDENTIALS_REFUSED)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise InvalidSetting(
                 f"The base URL {base_url!r} must be a web address such as http://127.0.0.1:8080/v1."
@@ -237,7 +260,9 @@ class SettingsService:
 
         Args:
             setting: the entry; an empty id adds a new one.
-            api_key: a new key to keep in the keyring; None leaves the stored key as it is.
+            api_key: a new key to keep in the keyring; None leaves the stored key as it is,
+                unless the entry now points elsewhere (see ``key_destination``): then a kind
+                that needs a key is refused, and a keyless one loses the old server's key.
 
         Raises:
             InvalidSetting: the entry cannot work (the message says why).
@@ -247,11 +272,27 @@ class SettingsService:
         if not setting.id:
             setting = dataclasses.replace(setting, id=new_id())
         key = _sendable_key(api_key)
+        if not key and await self._key_left_behind(setting):
+            if needs_key(setting.kind, setting.preset):
+                raise InvalidSetting(KEY_NOT_SENT)
+            # A keyless server now: the old server's key must not follow the entry there.
+            log.info("the saved key of provider %s was dropped: its server changed", setting.id)
+            await asyncio.to_thread(self._keystore.delete, setting.id)
         if key:
             # The key first: if the keyring refuses it, no entry without its key is left behind.
             # A closure, not arguments: executors log what they are handed at DEBUG level.
             await asyncio.to_thread(lambda: self._keystore.set(setting.id, key))
         return await self._db.call(lambda db: SettingsRepository(db).save_provider(setting))
+
+    async def _key_left_behind(self, setting: ProviderSetting) -> bool:
+        """Return whether a key is saved for the entry and the entry now points somewhere else."""
+        stored = await self._stored(setting.id)
+        if stored is None or destination(stored) == destination(setting):
+            return False
+        return await self.has_key(setting.id)
+
+    async def _stored(self, setting_id: str) -> ProviderSetting | None:
+        return next((s for s in await self.providers() if s.id == setting_id), None)
 
     async def delete_provider(self, setting_id: str) -> None:
         """Delete the entry and its key."""
@@ -314,18 +355,24 @@ class SettingsService:
         """Connect with a temporary provider and return the server's model ids, sorted.
 
         Args:
-            api_key: the key to try; None uses the one stored for ``setting_id``, if any.
+            api_key: the key to try; None uses the one stored for ``setting_id``, if any, as
+                long as kind, preset and server are still those it was saved for.
             setting_id: the stored entry being edited, whose key is used when none is typed.
 
         Raises:
             ProviderError: the provider's own, actionable message (bad key, unreachable server...).
             InvalidSetting: the kind, preset or URL cannot work.
         """
-        if not (api_key or "").strip() and setting_id:
-            api_key = await asyncio.to_thread(self._keystore.get, setting_id)
         check = validate_provider(
             ProviderSetting(id="", kind=kind, name="test", base_url=base_url, preset=preset or None)
         )
+        if not (api_key or "").strip() and setting_id:
+            # The saved key goes only where it was saved for, never to a just-typed address.
+            stored = await self._stored(setting_id)
+            if stored is not None and destination(stored) == destination(check):
+                api_key = await asyncio.to_thread(self._keystore.get, setting_id)
+            elif needs_key(check.kind, check.preset) and await self.has_key(setting_id):
+                raise InvalidSetting(KEY_NOT_SENT)
         config = ProviderConfig(
             check.kind,
             api_key=_sendable_key(api_key) or None,

@@ -4,26 +4,32 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from desktop_llm.core.prompt_data import DATA_NOTICE, data_block
 from desktop_llm.providers import ChatRequest, Message
 from desktop_llm.providers.base import Provider
 from desktop_llm.storage.records import StoredMessage
 
 SUMMARY_INSTRUCTION = (
-    "Summarise the conversation below so it can stand in for it later. Keep every fact, decision, "
-    "name, number, code identifier and open question; drop pleasantries. Write in the conversation's "
-    "language, as compact notes, at most about 300 words."
+    "Summarise the conversation in the user message (and the earlier summary, if there is one) so "
+    "it can stand in for it later. Keep every fact, decision, name, number, code identifier and "
+    "open question; drop pleasantries. Write in the conversation's language, as compact notes, at "
+    "most about 300 words. " + DATA_NOTICE
 )
 # Enough text to summarise well without the summary request itself overflowing small windows.
 MAX_SOURCE_CHARS = 24_000
 
 
 def summary_source(previous: str, older: Sequence[StoredMessage]) -> str:
-    """Return the text handed to the model: the earlier summary, then the turns it must now cover."""
-    parts = [f"Earlier summary:\n{previous}"] if previous else []
-    parts += [f"{m.role.capitalize()}: {m.content}" for m in older if m.content]
-    text = "\n\n".join(parts)
+    """Return the text handed to the model: the earlier summary, then the turns it must now cover.
+
+    Each is a data block (``core.prompt_data``): the turns hold whatever people and models wrote.
+    """
+    turns = "\n\n".join(f"{m.role.capitalize()}: {m.content}" for m in older if m.content)
     # Keep the newest part if it is too long: the earlier summary already covers the oldest.
-    return text if len(text) <= MAX_SOURCE_CHARS else text[-MAX_SOURCE_CHARS:]
+    budget = max(MAX_SOURCE_CHARS - len(previous), MAX_SOURCE_CHARS // 2)
+    turns = turns if len(turns) <= budget else turns[-budget:]
+    blocks = [data_block("earlier-summary", previous[-MAX_SOURCE_CHARS // 2 :])] if previous else []
+    return "\n\n".join([*blocks, data_block("conversation", turns)])
 
 
 async def write_summary(provider: Provider, model: str, previous: str, older: Sequence[StoredMessage]) -> str:

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 import re
 
+from desktop_llm.core.prompt_data import DATA_NOTICE, data_block
 from desktop_llm.providers import ChatRequest, Message, ProviderError
 from desktop_llm.providers.base import Provider
 
+log = logging.getLogger(__name__)
+
 MAX_TITLE_CHARS = 60
 TITLE_INSTRUCTION = (
-    "Write a title of at most six words for the conversation below. Use the conversation's "
-    "language. Reply with the title only: no quotes, no trailing punctuation."
+    "Write a title of at most six words for the conversation in the user message. Use the "
+    "conversation's language. Reply with the title only: no quotes, no trailing punctuation. " + DATA_NOTICE
 )
 
 
@@ -42,7 +46,8 @@ async def write_title(provider: Provider, model: str, question: str, answer: str
 
     A provider failure is not the person's problem here: the fallback title is used instead.
     """
-    excerpt = f"Question: {question[:2000]}\n\nAnswer: {answer[:2000]}"
+    # The question and the reply come from outside (a person, a model): data, never instructions.
+    excerpt = "\n\n".join((data_block("question", question[:2000]), data_block("answer", answer[:2000])))
     request = ChatRequest(
         model=model,
         messages=[Message("system", TITLE_INSTRUCTION), Message("user", excerpt)],
@@ -51,6 +56,7 @@ async def write_title(provider: Provider, model: str, question: str, answer: str
     )
     try:
         result = await provider.complete(request)
-    except ProviderError:
+    except ProviderError as error:
+        log.warning("the model could not title the conversation; using its first words: %s", error)
         return fallback_title(question)
     return clean_title(result.text) or fallback_title(question)

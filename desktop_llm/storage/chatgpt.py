@@ -67,9 +67,10 @@ def _part_text(part: Any) -> str:
     if not isinstance(part, dict):
         return ""
     kind = part.get("content_type")
-    if kind not in _MEDIA_PLACEHOLDERS and isinstance(part.get("text"), str):
-        return part["text"]  # text parts, audio transcriptions
-    return _MEDIA_PLACEHOLDERS.get(kind, f"[{kind or 'attachment'}]")
+    text = part.get("text")
+    if kind not in _MEDIA_PLACEHOLDERS and isinstance(text, str):
+        return text  # text parts, audio transcriptions
+    return _MEDIA_PLACEHOLDERS.get(str(kind), f"[{kind or 'attachment'}]")
 
 
 def _thoughts(content: dict[str, Any]) -> str:
@@ -245,8 +246,8 @@ def _read_nodes(mapping: dict[str, Any], path: str, problems: Problems) -> list[
     if not ok:
         return None
     ordered, looped = parents_first(nodes)
-    for node in looped:
-        problems.add(f"{path}.mapping[{node.id!r}].parent", "the parent chain loops (a cycle)")
+    for in_cycle in looped:
+        problems.add(f"{path}.mapping[{in_cycle.id!r}].parent", "the parent chain loops (a cycle)")
     return ordered if not looped else None
 
 

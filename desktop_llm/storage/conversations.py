@@ -207,8 +207,8 @@ class ConversationRepository:
         if params is not KEEP:
             changes["params"] = json.dumps(params, ensure_ascii=False)
         with self._db.transaction():
-            for column, value in changes.items():
-                self._set(conversation_id, column, value)
+            for column, change in changes.items():
+                self._set(conversation_id, column, change)
             return self.get(conversation_id)
 
     def trash(self, conversation_id: str) -> None:

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from desktop_llm.core.private_files import private_file, private_folder
 from desktop_llm.storage import migrations
 from desktop_llm.storage.errors import DatabaseBusy, StorageError
 from desktop_llm.storage.searchtext import INDEX_FUNCTION, index_text
@@ -95,7 +96,10 @@ class Database:
         """
         path = Path(path)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            private_folder(path.parent)
+            # Created 0600 before SQLite opens it: SQLite gives the -wal and -shm files the
+            # database's own mode, so they are private too.
+            private_file(path)
         except OSError as error:
             raise StorageError(f"Cannot create the data folder {path.parent}: {error}.") from error
         with translated_errors(path):

@@ -62,11 +62,16 @@ def _members(record: object) -> dict[str, Any]:
     return {item.name: getattr(record, item.name) for item in dataclasses.fields(record)}  # type: ignore[arg-type]
 
 
+_V1_MESSAGE_FIELDS = tuple(
+    item.name
+    for item in dataclasses.fields(StoredMessage)
+    if item.name != "conversation_id" and not item.name.startswith("tool_") and item.name != "attachments"
+)
+
+
 def message_document(message: StoredMessage) -> dict[str, Any]:
     """Return a message as the export format writes it (its conversation is implied)."""
-    document = _members(message)
-    del document["conversation_id"]
-    return document
+    return {name: getattr(message, name) for name in _V1_MESSAGE_FIELDS}
 
 
 def conversation_document(bundle: ConversationBundle) -> dict[str, Any]:

@@ -6,7 +6,7 @@ a time. Problems go to the caller's :class:`Problems`; an item with problems is 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from typing import Any
 
 from desktop_llm.storage.bundles import ConversationBundle, TemplateBundle
@@ -32,7 +32,9 @@ _LISTS: dict[str, Callable[[Any, str, Problems], Item | None]] = {
 }
 
 
-def read_items(source: ImportSource, limits: ImportLimits, problems: Problems) -> Iterator[tuple[str, Item]]:
+def read_items(
+    source: ImportSource, limits: ImportLimits, problems: Problems
+) -> Generator[tuple[str, Item], None, None]:
     """Yield ``(path, item)`` for every valid item of ``source``, recording problems as they turn up."""
     with source.open(limits) as raw:
         stream = JsonStream(raw, max_value_chars=limits.max_item_chars)

@@ -15,10 +15,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import BinaryIO, Literal
+from typing import IO, TYPE_CHECKING, BinaryIO, Literal
 
 from desktop_llm.storage.errors import ImportFailed
 from desktop_llm.storage.json_stream import ValueTooLarge
+
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
 
 Kind = Literal["desktop-llm", "chatgpt"]
 _ZIP_SIGNATURE = b"PK\x03\x04"
@@ -51,10 +54,10 @@ class ImportSource:
         """Yield the JSON bytes as a stream that refuses to run past ``limits.max_bytes``."""
         if self.member is None:
             with self.path.open("rb") as raw:
-                yield _Bounded(raw, limits.max_bytes, self.describe())
+                yield io.BufferedReader(_Bounded(raw, limits.max_bytes, self.describe()))
         else:
             with zipfile.ZipFile(self.path) as archive, archive.open(self.member) as raw:
-                yield _Bounded(raw, limits.max_bytes, self.describe())
+                yield io.BufferedReader(_Bounded(raw, limits.max_bytes, self.describe()))
 
     def describe(self) -> str:
         """Return the input's name for messages: the file, and the zip member if any."""
@@ -64,7 +67,7 @@ class ImportSource:
 class _Bounded(io.RawIOBase):
     """A read-only stream that raises once more than ``limit`` bytes have been read."""
 
-    def __init__(self, raw: BinaryIO, limit: int, name: str) -> None:
+    def __init__(self, raw: IO[bytes], limit: int, name: str) -> None:
         super().__init__()
         self._raw = raw
         self._limit = limit
@@ -74,12 +77,14 @@ class _Bounded(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def read(self, size: int = -1) -> bytes:
-        data = self._raw.read(size)
+    def readinto(self, buffer: WriteableBuffer) -> int:
+        view = memoryview(buffer).cast("B")
+        data = self._raw.read(len(view))
         self._count += len(data)
         if self._count > self._limit:
             raise ValueTooLarge(_too_big(self._name, self._count, self._limit))
-        return data
+        view[: len(data)] = data
+        return len(data)
 
 
 def _too_big(name: str, size: int, limit: int) -> str:

@@ -250,7 +250,9 @@ def _insert_conversation(
         original,
         id=decision.conversation_id,
         folder_id=folder_ids.get(original.folder_id) if original.folder_id else None,
-        current_leaf_id=ids.get(original.current_leaf_id, original.current_leaf_id),
+        current_leaf_id=(
+            ids.get(original.current_leaf_id, original.current_leaf_id) if original.current_leaf_id else None
+        ),
     )
     ConversationRepository(db).insert(conversation)
     repository = MessageRepository(db)

@@ -24,6 +24,12 @@ from typing import Any, BinaryIO
 
 _WHITESPACE = re.compile(r"[ \t\n\r]*")
 _NUMBER_TAIL = re.compile(r"[0-9eE.+-]*")
+
+
+def _run_end(pattern: re.Pattern[str], text: str, start: int) -> int:
+    """Return where the run of ``pattern`` (which also matches nothing) starting at ``start`` ends."""
+    match = pattern.match(text, start)
+    return match.end() if match else start
 # A decode error this close to the end of the buffer may only mean the text is cut short.
 _TRUNCATION_MARGIN = 16
 
@@ -90,7 +96,7 @@ class JsonStream:
 
     def _skip_whitespace(self) -> None:
         while True:
-            self._pos = _WHITESPACE.match(self._buffer, self._pos).end()
+            self._pos = _run_end(_WHITESPACE, self._buffer, self._pos)
             if self._pos < len(self._buffer) or not self._read_more(self._chunk):
                 return
 
@@ -154,7 +160,7 @@ class JsonStream:
 
     def _may_continue(self, end: int) -> bool:
         """Return True if the number ending at ``end`` may go on in text not read yet."""
-        return not self._eof and _NUMBER_TAIL.match(self._buffer, end).end() == len(self._buffer)
+        return not self._eof and _run_end(_NUMBER_TAIL, self._buffer, end) == len(self._buffer)
 
     def _maybe_cut_short(self, error: json.JSONDecodeError) -> bool:
         # "Unterminated string" reports where the string starts, which may be far from the end.

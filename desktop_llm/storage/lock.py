@@ -129,7 +129,7 @@ class DataFolderLock:
     def _open(self) -> int:
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
-            return os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            return os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         except OSError as error:
             raise StorageError(
                 f"Cannot open the lock file {self.path}: {error}. Check the data folder is writable."

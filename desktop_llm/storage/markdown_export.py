@@ -41,7 +41,7 @@ def _message_markdown(message: StoredMessage) -> str:
     if message.reasoning.strip():
         parts.append("> **Reasoning**\n>\n" + _quote(message.reasoning.strip()))
     parts.append(message.content.rstrip() or "*(empty)*")
-    notes = []
+    notes: list[str] = []
     if message.status != "complete":
         notes.append(message.status)
     if message.error:

@@ -3,6 +3,12 @@
 A reply is appended as ``streaming``, saved about once a second with :meth:`update_streaming`
 (one cheap UPDATE; the search index ignores streaming rows) and closed with :meth:`finish`,
 which is when the search index takes it in (a trigger in the schema does the indexing).
+
+A reply that asks for tools is finished with its ``tool_calls``; each result is then appended
+under it as a ``tool`` message (:meth:`append_tool_result`), and the next reply under the last
+result. Attachments are references to bytes stored once (see attachments.py); a message is
+appended with its references in the same transaction, and an edited copy is appended with the
+original's (``attachments=original.attachments``) so the branch keeps them.
 """
 
 from __future__ import annotations
@@ -12,20 +18,30 @@ import json
 import os
 import sqlite3
 from collections.abc import Sequence
-from dataclasses import fields
+from dataclasses import fields, replace
 from typing import Any
 
+from desktop_llm.storage.attachments import AttachmentRepository
 from desktop_llm.storage.database import Database
 from desktop_llm.storage.errors import NotFound, StorageError
 from desktop_llm.storage.lock import DataFolderLock
-from desktop_llm.storage.records import FINAL_STATUSES, ROLES, STATUSES, StoredMessage
+from desktop_llm.storage.records import (
+    FINAL_STATUSES,
+    ROLES,
+    STATUSES,
+    AttachmentRef,
+    StoredMessage,
+    StoredToolCall,
+)
 from desktop_llm.storage.timeutil import new_id, now_timestamp
 
 # The columns in StoredMessage's field order: every query selects them so, and a row zips onto
-# the record's fields (the active path builds thousands of records at once).
-FIELDS = tuple(field.name for field in fields(StoredMessage))
+# the record's fields (the active path builds thousands of records at once). Attachments live in
+# their own table.
+FIELDS = tuple(field.name for field in fields(StoredMessage) if field.name != "attachments")
 COLUMNS = ", ".join(FIELDS)
 _PLACEHOLDERS = ", ".join("?" * len(FIELDS))
+_TOOL_CALLS = FIELDS.index("tool_calls")
 # A corrupt tree with a cycle must not walk forever; no real branch is this deep.
 MAX_DEPTH = 1_000_000
 
@@ -74,7 +90,54 @@ def message_from_row(row: Sequence[Any]) -> StoredMessage:
     values = message.__dict__
     values.update(zip(FIELDS, row, strict=False))  # a row may carry more columns (the path's depth)
     values["pinned"] = bool(values["pinned"])
+    values["tool_is_error"] = bool(values["tool_is_error"])
+    calls = values["tool_calls"]
+    values["tool_calls"] = () if calls is None else tool_calls_from_json(calls)
+    values["attachments"] = ()
     return message
+
+
+def tool_calls_to_json(calls: Sequence[StoredToolCall]) -> str | None:
+    """Return the stored form of an assistant message's tool calls (None when it has none)."""
+    if not calls:
+        return None
+    return json.dumps(
+        [
+            {
+                "id": call.id,
+                "name": call.name,
+                "arguments": call.arguments,
+                "provider_data": call.provider_data,
+            }
+            for call in calls
+        ],
+        ensure_ascii=False,
+    )
+
+
+def tool_calls_from_json(text: str) -> tuple[StoredToolCall, ...]:
+    """Return the tool calls stored by :func:`tool_calls_to_json`."""
+    return tuple(
+        StoredToolCall(
+            id=item["id"],
+            name=item["name"],
+            arguments=item["arguments"],
+            provider_data=item.get("provider_data"),
+        )
+        for item in json.loads(text)
+    )
+
+
+def with_attachments(
+    messages: builtins.list[StoredMessage], references: dict[str, builtins.list[AttachmentRef]]
+) -> builtins.list[StoredMessage]:
+    """Return ``messages`` with each one's attachment references filled in."""
+    if not references:
+        return messages
+    return [
+        replace(message, attachments=tuple(references[message.id])) if message.id in references else message
+        for message in messages
+    ]
 
 
 class MessageRepository:
@@ -97,14 +160,68 @@ class MessageRepository:
         status: str = "complete",
         provider_id: str | None = None,
         model: str | None = None,
+        attachments: Sequence[AttachmentRef] = (),
     ) -> StoredMessage:
-        """Add a message under ``parent_id`` and make it the conversation's current leaf."""
-        if role not in ROLES:
-            raise ValueError(f"role must be one of {sorted(ROLES)}, not {role!r}")
+        """Add a message under ``parent_id`` and make it the conversation's current leaf.
+
+        Args:
+            attachments: references to stored bytes (``AttachmentRepository.store``, or another
+                message's ``attachments`` for an edited copy), kept in this order.
+        """
+        if role not in ROLES or role == "tool":
+            raise ValueError(
+                f"role must be one of {sorted(ROLES - {'tool'})}, not {role!r} "
+                "(a tool result goes in with append_tool_result)"
+            )
+        return self._append(
+            self._new(conversation_id, parent_id, role, content, status, provider_id, model), attachments
+        )
+
+    def append_tool_result(
+        self,
+        conversation_id: str,
+        *,
+        parent_id: str,
+        tool_call_id: str,
+        tool_name: str,
+        content: str,
+        server: str | None = None,
+        is_error: bool = False,
+        duration_ms: int | None = None,
+    ) -> StoredMessage:
+        """Add one tool call's result (a ``tool`` message) under ``parent_id``; it becomes the leaf.
+
+        Args:
+            parent_id: the assistant message that asked for the call, or the previous result.
+            tool_call_id: the call's id, as in the assistant message's ``tool_calls``.
+            content: the result (or error) text as the model will read it; it is searchable.
+            server: the MCP server that ran the tool.
+            is_error: the call failed, was declined or timed out; ``content`` says which.
+            duration_ms: how long the tool ran.
+        """
+        message = replace(
+            self._new(conversation_id, parent_id, "tool", content, "complete", None, None),
+            tool_call_id=tool_call_id,
+            tool_name=tool_name,
+            tool_server=server,
+            tool_is_error=is_error,
+            tool_duration_ms=duration_ms,
+        )
+        return self._append(message, ())
+
+    @staticmethod
+    def _new(
+        conversation_id: str,
+        parent_id: str | None,
+        role: str,
+        content: str,
+        status: str,
+        provider_id: str | None,
+        model: str | None,
+    ) -> StoredMessage:
         if status not in STATUSES:
             raise ValueError(f"status must be one of {sorted(STATUSES)}, not {status!r}")
-        now = now_timestamp()
-        message = StoredMessage(
+        return StoredMessage(
             id=new_id(),
             conversation_id=conversation_id,
             parent_id=parent_id,
@@ -121,9 +238,12 @@ class MessageRepository:
             cached_input_tokens=None,
             reasoning_tokens=None,
             latency_ms=None,
-            created_at=now,
+            created_at=now_timestamp(),
             pinned=False,
         )
+
+    def _append(self, message: StoredMessage, attachments: Sequence[AttachmentRef]) -> StoredMessage:
+        conversation_id, parent_id = message.conversation_id, message.parent_id
         with self._db.transaction() as conn:
             self._leaf(conversation_id)  # NotFound for a missing conversation
             if parent_id is not None:
@@ -138,19 +258,22 @@ class MessageRepository:
                         f"it cannot be the parent of a message in {conversation_id!r}."
                     )
             self._insert(conn, message)
+            AttachmentRepository(self._db).attach(message.id, attachments)
             conn.execute(
                 "UPDATE conversations SET current_leaf_id = ?, updated_at = ? WHERE id = ?",
-                (message.id, now, conversation_id),
+                (message.id, message.created_at, conversation_id),
             )
-        return message
+        return replace(message, attachments=tuple(attachments)) if attachments else message
 
     def insert(self, message: StoredMessage) -> StoredMessage:
         """Store ``message`` exactly as given (for import): the leaf and activity are left alone.
 
-        Its parent may be inserted later in the same transaction (the foreign key is deferred).
+        Its parent may be inserted later in the same transaction (the foreign key is deferred);
+        its ``attachments`` must name bytes already stored.
         """
         with self._db.transaction() as conn:
             self._insert(conn, message)
+            AttachmentRepository(self._db).attach(message.id, message.attachments)
         return message
 
     def update_streaming(self, message_id: str, content: str, reasoning: str = "") -> None:
@@ -175,12 +298,14 @@ class MessageRepository:
         finish_reason: str | None = None,
         usage: tuple[int, int, int, int] | None = None,
         latency_ms: int | None = None,
+        tool_calls: Sequence[StoredToolCall] = (),
     ) -> StoredMessage:
         """Close a reply with its final text, status and usage; the search index takes it in.
 
         Args:
             status: "complete", "stopped", "interrupted" or "error".
             usage: (input, output, cached input, reasoning) tokens, or None when not reported.
+            tool_calls: the calls the reply asked for, in the order the model gave them.
         """
         if status not in FINAL_STATUSES:
             raise ValueError(
@@ -193,8 +318,18 @@ class MessageRepository:
             cursor = conn.execute(
                 "UPDATE messages SET status = ?, content = ?, reasoning = ?, error = ?, finish_reason = ?, "
                 "input_tokens = ?, output_tokens = ?, cached_input_tokens = ?, reasoning_tokens = ?, "
-                "latency_ms = ? WHERE id = ?",
-                (status, content, reasoning, error, finish_reason, *tokens, latency_ms, message_id),
+                "latency_ms = ?, tool_calls = ? WHERE id = ?",
+                (
+                    status,
+                    content,
+                    reasoning,
+                    error,
+                    finish_reason,
+                    *tokens,
+                    latency_ms,
+                    tool_calls_to_json(tool_calls),
+                    message_id,
+                ),
             )
             if cursor.rowcount == 0:
                 raise NotFound("message", message_id)
@@ -210,7 +345,9 @@ class MessageRepository:
         rows = self._rows(f"SELECT {COLUMNS} FROM messages WHERE id = ?", (message_id,))
         if not rows:
             raise NotFound("message", message_id)
-        return message_from_row(rows[0])
+        message = message_from_row(rows[0])
+        references = AttachmentRepository(self._db).references(message_id)
+        return replace(message, attachments=tuple(references)) if references else message
 
     def active_path(self, conversation_id: str) -> builtins.list[StoredMessage]:
         """Return the active branch, root first, ending at the current leaf (one recursive query)."""
@@ -221,7 +358,7 @@ class MessageRepository:
         rows.sort(key=lambda row: row[-1], reverse=True)  # root (deepest from the leaf) first
         if rows and rows[0][-1] >= MAX_DEPTH:
             raise StorageError(f"Conversation {conversation_id!r} has a damaged message tree (a cycle).")
-        return [message_from_row(row) for row in rows]
+        return self._with_attachments(conversation_id, [message_from_row(row) for row in rows])
 
     def tree(self, conversation_id: str) -> builtins.list[StoredMessage]:
         """Return every message of the conversation, every branch, oldest first."""
@@ -230,7 +367,7 @@ class MessageRepository:
             f"SELECT {COLUMNS} FROM messages WHERE conversation_id = ? ORDER BY created_at, seq",
             (conversation_id,),
         )
-        return [message_from_row(row) for row in rows]
+        return self._with_attachments(conversation_id, [message_from_row(row) for row in rows])
 
     def siblings(self, message_id: str) -> builtins.list[StoredMessage]:
         """Return the message and its siblings (same parent), oldest first: the "2/3" switcher."""
@@ -240,7 +377,7 @@ class MessageRepository:
             "ORDER BY created_at, seq",
             (message.conversation_id, message.parent_id),
         )
-        return [message_from_row(row) for row in rows]
+        return self._with_attachments(message.conversation_id, [message_from_row(row) for row in rows])
 
     def switch_branch(self, conversation_id: str, message_id: str) -> builtins.list[StoredMessage]:
         """Make the branch through ``message_id`` active, following its newest replies; return the path."""
@@ -295,6 +432,13 @@ class MessageRepository:
                 "UPDATE messages SET status = 'interrupted' WHERE status = 'streaming'"
             ).rowcount
 
+    def _with_attachments(
+        self, conversation_id: str, messages: builtins.list[StoredMessage]
+    ) -> builtins.list[StoredMessage]:
+        # By conversation rather than by id: one index range instead of thousands of lookups.
+        references = AttachmentRepository(self._db).references_in_conversation(conversation_id)
+        return with_attachments(messages, references)
+
     def _rows(self, sql: str, params: Sequence[object]) -> builtins.list[tuple[Any, ...]]:
         # Plain tuples: cheaper than sqlite3.Row, and message_from_row zips them onto the fields.
         cursor = self._db.conn.cursor()
@@ -307,11 +451,11 @@ class MessageRepository:
         ).fetchone()
         if row is None:
             raise NotFound("conversation", conversation_id)
-        return row["current_leaf_id"]
+        leaf: str | None = row["current_leaf_id"]
+        return leaf
 
     @staticmethod
     def _insert(conn: sqlite3.Connection, message: StoredMessage) -> None:
-        conn.execute(
-            f"INSERT INTO messages ({COLUMNS}) VALUES ({_PLACEHOLDERS})",
-            [getattr(message, name) for name in FIELDS],  # a bool is stored as 0 or 1
-        )
+        values = [getattr(message, name) for name in FIELDS]  # a bool is stored as 0 or 1
+        values[_TOOL_CALLS] = tool_calls_to_json(message.tool_calls)
+        conn.execute(f"INSERT INTO messages ({COLUMNS}) VALUES ({_PLACEHOLDERS})", values)

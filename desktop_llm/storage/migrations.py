@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
+from desktop_llm.core.private_files import private_file
 from desktop_llm.storage.errors import SchemaTooNew, StorageError
 from desktop_llm.storage.searchtext import INDEX_FUNCTION
 
@@ -192,7 +193,83 @@ CREATE INDEX conversations_by_activity ON conversations (pinned DESC, updated_at
 CREATE INDEX messages_streaming ON messages (status) WHERE status = 'streaming';
 """
 
-MIGRATIONS: tuple[Migration, ...] = (SCHEMA_1, SCHEMA_2)
+# Version 3: attachments and tool messages.
+# Attachment bytes are stored once per sha256 (the same screenshot in ten messages is one row);
+# the name and media type belong to each message's reference, since the same bytes can be sent
+# under two names. A blob goes when its last reference does (the trigger), so deleting messages,
+# purging a conversation or emptying the trash frees it; deleting messages cascades to their
+# references. ``seq`` is the rowid that incremental blob I/O (``Connection.blobopen``) needs.
+# Tool calls are a JSON list on the assistant message; a 'tool' message holds one result, its
+# text in ``content`` (so the search index takes it in like any other message).
+SCHEMA_3 = """
+CREATE TABLE attachment_blobs (
+    seq INTEGER PRIMARY KEY,
+    sha256 TEXT NOT NULL UNIQUE CHECK (length(sha256) = 64),
+    size INTEGER NOT NULL CHECK (size >= 0),
+    data BLOB NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE message_attachments (
+    message_id TEXT NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
+    position INTEGER NOT NULL CHECK (position >= 0),
+    sha256 TEXT NOT NULL REFERENCES attachment_blobs (sha256),
+    name TEXT NOT NULL,
+    media_type TEXT NOT NULL,
+    PRIMARY KEY (message_id, position)
+) WITHOUT ROWID;
+CREATE INDEX message_attachments_by_blob ON message_attachments (sha256);
+CREATE TRIGGER message_attachments_release AFTER DELETE ON message_attachments
+    WHEN NOT EXISTS (SELECT 1 FROM message_attachments WHERE sha256 = old.sha256)
+BEGIN
+    DELETE FROM attachment_blobs WHERE sha256 = old.sha256;
+END;
+
+ALTER TABLE messages ADD COLUMN tool_calls TEXT CHECK (tool_calls IS NULL OR json_valid(tool_calls));
+ALTER TABLE messages ADD COLUMN tool_call_id TEXT;
+ALTER TABLE messages ADD COLUMN tool_name TEXT;
+ALTER TABLE messages ADD COLUMN tool_server TEXT;
+ALTER TABLE messages ADD COLUMN tool_is_error INTEGER NOT NULL DEFAULT 0 CHECK (tool_is_error IN (0, 1));
+ALTER TABLE messages ADD COLUMN tool_duration_ms INTEGER;
+"""
+
+_OLD_ROLES = "CHECK (role IN ('system', 'user', 'assistant'))"
+_NEW_ROLES = "CHECK (role IN ('system', 'user', 'assistant', 'tool'))"
+
+
+def _widen_roles(conn: sqlite3.Connection) -> None:
+    """Let the messages table accept the 'tool' role by rewriting its CHECK constraint in place.
+
+    Rebuilding the table would drop the old one, and with foreign keys on (they cannot be turned
+    off inside a transaction) that drop deletes every message and cascades into the
+    conversations' leaves. A CHECK that only grows accepts every existing row, so SQLite's
+    documented in-place schema edit (``writable_schema`` and a ``schema_version`` bump, see
+    "Making other kinds of table schema changes" in its ALTER TABLE page) is safe here.
+    """
+    row = conn.execute("SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = 'messages'").fetchone()
+    sql = row[0]
+    if sql.count(_OLD_ROLES) != 1:
+        raise StorageError(
+            "The messages table does not have the expected role constraint; cannot upgrade it."
+        )
+    version = int(conn.execute("PRAGMA schema_version").fetchone()[0])
+    conn.execute("PRAGMA writable_schema = ON")
+    try:
+        conn.execute(
+            "UPDATE sqlite_schema SET sql = ? WHERE type = 'table' AND name = 'messages'",
+            (sql.replace(_OLD_ROLES, _NEW_ROLES),),
+        )
+        # PRAGMA takes no parameters; ``version`` is an int read just above.
+        conn.execute(f"PRAGMA schema_version = {version + 1}")
+    finally:
+        conn.execute("PRAGMA writable_schema = OFF")
+
+
+def _migrate_3(conn: sqlite3.Connection) -> None:
+    _widen_roles(conn)
+    _run_script(conn, SCHEMA_3)
+
+
+MIGRATIONS: tuple[Migration, ...] = (SCHEMA_1, SCHEMA_2, _migrate_3)
 LATEST_VERSION = len(MIGRATIONS)
 
 
@@ -257,6 +334,10 @@ def backup_path(path: Path, version: int, moment: datetime | None = None) -> Pat
 def backup(conn: sqlite3.Connection, path: Path, version: int) -> Path:
     """Copy the database with SQLite's backup API before a migration; return the copy's path."""
     target = backup_path(path, version)
+    try:
+        private_file(target)  # a copy of every conversation: owner-only like the database
+    except OSError as error:
+        raise StorageError(f"Could not back up {path} to {target} before upgrading it: {error}.") from error
     copy = sqlite3.connect(target)
     try:
         conn.backup(copy)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-Role = Literal["system", "user", "assistant"]
+Role = Literal["system", "user", "assistant", "tool"]
 MessageStatus = Literal["streaming", "complete", "stopped", "interrupted", "error"]
 
-ROLES: frozenset[str] = frozenset({"system", "user", "assistant"})
+ROLES: frozenset[str] = frozenset({"system", "user", "assistant", "tool"})
 STATUSES: frozenset[str] = frozenset({"streaming", "complete", "stopped", "interrupted", "error"})
 FINAL_STATUSES: frozenset[str] = STATUSES - {"streaming"}
 
@@ -42,8 +42,44 @@ class Conversation:
 
 
 @dataclass(frozen=True)
+class AttachmentRef:
+    """A file attached to a message: its bytes (stored once, by hash) and the name it was sent under.
+
+    The same bytes may be attached under several names; ``name`` and ``media_type`` belong to
+    the message's reference, ``sha256`` and ``size`` to the stored bytes.
+    """
+
+    sha256: str
+    name: str
+    media_type: str
+    size: int
+
+
+@dataclass(frozen=True)
+class StoredToolCall:
+    """One tool call an assistant message asked for.
+
+    Args:
+        id: the provider's call id; a ``tool`` message answers it through ``tool_call_id``.
+        arguments: the JSON text as the model sent it (possibly not valid JSON).
+        provider_data: opaque JSON-able data the provider needs back (Gemini's thoughtSignature).
+    """
+
+    id: str
+    name: str
+    arguments: str
+    provider_data: Any = None
+
+
+@dataclass(frozen=True)
 class StoredMessage:
-    """One message in a conversation's tree, with the usage its provider reported."""
+    """One message in a conversation's tree, with the usage its provider reported.
+
+    An assistant message may carry ``tool_calls``; a ``tool`` message holds one call's result
+    in ``content`` with ``tool_call_id``, ``tool_name``, the MCP server, whether it failed and
+    how long it ran. ``attachments`` are the files sent with the message, in order (their bytes
+    are loaded only on demand, see ``AttachmentRepository``).
+    """
 
     id: str
     conversation_id: str
@@ -63,6 +99,13 @@ class StoredMessage:
     latency_ms: int | None
     created_at: str
     pinned: bool
+    tool_calls: tuple[StoredToolCall, ...] = ()
+    tool_call_id: str | None = None
+    tool_name: str | None = None
+    tool_server: str | None = None
+    tool_is_error: bool = False
+    tool_duration_ms: int | None = None
+    attachments: tuple[AttachmentRef, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -73,7 +73,8 @@ def _get(db: Database, key: str, *, now: str, expired_before: str) -> dict[str, 
             conn.execute("DELETE FROM response_cache WHERE key = ?", (key,))
             return None
         conn.execute("UPDATE response_cache SET last_used_at = ? WHERE key = ?", (now, key))
-    return json.loads(value)
+    answer: dict[str, Any] = json.loads(value)
+    return answer
 
 
 def _put(db: Database, key: str, value: str, *, now: str, max_entries: int) -> None:

@@ -104,13 +104,16 @@ OBJECT = Check("an object", lambda v: isinstance(v, dict))
 LIST = Check("a list", lambda v: isinstance(v, list))
 UUID = Check("a UUID string (like '3f2504e0-4f89-41d3-9a0c-0305e82c3301')", _is_uuid)
 TIMESTAMP = Check("a UTC timestamp like '2026-11-27T19:40:59.123Z'", _is_timestamp)
-ROLE = Check("one of " + ", ".join(sorted(ROLES)), lambda v: v in ROLES)
+_V1_ROLES = ROLES - {"tool"}  # tool messages arrived with format version 2
+ROLE = Check("one of " + ", ".join(sorted(_V1_ROLES)), lambda v: v in _V1_ROLES)
 STATUS = Check("one of " + ", ".join(sorted(STATUSES)), lambda v: v in STATUSES)
 OPTIONAL_TEXT = TEXT.or_null()
 OPTIONAL_COUNT = COUNT.or_null()
 OPTIONAL_UUID = UUID.or_null()
 OPTIONAL_TIMESTAMP = TIMESTAMP.or_null()
-SHA256 = Check("64 lowercase hex digits", lambda v: isinstance(v, str) and re.fullmatch("[0-9a-f]{64}", v))
+SHA256 = Check(
+    "64 lowercase hex digits", lambda v: isinstance(v, str) and re.fullmatch("[0-9a-f]{64}", v) is not None
+)
 
 _REQUIRED = object()
 

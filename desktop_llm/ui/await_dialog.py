@@ -13,6 +13,8 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QDialog, QFileDialog, QMessageBox, QWidget
 
+from desktop_llm.ui.plain_text import make_plain
+
 
 async def run_dialog(dialog: QDialog) -> int:
     """Open ``dialog`` and return its result code once it is closed."""
@@ -39,6 +41,7 @@ async def confirm(parent: QWidget | None, title: str, text: str, action: str) ->
     box = QMessageBox(QMessageBox.Icon.Warning, title, text, QMessageBox.StandardButton.Cancel, parent)
     go = box.addButton(action, QMessageBox.ButtonRole.DestructiveRole)
     box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+    make_plain(box)  # the question may quote a name from outside (a provider's, a template's)
     try:
         await run_dialog(box)
         return box.clickedButton() is go

@@ -45,6 +45,7 @@ from desktop_llm.services.templates import LoadedTemplate, TemplateService
 from desktop_llm.ui.batch_results import BatchResultsModel, progress_text, write_results
 from desktop_llm.ui.chat_bridge import TaskKeeper
 from desktop_llm.ui.model_picker import ModelPicker
+from desktop_llm.ui.plain_text import plain_label
 from desktop_llm.ui.template_colours import theme_of
 from desktop_llm.ui.version_history import fill_version_box
 
@@ -111,7 +112,7 @@ class BatchDialog(QDialog):
         self.paste_box.setFixedHeight(64)
         self.paste_button = QPushButton("Use pasted rows")
         self.paste_button.clicked.connect(lambda: self.use_pasted(self.paste_box.toPlainText()))
-        self.rows_label = QLabel("No rows yet.")
+        self.rows_label = plain_label("No rows yet.")
         self.rows_label.setObjectName("mutedLabel")
         self.rows_label.setWordWrap(True)
 
@@ -150,7 +151,7 @@ class BatchDialog(QDialog):
             "QProgressBar { border: 1px solid palette(mid); border-radius: 6px; background: palette(base); }"
             "QProgressBar::chunk { background: palette(link); border-radius: 5px; }"
         )
-        self.progress_label = QLabel()
+        self.progress_label = plain_label()
         self.results = BatchResultsModel(self)
         self.table = QTableView()
         self.table.setObjectName("batchResults")
@@ -175,7 +176,7 @@ class BatchDialog(QDialog):
         self.export_csv_button.clicked.connect(lambda: self.choose_export(".csv"))
         self.export_jsonl_button = QPushButton("Export JSONL…")
         self.export_jsonl_button.clicked.connect(lambda: self.choose_export(".jsonl"))
-        self.message = QLabel()
+        self.message = plain_label()
         self.message.setWordWrap(True)
         close = QPushButton("Close")
         close.clicked.connect(self.close)
@@ -411,10 +412,10 @@ class BatchDialog(QDialog):
         self.run_button.setEnabled(has_rows and not self._running)
         self.cancel_button.setEnabled(self._running)
         self.resume_button.setEnabled(has_rows and unfinished and not self._running)
-        for widget in (self.export_csv_button, self.export_jsonl_button):
-            widget.setEnabled(has_rows and not self._running)
-        for widget in (self.template_box, self.version_box, self.open_button, self.paste_button):
-            widget.setEnabled(not self._running)
+        for button in (self.export_csv_button, self.export_jsonl_button):
+            button.setEnabled(has_rows and not self._running)
+        for control in (self.template_box, self.version_box, self.open_button, self.paste_button):
+            control.setEnabled(not self._running)
 
     # -- export ------------------------------------------------------------------------------
 

@@ -15,6 +15,7 @@ from PySide6.QtGui import QColor, QGuiApplication
 
 from desktop_llm.services.batch import BatchProgress, RowResult
 from desktop_llm.services.batch_io import BatchInput, write_results_csv, write_results_jsonl
+from desktop_llm.storage.atomic_write import atomic_text_file
 from desktop_llm.ui.template_colours import success_colour, theme_of
 
 COLUMNS = ("Row", "Status", "Output", "Error")
@@ -63,7 +64,7 @@ def progress_text(progress: BatchProgress) -> str:
 
 def write_results(path: Path, batch: BatchInput, results: dict[int, RowResult]) -> None:
     """Write the results to ``path``: JSONL for .jsonl/.ndjson, CSV otherwise (blocking)."""
-    with path.open("w", encoding="utf-8", newline="") as out:
+    with atomic_text_file(path) as out:  # all or nothing, and owner-only like every export
         if path.suffix.lower() in (".jsonl", ".ndjson"):
             write_results_jsonl(out, batch, results)
         else:

@@ -22,6 +22,7 @@ from PySide6.QtCore import QObject, Signal
 
 from desktop_llm.providers import ProviderError
 from desktop_llm.secrets import SecretsError
+from desktop_llm.services.attachment_prep import AttachmentError, AttachmentRefused
 from desktop_llm.services.chat import ChatBusy, NoModelChosen
 from desktop_llm.services.chat_events import (
     ChatEvent,
@@ -45,6 +46,8 @@ KNOWN_ERRORS: tuple[type[BaseException], ...] = (
     ChatBusy,
     NoModelChosen,
     UnknownProvider,
+    AttachmentError,
+    AttachmentRefused,
 )
 
 

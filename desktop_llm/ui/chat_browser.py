@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtCore import QMimeData, QUrl
-from PySide6.QtGui import QColor, QTextCharFormat
+from PySide6.QtGui import QColor, QImage, QTextCharFormat
 from PySide6.QtWidgets import QFrame, QTextBrowser, QTextEdit, QWidget
+
+from desktop_llm.ui.message_chrome import THUMB_SCHEME
 
 MAX_HIGHLIGHTS = 1000
 
@@ -14,9 +16,11 @@ MAX_HIGHLIGHTS = 1000
 class ChatBrowser(QTextBrowser):
     """Show the conversation document.
 
-    It never loads a resource (no network, no local files: a chat shows no images), puts the
-    selection's text without interface labels on the clipboard, and never follows a link
-    itself (the chat view decides what a click means).
+    It never loads a resource from the network or a file: remote images in replies stay
+    unfetched; the only images are thumbnails of attached files, which come from
+    ``image_source`` (by the stored bytes' hash). It puts the selection's text without
+    interface labels on the clipboard, and never follows a link itself (the chat view decides
+    what a click means).
 
     Args:
         parent: the chat view.
@@ -31,9 +35,13 @@ class ChatBrowser(QTextBrowser):
         self.setUndoRedoEnabled(False)
         self.setFrameShape(QFrame.Shape.NoFrame)
         self.setSearchPaths([])
+        self.image_source: Callable[[str], QImage] | None = None
 
     def loadResource(self, kind: int, name: QUrl | str) -> object:
-        """Refuse every resource; nothing in a conversation is fetched."""
+        """Return the thumbnail for ``thumb:<hash>``; refuse everything else (nothing is fetched)."""
+        url = QUrl(name) if isinstance(name, str) else name
+        if url.scheme() == THUMB_SCHEME and self.image_source is not None:
+            return self.image_source(url.path())
         return None
 
     def createMimeDataFromSelection(self) -> QMimeData:
@@ -48,7 +56,7 @@ class ChatBrowser(QTextBrowser):
 
         Extra selections follow the text as the document changes, and leave the selection alone.
         """
-        selections = []
+        selections: list[QTextEdit.ExtraSelection] = []
         if text:
             highlight = QTextCharFormat()
             highlight.setBackground(QColor(colour))

@@ -9,14 +9,16 @@ when its first message is sent, so the list never fills with empty chats.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import QObject, Signal
 
+from desktop_llm.providers import Attachment
 from desktop_llm.services.chat import ChatService, NoModelChosen
 from desktop_llm.services.conversations import ConversationService
 from desktop_llm.services.provider_directory import ProviderDirectory
 from desktop_llm.storage.records import Conversation
+from desktop_llm.ui.attachment_tray import DraftAttachment
 from desktop_llm.ui.chat_bridge import TaskKeeper
 from desktop_llm.ui.chat_sessions import ChatSession, ChatSessions
 from desktop_llm.ui.conversation_list import ConversationListModel
@@ -40,11 +42,12 @@ class ChatCommands(QObject):
 
     Signals:
         conversation_created(object): the new chat was saved as this ``Conversation``.
-        draft_returned(str, str): a send failed before its message was saved (session key, text).
+        draft_returned(str, str, list): a send failed before its message was saved (session key,
+            text, its ``DraftAttachment`` list).
     """
 
     conversation_created = Signal(object)
-    draft_returned = Signal(str, str)
+    draft_returned = Signal(str, str, list)
 
     def __init__(
         self,
@@ -68,21 +71,24 @@ class ChatCommands(QObject):
 
     # -- sending -----------------------------------------------------------------------------
 
-    def send(self, session: ChatSession, text: str) -> None:
-        """Send ``text`` in the session (saving a new chat first); give the text back on failure."""
+    def send(self, session: ChatSession, text: str, files: Sequence[DraftAttachment] = ()) -> None:
+        """Send ``text`` and ``files`` in the session (saving a new chat first); give both back on failure."""
         session.pending_text = text
+        session.pending_files = list(files)
+        attachments = [draft.attachment for draft in files]
         self._tasks.run(
-            self._send(session, text), on_error=lambda message: self._send_failed(session, message)
+            self._send(session, text, attachments),
+            on_error=lambda message: self._send_failed(session, message),
         )
 
-    async def _send(self, session: ChatSession, text: str) -> None:
+    async def _send(self, session: ChatSession, text: str, attachments: Sequence[Attachment]) -> None:
         if session.conversation is None:
             conversation = await self._create(session)
             self._sessions.adopt(session, conversation)
             self._list_model.upsert(conversation)
             self.conversation_created.emit(conversation)
         assert session.conversation is not None
-        await self._chat.send(session.conversation.id, text)
+        await self._chat.send(session.conversation.id, text, attachments)
 
     async def _create(self, session: ChatSession) -> Conversation:
         settings = session.settings
@@ -101,8 +107,9 @@ class ChatCommands(QObject):
 
     def _send_failed(self, session: ChatSession, message: str) -> None:
         text, session.pending_text = session.pending_text, None
+        files, session.pending_files = session.pending_files, []
         if text is not None:
-            self.draft_returned.emit(session.key, text)
+            self.draft_returned.emit(session.key, text, files)
         self._show_error(message)
 
     def edit_and_resend(self, session: ChatSession, message_id: str, text: str) -> None:

@@ -22,6 +22,7 @@ from desktop_llm.storage.records import Conversation, StoredMessage
 from desktop_llm.ui.chat_bridge import ChatBridge
 from desktop_llm.ui.chat_view import ChatView, MessageView
 from desktop_llm.ui.conversation_list import ConversationListModel
+from desktop_llm.ui.message_chrome import AttachmentView
 
 NEW_CHAT = ""  # the session key of a chat not saved yet
 MAX_IDLE_VIEWS = 8
@@ -58,6 +59,9 @@ def message_view(message: StoredMessage, position: tuple[int, int] = (0, 1)) -> 
         model=message.model or "",
         sibling_index=position[0],
         sibling_count=position[1],
+        attachments=tuple(
+            AttachmentView(a.sha256, a.name, a.media_type, a.size) for a in message.attachments
+        ),
     )
 
 
@@ -72,6 +76,7 @@ class ChatSession:
     positions: dict[str, tuple[int, int]] = field(default_factory=dict)
     loaded: bool = False
     pending_text: str | None = None  # sent, not yet accepted: put back if the send fails
+    pending_files: list = field(default_factory=list)  # its attachments (``DraftAttachment``)
 
     @property
     def key(self) -> str:
@@ -227,6 +232,7 @@ class ChatSessions(QObject):
             self.streaming_changed.emit(cid, True)
             return
         session.pending_text = None
+        session.pending_files = []
         appended = True
         if event.user_message is not None:
             appended = session.graft(event.user_message.parent_id, event.user_message)

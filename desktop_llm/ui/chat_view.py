@@ -22,6 +22,7 @@ from PySide6.QtGui import (
     QColor,
     QDesktopServices,
     QFontDatabase,
+    QImage,
     QKeyEvent,
     QKeySequence,
     QPalette,
@@ -40,7 +41,13 @@ from desktop_llm.ui.find_bar import FindBar
 from desktop_llm.ui.flush_pacer import FlushPacer
 from desktop_llm.ui.markdown import COPY_CODE_SCHEME, SAFE_LINK_SCHEMES, MarkdownRenderer
 from desktop_llm.ui.markdown_stream import MarkdownStream
-from desktop_llm.ui.message_chrome import TOGGLE_REASONING, MessageView, parse_action
+from desktop_llm.ui.message_chrome import (
+    ATTACHMENT_SCHEME,
+    THUMB_SCHEME,
+    TOGGLE_REASONING,
+    MessageView,
+    parse_action,
+)
 from desktop_llm.ui.theme import palette_for
 
 __all__ = ["ChatView", "MessageView"]
@@ -59,6 +66,7 @@ class ChatView(QWidget):
             the message on the clipboard itself for "copy".
         link_activated(QUrl): the reader opened an http, https or mailto link.
         stream_rendered(str): message_id of a finished stream whose final text is now shown.
+        attachment_activated(str, int): a sent file was clicked (message id, its index).
 
     Args:
         renderer: markdown renderer, shareable between views (it caches).
@@ -69,6 +77,7 @@ class ChatView(QWidget):
     action_requested = Signal(str, str)
     link_activated = Signal(QUrl)
     stream_rendered = Signal(str)
+    attachment_activated = Signal(str, int)
 
     def __init__(
         self,
@@ -419,6 +428,11 @@ class ChatView(QWidget):
             if code is not None:
                 QApplication.clipboard().setText(code)
             return
+        if scheme == ATTACHMENT_SCHEME:
+            message_id, _, index = url.path().rpartition(":")
+            if message_id in self._by_id and index.isdigit():
+                self.attachment_activated.emit(message_id, int(index))
+            return
         parsed = parse_action(url.toString())
         entry = self._by_id.get(parsed[1]) if parsed is not None else None
         if parsed is None or entry is None:
@@ -434,9 +448,24 @@ class ChatView(QWidget):
             QApplication.clipboard().setText(entry.message.content)
         self.action_requested.emit(action, message_id)
 
+    # -- attached images -----------------------------------------------------------------------
+
+    def set_image_source(self, source: Callable[[str], QImage]) -> None:
+        """Take attachment thumbnails from ``source`` (hash -> image, a placeholder until made)."""
+        self._browser.image_source = source
+
+    def image_ready(self, key: str, image: QImage) -> None:
+        """Show a thumbnail made after its message was laid out (only its messages are laid out again)."""
+        document = self._browser.document()
+        document.addResource(QTextDocument.ResourceType.ImageResource, QUrl(f"{THUMB_SCHEME}:{key}"), image)
+        for entry in self._entries:
+            slot = entry.slot
+            if slot is not None and any(a.key == key for a in entry.message.attachments):
+                document.markContentsDirty(slot.start(), slot.end() - slot.start())
+
     # -- find and copy -------------------------------------------------------------------------
 
-    def find(self, text: str, backward: bool = False) -> bool:
+    def find_text(self, text: str, backward: bool = False) -> bool:
         """Select the next (or previous) match of ``text``, wrapping around; highlight all matches.
 
         Messages not loaded yet are searched too: the newest older one that matches is loaded.
@@ -473,7 +502,7 @@ class ChatView(QWidget):
         if refining and cursor.selectedText().casefold() != text.casefold():
             cursor.setPosition(cursor.selectionStart())
             self._browser.setTextCursor(cursor)
-        self.find(text, backward)
+        self.find_text(text, backward)
 
     def on_find_bar_closed(self) -> None:
         """Drop the highlights and give the keyboard back to the conversation."""

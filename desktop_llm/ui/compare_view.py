@@ -7,9 +7,12 @@ kept; the person picks the better reply, and can make the picked version the tem
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
-from PySide6.QtGui import QTextCursor
+from collections.abc import Callable
+
+from PySide6.QtCore import QUrl, Signal
+from PySide6.QtGui import QDesktopServices, QTextCursor
 from PySide6.QtWidgets import (
+    QApplication,
     QCheckBox,
     QComboBox,
     QDialog,
@@ -37,8 +40,9 @@ from desktop_llm.services.compare import (
 from desktop_llm.services.provider_directory import ProviderDirectory
 from desktop_llm.services.templates import LoadedTemplate, TemplateService
 from desktop_llm.ui.chat_bridge import TaskKeeper
-from desktop_llm.ui.markdown import MarkdownRenderer
+from desktop_llm.ui.markdown import COPY_CODE_SCHEME, SAFE_LINK_SCHEMES, MarkdownRenderer
 from desktop_llm.ui.model_picker import ModelPicker
+from desktop_llm.ui.plain_text import plain_label, rich_with
 from desktop_llm.ui.template_colours import theme_of
 from desktop_llm.ui.template_form import TemplateForm
 from desktop_llm.ui.version_history import fill_version_box
@@ -95,15 +99,21 @@ class SideSetup(QGroupBox):
 class ComparePane(QWidget):
     """One side's reply: a title, the streaming text, how it ended, and "This one is better"."""
 
-    def __init__(self, name: str, renderer: MarkdownRenderer) -> None:
+    def __init__(
+        self, name: str, renderer: MarkdownRenderer, open_url: Callable[[QUrl], object] | None = None
+    ) -> None:
         super().__init__()
         self._renderer = renderer
         self._name = name
-        self.title = QLabel(f"<b>{name}</b>")
+        self._open_url = open_url or QDesktopServices.openUrl
+        self._code_blocks: tuple[str, ...] = ()
+        self.title = QLabel(rich_with("<b>{name}</b>", name=name))
         self.browser = QTextBrowser()
         self.browser.setObjectName(f"compareReply{name}")
-        self.browser.setOpenExternalLinks(False)
-        self.status = QLabel()
+        # Never navigate: a followed link would replace the reply with whatever it points at.
+        self.browser.setOpenLinks(False)
+        self.browser.anchorClicked.connect(self.on_browser_anchor_clicked)
+        self.status = plain_label()
         self.status.setObjectName("mutedLabel")
         self.status.setWordWrap(True)
         self.pick_button = QPushButton(f"{name} is better")
@@ -118,7 +128,7 @@ class ComparePane(QWidget):
 
     def start(self, title: str) -> None:
         """Empty the pane for a new reply from the side called ``title``."""
-        self.title.setText(f"<b>{self._name}</b> · {title}")
+        self.title.setText(rich_with("<b>{name}</b> · {title}", name=self._name, title=title))
         self.text = ""
         self.browser.clear()
         self.status.setText("Waiting for the reply…")
@@ -139,11 +149,21 @@ class ComparePane(QWidget):
         """Show the whole reply as rendered markdown, and how it ended."""
         palette = theme_of(self.palette())
         if outcome.text:
-            self.browser.setHtml(
-                self._renderer.render(outcome.text, message_id=self._name, palette=palette).html
-            )
+            rendered = self._renderer.render(outcome.text, message_id=self._name, palette=palette)
+            self._code_blocks = rendered.code_blocks
+            self.browser.setHtml(rendered.html)
         self.text = outcome.text
         self.status.setText(outcome_summary(outcome))
+
+    def on_browser_anchor_clicked(self, url: QUrl) -> None:
+        """Open web links in the browser, as the chat does; copy a code block; follow nothing else."""
+        scheme = url.scheme().lower()
+        if scheme in SAFE_LINK_SCHEMES:
+            self._open_url(url)
+        elif scheme == COPY_CODE_SCHEME:
+            index = url.path().rpartition(":")[2]
+            if index.isdigit() and int(index) < len(self._code_blocks):
+                QApplication.clipboard().setText(self._code_blocks[int(index)])
 
 
 class CompareView(QDialog):
@@ -155,6 +175,7 @@ class CompareView(QDialog):
         directory: the provider entries and their models.
         tasks: runs the streams and database calls.
         template_id: the template to compare.
+        open_url: opens a clicked web link in the system browser (injectable for tests).
 
     Signals:
         comparison_kept(str): a comparison was stored (its id).
@@ -172,6 +193,8 @@ class CompareView(QDialog):
         tasks: TaskKeeper,
         template_id: str,
         parent: QWidget | None = None,
+        *,
+        open_url: Callable[[QUrl], object] | None = None,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Compare")
@@ -203,12 +226,12 @@ class CompareView(QDialog):
         self.stop_button = QPushButton("Stop")
         self.stop_button.setEnabled(False)
         self.stop_button.clicked.connect(self._compare.stop)
-        self.panes = [ComparePane(name, renderer) for name in SIDE_NAMES]
+        self.panes = [ComparePane(name, renderer, open_url) for name in SIDE_NAMES]
         for index, pane in enumerate(self.panes):
             pane.pick_button.clicked.connect(lambda _checked=False, side=index: self.pick(side))
         self.make_default = QCheckBox("Make the picked version the default")
         self.make_default.setChecked(True)
-        self.status = QLabel()
+        self.status = plain_label()
         self.status.setWordWrap(True)
 
         setup = QHBoxLayout()
@@ -251,7 +274,8 @@ class CompareView(QDialog):
         numbers = [version.number for version in self.loaded.versions]
         default = self.loaded.record.default_version
         other = numbers[-1] if numbers[-1] != default else numbers[-2] if len(numbers) > 1 else default
-        self.heading.setText(f"<b>{self.loaded.record.name}</b> — {len(numbers)} version(s)")
+        name, count = self.loaded.record.name, str(len(numbers))
+        self.heading.setText(rich_with("<b>{name}</b> — {count} version(s)", name=name, count=count))
         for side, chosen in zip(self.sides, (default, other), strict=True):
             fill_version_box(side.version_box, numbers, default, chosen)
             side.picker.set_entries(entries)

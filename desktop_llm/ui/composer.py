@@ -1,5 +1,8 @@
 """The message box under the chat: multi-line, grows with its text, Send or Stop, and an edit mode.
 
+Files come in by the paperclip, by dropping them on the box and by pasting (Ctrl+V: files
+copied in a file manager, or an image such as a screenshot); the composer only says what came
+in, and the attachment feature reads it off the Qt thread and adds a chip to ``tray``.
 Enter sends (Shift+Enter is a new line) or Ctrl+Enter sends, per the app setting. While the open
 conversation streams, the button reads Stop. Up in an empty box asks to edit the last message;
 in edit mode a banner says so and Esc leaves it.
@@ -7,18 +10,21 @@ in edit mode a banner says so and Esc leaves it.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QObject, Qt, Signal
-from PySide6.QtGui import QFontMetrics, QKeyEvent
+from PySide6.QtCore import QEvent, QMimeData, QObject, Qt, Signal
+from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent, QFontMetrics, QKeyEvent
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
     QPlainTextEdit,
     QPushButton,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
+from desktop_llm.ui.attachment_drop import DropCatcher, carries_attachment
+from desktop_llm.ui.attachment_tray import AttachmentTray
 from desktop_llm.ui.token_meter import TokenMeter
 
 SEND_ENTER = "enter"
@@ -30,8 +36,9 @@ MAX_LINES = 10
 class _GrowingEdit(QPlainTextEdit):
     """A plain-text box whose height follows its content between ``MIN_LINES`` and ``MAX_LINES``."""
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, drops: DropCatcher, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self._drops = drops
         self.setTabChangesFocus(True)
         self.document().documentLayout().documentSizeChanged.connect(self._fit)
         self._fit()
@@ -48,6 +55,36 @@ class _GrowingEdit(QPlainTextEdit):
         )
         self.setVerticalScrollBarPolicy(policy)
 
+    def canInsertFromMimeData(self, source: QMimeData) -> bool:
+        """Accept files and images as well as text."""
+        return carries_attachment(source) or super().canInsertFromMimeData(source)
+
+    def insertFromMimeData(self, source: QMimeData) -> None:
+        """Paste: files and images become attachments, anything else is text."""
+        if not self._drops.take(source):
+            super().insertFromMimeData(source)
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        """Take drags of files and images (text drags as usual)."""
+        if carries_attachment(event.mimeData()):
+            event.acceptProposedAction()
+        else:
+            super().dragEnterEvent(event)
+
+    def dragMoveEvent(self, event: QDragMoveEvent) -> None:
+        """Keep accepting a drag of files or images wherever it moves."""
+        if carries_attachment(event.mimeData()):
+            event.acceptProposedAction()
+        else:
+            super().dragMoveEvent(event)
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        """Drop: files and images become attachments, text is inserted."""
+        if self._drops.take(event.mimeData()):
+            event.acceptProposedAction()
+        else:
+            super().dropEvent(event)
+
 
 class Composer(QWidget):
     """Where the person writes; emits what to do, never talks to services itself.
@@ -60,6 +97,9 @@ class Composer(QWidget):
         edit_cancelled(): edit mode was left without sending.
         template_picker_requested(): "/" was typed into the empty box (only while
             ``template_picker_enabled``); the slash is not typed.
+        attach_requested(): the paperclip was pressed (the owner opens a file dialog).
+
+    Files and images dropped or pasted come out of ``drops`` (``DropCatcher``).
     """
 
     send_requested = Signal(str)
@@ -68,6 +108,7 @@ class Composer(QWidget):
     edit_last_requested = Signal()
     edit_cancelled = Signal()
     template_picker_requested = Signal()
+    attach_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -79,8 +120,18 @@ class Composer(QWidget):
         self.edit_banner = QLabel()
         self.edit_banner.setObjectName("composerEditBanner")
         self.edit_banner.setVisible(False)
-        self.editor = _GrowingEdit()
+        self.drops = DropCatcher(self)
+        self.editor = _GrowingEdit(self.drops)
         self.editor.setObjectName("composerEditor")
+        self.tray = AttachmentTray()
+        self.attach_button = QToolButton()
+        self.attach_button.setObjectName("composerAttach")
+        self.attach_button.setText("+")
+        self.attach_button.setToolTip("Attach files (or drop them here, or paste an image)")
+        self.attach_button.setAccessibleName("Attach files")
+        self.attach_button.setAutoRaise(True)
+        self.attach_button.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.attach_button.clicked.connect(self.attach_requested)
         self.editor.installEventFilter(self)
         self.button = QPushButton("Send")
         self.button.setObjectName("composerButton")
@@ -96,18 +147,21 @@ class Composer(QWidget):
         row = QHBoxLayout(frame)
         row.setContentsMargins(8, 6, 6, 6)
         row.setSpacing(8)
+        row.addWidget(self.attach_button, 0, Qt.AlignmentFlag.AlignBottom)
         row.addWidget(self.editor, 1)
         row.addWidget(self.button, 0, Qt.AlignmentFlag.AlignBottom)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(16, 4, 16, 10)
         layout.setSpacing(3)
         layout.addWidget(self.edit_banner)
+        layout.addWidget(self.tray)
         layout.addWidget(frame)
         self.footer = QHBoxLayout()  # the hint, then the meter and anything the window adds
         self.footer.setContentsMargins(0, 0, 0, 0)
         self.footer.addWidget(self.hint, 0, Qt.AlignmentFlag.AlignVCenter)
         self.footer.addWidget(self.meter, 1)
         layout.addLayout(self.footer)
+        self.drops.watch(self)
         self._refresh()
 
     # -- state -------------------------------------------------------------------------------
@@ -175,7 +229,8 @@ class Composer(QWidget):
     def submit(self) -> None:
         """Emit the text for sending (or as the edit), unless it is blank or a reply streams."""
         text = self.text()
-        if not text.strip() or self._streaming:
+        attached = bool(self.tray.chips) and self._editing_id is None
+        if (not text.strip() and not attached) or self._streaming:
             return
         if self._editing_id is not None:
             message_id, self._editing_id = self._editing_id, None

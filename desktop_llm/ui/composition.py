@@ -11,14 +11,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import keyring.backend
 from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QDesktopServices
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QWidget
 
 from desktop_llm.core.encodings import preload_encodings
 from desktop_llm.core.paths import AppPaths
@@ -26,6 +27,7 @@ from desktop_llm.core.tokens import TokenCounter
 from desktop_llm.providers import RetryPolicy
 from desktop_llm.secrets import KeyStore, environment_providers
 from desktop_llm.services.chat import ChatService
+from desktop_llm.services.chat_attachments import ChatAttachments
 from desktop_llm.services.context_planner import ContextPlanner
 from desktop_llm.services.conversations import ConversationService
 from desktop_llm.services.exchange import ExchangeService
@@ -36,12 +38,14 @@ from desktop_llm.storage.executor import DatabaseThread
 from desktop_llm.storage.messages import MessageRepository
 from desktop_llm.ui import exchange_dialogs
 from desktop_llm.ui.appearance import apply_theme, is_dark
+from desktop_llm.ui.attachment_feature import AttachmentFeature, choose_files
 from desktop_llm.ui.chat_bridge import ChatBridge, TaskKeeper
 from desktop_llm.ui.context_feature import ContextFeature
 from desktop_llm.ui.logs import KeyRedactor
 from desktop_llm.ui.main_window import MainWindow, WindowCommands
 from desktop_llm.ui.status_bar import StatusBar
 from desktop_llm.ui.template_feature import TemplateFeature
+from desktop_llm.ui.thumbnails import ThumbnailCache
 from desktop_llm.ui.token_meter import ChatContextPreview
 from desktop_llm.ui.workspace import ERROR_MESSAGE_MS, Workspace
 
@@ -82,6 +86,7 @@ class Services:
     app_settings: AppSettings
     planner: ContextPlanner
     usage: UsageService
+    attachments: ChatAttachments
     catalog_problem: str | None = None  # why the user's models.json is not used, if it is not
     preloading: asyncio.Future[None] | None = None  # the tokenizer files loading
 
@@ -123,13 +128,19 @@ async def build_services(
     # The user's <data>/models.json over the shipped catalog; a broken one is reported, not fatal.
     catalog, catalog_problem = await asyncio.to_thread(open_catalog, paths.data / "models.json")
     planner = ContextPlanner(TokenCounter(), catalog)
+    attachments = ChatAttachments(db, directory, catalog)
     services = Services(
         db=db,
         keystore=keystore,
         directory=directory,
         bridge=bridge,
         chat=ChatService(
-            db, directory, bridge, planner=planner, auto_titles=lambda: services.app_settings.auto_titles
+            db,
+            directory,
+            bridge,
+            planner=planner,
+            auto_titles=lambda: services.app_settings.auto_titles,
+            attachments=attachments,
         ),
         conversations=ConversationService(db),
         settings=settings,
@@ -137,6 +148,7 @@ async def build_services(
         app_settings=app_settings,
         planner=planner,
         usage=UsageService(db, catalog),
+        attachments=attachments,
         catalog_problem=catalog_problem,
     )
     # Token counts need the tokenizer files: load them now, off the Qt thread, not on first use.
@@ -162,6 +174,7 @@ class Composition:
         log_folder: opened by Help > Open log folder.
         open_url: opens links (injectable for tests).
         open_settings_dialog: builds and shows the Settings dialog (injectable for tests).
+        pick_files: asks for files to attach (injectable for tests).
     """
 
     def __init__(
@@ -172,6 +185,7 @@ class Composition:
         log_folder: Path,
         open_url: Callable[[QUrl], object] = QDesktopServices.openUrl,
         open_settings_dialog: Callable[[Composition], object] | None = None,
+        pick_files: Callable[[QWidget], Sequence[str]] = choose_files,
     ) -> None:
         self.window = window
         self.services = services
@@ -193,12 +207,28 @@ class Composition:
         self.workspace.window_title_changed.connect(window.setWindowTitle)
         self.workspace.settings_requested.connect(self.open_settings)
         self.templates = TemplateFeature(self.workspace, services.db, services.directory, self.tasks)
+        self.thumbnails = ThumbnailCache(services.attachments.blob)
+        composer = self.workspace.composer
         self.context = ContextFeature(
             self.workspace,
-            preview=ChatContextPreview(services.chat, services.planner),
+            preview=ChatContextPreview(
+                services.chat,
+                services.planner,
+                draft_files=lambda: [draft.attachment for draft in composer.tray.drafts()],
+                attachments=services.attachments,
+            ),
             usage=services.usage,
             status_bar=self.status_bar,
             tasks=self.tasks,
+        )
+        composer.tray.changed.connect(self.context.meter.schedule)
+        self.attachments = AttachmentFeature(
+            self.workspace,
+            attachments=services.attachments,
+            thumbnails=self.thumbnails,
+            tasks=self.tasks,
+            open_url=open_url,
+            pick_files=pick_files,
         )
         window.install(self.workspace, self.status_bar, self._commands())
 
@@ -245,7 +275,7 @@ class Composition:
         self.services.directory.set_proxy(settings.proxy)
         self.services.directory.set_content_timeout(settings.content_timeout)
 
-    def on_settings_app_settings_changed(self, values: dict) -> None:
+    def on_settings_app_settings_changed(self, values: dict[str, Any]) -> None:
         self.apply_app_settings(AppSettings(**values))
 
     def on_settings_conversations_changed(self) -> None:

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QMessageBox
 from desktop_llm.services.usage import ConversationCosts, UsageService, dollars_text, reply_note
 from desktop_llm.ui.chat_bridge import TaskKeeper
 from desktop_llm.ui.chat_sessions import ChatSession
+from desktop_llm.ui.plain_text import make_plain
 from desktop_llm.ui.status_bar import StatusBar
 from desktop_llm.ui.token_meter import ContextMeter, ContextPreview
 from desktop_llm.ui.usage_dialog import UsageDialog
@@ -125,6 +126,7 @@ class ContextFeature(QObject):
         box = QMessageBox(
             QMessageBox.Icon.Warning, "Model catalog not used", problem, parent=self.workspace.window()
         )
+        make_plain(box)  # the problem quotes the person's models.json
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.open()
         return box

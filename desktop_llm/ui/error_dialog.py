@@ -28,6 +28,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop_llm.ui.plain_text import plain_label
+
 log = logging.getLogger(__name__)
 
 
@@ -54,7 +56,7 @@ class ErrorDialog(QDialog):
         )
         intro.setWordWrap(True)
         intro.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.summary_label = QLabel(_escape(summary))
+        self.summary_label = plain_label(summary)
         self.summary_label.setWordWrap(True)
         self.details_view = QPlainTextEdit(details)
         self.details_view.setReadOnly(True)

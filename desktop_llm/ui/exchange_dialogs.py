@@ -29,6 +29,7 @@ from desktop_llm.services.exchange import (
 from desktop_llm.storage.errors import ImportFailed, StorageError
 from desktop_llm.storage.importer import ImportResult
 from desktop_llm.ui.await_dialog import PathRequest, choose_path_with_dialog
+from desktop_llm.ui.plain_text import make_plain
 
 ChoosePath = Callable[[QWidget | None, PathRequest], Awaitable[Path | None]]
 ResultT = TypeVar("ResultT", ExportResult, ImportResult)
@@ -102,6 +103,7 @@ def tell(parent: QWidget | None, succeeded: bool, title: str, text: str, details
     icon = QMessageBox.Icon.Information if succeeded else QMessageBox.Icon.Warning
     message = QMessageBox(icon, title, text, QMessageBox.StandardButton.Ok, parent)
     message.setInformativeText(details)
+    make_plain(message)  # the details quote the file, which may hold anything
     message.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     message.open()

@@ -10,6 +10,7 @@ credential (``sk-...``, ``Bearer ...``, ``x-api-key: ...``, ``key=...``).
 
 from __future__ import annotations
 
+import io
 import logging
 import logging.handlers
 import re
@@ -17,6 +18,7 @@ import threading
 from collections.abc import Iterable
 from pathlib import Path
 
+from desktop_llm.core.private_files import private_file, private_folder
 from desktop_llm.providers.errors import secret_forms
 
 LOG_FILENAME = "desktop-llm.log"
@@ -33,6 +35,8 @@ _CREDENTIAL_SHAPES = (
         r"(?i)((?:x-api-key|x-goog-api-key|api[_-]?key|authorization)[\"']?\s*[:=]\s*[\"']?)[^\s\"',;&]+"
     ),
     re.compile(r"(?i)([?&]key=)[^\s&\"']+"),
+    # user:password@ in a proxy or base URL (the lookahead keeps the "@host" readable).
+    re.compile(r"(?i)(\b[a-z][a-z0-9+.\-]*://)[^/\s@\"']+(?=@)"),
 )
 
 
@@ -82,15 +86,23 @@ class KeyRedactor(logging.Filter):
         return True
 
 
+class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
+    """A rotating log whose every file (the current one and each rotated one) is owner-only (0600)."""
+
+    def _open(self) -> io.TextIOWrapper:
+        private_file(Path(self.baseFilename))
+        return super()._open()
+
+
 def configure_logging(folder: Path, redactor: KeyRedactor, *, level: int = logging.INFO) -> Path:
     """Send the root logger to ``folder/desktop-llm.log`` (rotated) and to stderr for warnings.
 
     Returns the log file's path (the crash dialog names it). Both handlers redact.
     """
-    folder.mkdir(parents=True, exist_ok=True)
+    private_folder(folder)
     path = folder / LOG_FILENAME
     formatter = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
-    file_handler = logging.handlers.RotatingFileHandler(
+    file_handler = PrivateRotatingFileHandler(
         path, maxBytes=_MAX_LOG_BYTES, backupCount=_LOG_BACKUPS, encoding="utf-8"
     )
     console = logging.StreamHandler()

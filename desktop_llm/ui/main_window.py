@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QObject, QSettings, Qt, Signal
+from PySide6.QtCore import QByteArray, QEvent, QObject, QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QLabel, QMainWindow, QMenu, QMessageBox, QStatusBar, QWidget
 
@@ -51,8 +51,8 @@ class WindowCommands:
     import_file: Callable[[], None]
     open_settings: Callable[[], None]
     toggle_sidebar: Callable[[bool], None]
-    open_log_folder: Callable[[], None]
-    open_usage: Callable[[], None] | None = None
+    open_log_folder: Callable[[], object]
+    open_usage: Callable[[], object] | None = None
 
 
 class MainWindow(QMainWindow):
@@ -78,7 +78,7 @@ class MainWindow(QMainWindow):
         # Window geometry lives beside the database (the data folder roots all the app's files).
         self._settings = QSettings(str(state_file), QSettings.Format.IniFormat) if state_file else None
         geometry = self._settings.value("window/geometry", b"") if self._settings else b""
-        if not geometry or not self.restoreGeometry(geometry):
+        if not isinstance(geometry, QByteArray | bytes) or not geometry or not self.restoreGeometry(geometry):
             self.resize(1200, 780)
         placeholder = QLabel("Opening your conversations…")
         placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)

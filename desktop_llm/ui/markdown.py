@@ -92,7 +92,7 @@ def _lexer(language: str) -> Lexer | None:
 
 
 @lru_cache(maxsize=8)
-def _formatter(style: str) -> HtmlFormatter:
+def _formatter(style: str) -> HtmlFormatter[str]:
     # noclasses: Qt understands inline ``style`` attributes but not class selectors.
     return HtmlFormatter(style=style, noclasses=True, nowrap=True)
 
@@ -218,7 +218,8 @@ def code_box_lines_html(code: str, mono_family: str, palette: Palette) -> str:
 
 
 def _context(env: Any) -> _RenderContext:
-    return env["chat"]
+    context: _RenderContext = env["chat"]
+    return context
 
 
 def _render_fence(

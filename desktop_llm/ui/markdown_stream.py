@@ -20,6 +20,7 @@ import re
 from dataclasses import dataclass, field
 
 from markdown_it import MarkdownIt
+from markdown_it.token import Token
 
 from desktop_llm.ui.markdown import MarkdownRenderer, code_box_header_html, code_box_lines_html
 from desktop_llm.ui.theme import Palette
@@ -67,13 +68,14 @@ def split_tail(parser: MarkdownIt, text: str) -> TailSplit:
     ``open_fence`` is set when the last block is a fenced code block whose closing line has not
     arrived, with at least its opening line complete.
     """
-    tokens: list = []
+    tokens: list[Token] = []
     parser.block.parse(_normalise(text), parser, {}, tokens)
-    blocks = [t for t in tokens if t.level == 0 and t.nesting >= 0 and t.map is not None]
+    blocks = [(t, t.map) for t in tokens if t.level == 0 and t.nesting >= 0 and t.map is not None]
     if not blocks:
         return TailSplit(0, None)
-    finished = _offset_of_line(text, blocks[-1].map[0]) if len(blocks) > 1 else 0
-    return TailSplit(finished, _open_fence(text, blocks[-1], finished))
+    last, last_map = blocks[-1]
+    finished = _offset_of_line(text, last_map[0]) if len(blocks) > 1 else 0
+    return TailSplit(finished, _open_fence(text, last, finished))
 
 
 def finished_prefix_length(parser: MarkdownIt, text: str) -> int:

@@ -14,11 +14,28 @@ from desktop_llm.ui.markdown import CHROME_STATE
 from desktop_llm.ui.theme import Palette
 
 ACTION_SCHEME = "action"
+ATTACHMENT_SCHEME = "attachment"  # attachment:<message id>:<index>, opened by the window
+THUMB_SCHEME = "thumb"  # thumb:<sha256>, an image the view asks its image source for
+THUMB_HEIGHT = 96  # pixels: a sent image's thumbnail in the chat
 ACTIONS = frozenset({"copy", "edit", "regenerate", "delete", "previous_branch", "next_branch", "retry"})
 TOGGLE_REASONING = "toggle_reasoning"  # handled inside the view, never emitted
 USER_INDENT = 48  # pixels: the user's messages sit to the right, in a tinted box
 _ROLE_LABELS = {"user": "You", "assistant": "Assistant", "system": "System"}
 _STATUS_LABELS = {"stopped": "stopped", "interrupted": "interrupted", "error": "failed"}
+
+
+@dataclass(frozen=True)
+class AttachmentView:
+    """A file sent with a message, as the chat shows it (its bytes stay in storage)."""
+
+    key: str  # the stored bytes' sha256
+    name: str
+    media_type: str
+    size: int
+
+    @property
+    def is_image(self) -> bool:
+        return self.media_type.startswith("image/") and self.media_type != "image/svg+xml"
 
 
 @dataclass(frozen=True)
@@ -41,6 +58,7 @@ class MessageView:
     sibling_count: int = 1
     excluded: bool = False
     note: str = ""
+    attachments: tuple[AttachmentView, ...] = ()
 
 
 def action_href(action: str, message_id: str) -> str:
@@ -122,8 +140,49 @@ def footer_html(message: MessageView, palette: Palette, *, streaming: bool) -> s
             "The reply was cut off (the connection dropped or the app closed) before it finished."
             f"&nbsp;&nbsp;{retry}</small></p>"
         )
+    if message.attachments:
+        # In a table, as the body is: a footer's first paragraph would take the format of the block
+        # it is inserted after and lose the user's indent.
+        paragraphs.insert(
+            0,
+            f'<table cellspacing="0" cellpadding="2" style="margin-left: {indent}px; margin-top: 4px;">'
+            f"<tr><td>{attachments_html(message, palette)}</td></tr></table>",
+        )
     paragraphs.append(_paragraph(f"<small>{_actions(message, palette)}</small>", indent=indent))
     return "".join(paragraphs)
+
+
+def attachments_html(message: MessageView, palette: Palette) -> str:
+    """Return the inline HTML of a message's files: images as thumbnails, other files as named links."""
+    pieces = []
+    for index, attachment in enumerate(message.attachments):
+        href = html.escape(f"{ATTACHMENT_SCHEME}:{message.id}:{index}")
+        label = html.escape(attachment.name)
+        if attachment.is_image:
+            pieces.append(
+                f'<a href="{href}" title="{label}"><img src="{THUMB_SCHEME}:{attachment.key}"'
+                f' height="{THUMB_HEIGHT}" alt="{label}"></a>'
+            )
+        else:
+            kind = html.escape(_file_tag(attachment))
+            size = _chrome(f"{kind} · {human_size(attachment.size)}", palette.muted)
+            pieces.append(f'<a href="{href}">{label}</a> {size}')
+    return "&nbsp;&nbsp;&nbsp;".join(pieces)
+
+
+def _file_tag(attachment: AttachmentView) -> str:
+    """Return a short word for a file's type ("PDF", "CSV", "TXT") shown beside its name."""
+    suffix = attachment.name.rpartition(".")[2] if "." in attachment.name else ""
+    return (suffix or attachment.media_type.rpartition("/")[2] or "file").upper()[:6]
+
+
+def human_size(size: int) -> str:
+    """Return a byte count as people read it ("820 KB", "12.4 MB")."""
+    if size < 1000:
+        return f"{size} B"
+    if size < 1_000_000:
+        return f"{size / 1000:.0f} KB"
+    return f"{size / 1_000_000:.1f} MB"
 
 
 def _actions(message: MessageView, palette: Palette) -> str:

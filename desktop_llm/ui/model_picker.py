@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QToolButton, QWidget
 from desktop_llm.providers import ProviderError
 from desktop_llm.services.provider_directory import ProviderDirectory, ProviderEntry, UnknownProvider
 from desktop_llm.ui.chat_bridge import TaskKeeper
+from desktop_llm.ui.plain_text import plain_tooltip
 
 ENVIRONMENT_MARK = "(environment)"
 
@@ -60,9 +61,11 @@ class ModelPicker(QWidget):
         self.model_box.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
         self.model_box.setMinimumContentsLength(18)
         self.model_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.model_box.lineEdit().setPlaceholderText("model")
+        model_edit = self.model_box.lineEdit()
+        assert model_edit is not None  # the box is editable
+        model_edit.setPlaceholderText("model")
         self.model_box.activated.connect(self.on_model_box_activated)
-        self.model_box.lineEdit().editingFinished.connect(self.on_model_edit_finished)
+        model_edit.editingFinished.connect(self.on_model_edit_finished)
         self.refresh_button = QToolButton()
         self.refresh_button.setText("⟳")
         self.refresh_button.setToolTip("Ask the provider for its models again")
@@ -162,7 +165,7 @@ class ModelPicker(QWidget):
                 default = await self._directory.default_model(entry)
         except (ProviderError, UnknownProvider) as failure:
             if entry_id == self._loading_for:
-                self.model_box.setToolTip(f"Could not list models: {failure}")
+                self.model_box.setToolTip(plain_tooltip(f"Could not list models: {failure}"))
             raise
         finally:
             if entry_id == self._loading_for:

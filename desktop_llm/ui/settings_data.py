@@ -6,7 +6,6 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
 
-import qasync
 from PySide6.QtCore import Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
@@ -28,6 +27,7 @@ from desktop_llm.services.exchange import ExchangeService
 from desktop_llm.storage.errors import StorageError
 from desktop_llm.storage.records import Conversation
 from desktop_llm.ui import exchange_dialogs
+from desktop_llm.ui.async_slot import async_slot
 from desktop_llm.ui.await_dialog import choose_path_with_dialog, confirm
 
 TRASH_PAGE = 1000  # the trash list shows this many, newest first
@@ -160,7 +160,7 @@ class DataPage(QWidget):
         """Show the data folder in the file manager."""
         QDesktopServices.openUrl(QUrl.fromLocalFile(str(self._data_folder)))
 
-    @qasync.asyncSlot()
+    @async_slot()
     async def on_export_all_clicked(self) -> None:
         """Export everything to a JSON file the person picks."""
         self.export_all.setEnabled(False)
@@ -171,7 +171,7 @@ class DataPage(QWidget):
         finally:
             self.export_all.setEnabled(True)
 
-    @qasync.asyncSlot()
+    @async_slot()
     async def on_import_file_clicked(self) -> None:
         """Import a file the person picks; refresh what shows conversations when it worked."""
         self.import_file.setEnabled(False)
@@ -184,13 +184,13 @@ class DataPage(QWidget):
         finally:
             self.import_file.setEnabled(True)
 
-    @qasync.asyncSlot()
+    @async_slot()
     async def on_restore_clicked(self) -> None:
         """Put the selected conversations back in the list."""
         ids = self._selected_ids()
         await self._change_trash(lambda: self._each(self._conversations.restore, ids))
 
-    @qasync.asyncSlot()
+    @async_slot()
     async def on_delete_forever_clicked(self) -> None:
         """Delete the selected conversations for good, after asking."""
         ids = self._selected_ids()
@@ -200,7 +200,7 @@ class DataPage(QWidget):
         ):
             await self._change_trash(lambda: self._each(self._conversations.purge, ids))
 
-    @qasync.asyncSlot()
+    @async_slot()
     async def on_empty_trash_clicked(self) -> None:
         """Delete everything in the trash for good, after asking."""
         count = self.trash.topLevelItemCount()

@@ -7,13 +7,12 @@ goes through it.
 
 from __future__ import annotations
 
-import qasync
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
+    QBoxLayout,
     QCheckBox,
     QComboBox,
     QFormLayout,
-    QLabel,
     QLineEdit,
     QSpinBox,
     QVBoxLayout,
@@ -28,6 +27,8 @@ from desktop_llm.services.settings import (
     InvalidSetting,
     SettingsService,
 )
+from desktop_llm.ui.async_slot import async_slot
+from desktop_llm.ui.plain_text import plain_label
 from desktop_llm.ui.settings_widgets import hint_label, with_hint
 
 _THEMES = (("system", "Same as the system"), ("light", "Light"), ("dark", "Dark"))
@@ -77,7 +78,7 @@ class GeneralPage(QWidget):
         self.proxy = QLineEdit()
         self.proxy.setPlaceholderText("No proxy (for example http://proxy.example.com:3128)")
         self.proxy.setClearButtonEnabled(True)
-        self.proxy_error = QLabel()
+        self.proxy_error = plain_label()
         self.proxy_error.setObjectName("settingsError")
         self.proxy_error.setWordWrap(True)
         self.proxy_error.hide()
@@ -99,7 +100,9 @@ class GeneralPage(QWidget):
             "socks5://, with user:password@ in the address if the proxy needs it."
         )
         proxy_box = with_hint(self.proxy, proxy_hint)
-        proxy_box.layout().insertWidget(1, self.proxy_error)
+        proxy_layout = proxy_box.layout()
+        assert isinstance(proxy_layout, QBoxLayout)
+        proxy_layout.insertWidget(1, self.proxy_error)
         form.addRow("HTTP proxy:", proxy_box)
         timeout_hint = hint_label(
             "A reply that sends nothing but keep-alive messages for this long is stopped with an error."
@@ -152,7 +155,7 @@ class GeneralPage(QWidget):
             "content_timeout": self.content_timeout.value(),
         }
 
-    @qasync.asyncSlot()
+    @async_slot()
     async def on_control_changed(self) -> None:
         """Save the controls' values; a bad proxy is explained beside its field and not saved."""
         if self._loading:

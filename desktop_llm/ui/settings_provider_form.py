@@ -13,7 +13,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
     QHBoxLayout,
-    QLabel,
     QLineEdit,
     QPushButton,
     QToolButton,
@@ -23,7 +22,9 @@ from PySide6.QtWidgets import (
 
 from desktop_llm.providers.presets import PRESETS
 from desktop_llm.secrets import key_env_var
+from desktop_llm.services.key_destination import needs_key
 from desktop_llm.services.provider_directory import ProviderEntry
+from desktop_llm.ui.plain_text import plain_label
 from desktop_llm.ui.settings_widgets import hint_label, with_hint
 
 KIND_LABELS = {
@@ -39,7 +40,6 @@ _OFFICIAL_URLS = {
     "gemini": "https://generativelanguage.googleapis.com",
     "ollama": "http://127.0.0.1:11434",
 }
-_KEYLESS_KINDS = ("ollama", "openai-compatible")
 
 
 @dataclass(frozen=True)
@@ -75,7 +75,7 @@ class ProviderForm(QWidget):
         self._has_key = False
         self._read_only = False
 
-        self.heading = QLabel()
+        self.heading = plain_label()  # the entry's name
         self.heading.setObjectName("settingsHeading")
         self.note = hint_label()
         self.kind = QComboBox()
@@ -98,12 +98,12 @@ class ProviderForm(QWidget):
         self.model = QComboBox()
         self.model.setEditable(True)
         self.model.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
-        self.model.lineEdit().setPlaceholderText("Test the connection to list the models")
+        self.model.setPlaceholderText("Test the connection to list the models")
         self.test_button = QPushButton("Test connection")
         self.save_button = QPushButton("Save")
         self.save_button.setDefault(True)
         self.save_button.setObjectName("primaryButton")
-        self.status = QLabel()
+        self.status = plain_label()  # the provider's own words, e.g. an error body
         self.status.setWordWrap(True)
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.status.setObjectName("settingsStatus")
@@ -263,12 +263,10 @@ class ProviderForm(QWidget):
         self.base_url.setPlaceholderText(
             f"Default: {official}" if official else "The server's address, e.g. http://127.0.0.1:8080/v1"
         )
-        preset = PRESETS.get(self.preset.currentData() or "") if kind == "openai-compatible" else None
-        needs_key = kind not in _KEYLESS_KINDS or (preset is not None and preset.needs_key)
         if self._has_key:
             where = "in the keyring" if self._keyring_available else "for this session"
             self.api_key.setPlaceholderText(f"Saved {where}; type a new key to replace it")
-        elif needs_key:
+        elif needs_key(kind, self.preset.currentData() or None):
             self.api_key.setPlaceholderText("Paste your API key")
         else:
             self.api_key.setPlaceholderText("Optional: only if your server asks for one")

@@ -14,7 +14,6 @@ import dataclasses
 import urllib.parse
 from collections.abc import Callable
 
-import qasync
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QFrame,
@@ -33,7 +32,9 @@ from desktop_llm.services.provider_directory import ProviderDirectory, ProviderE
 from desktop_llm.services.settings import InvalidSetting, LocalServer, SettingsService
 from desktop_llm.storage.errors import StorageError
 from desktop_llm.storage.records import ProviderSetting
+from desktop_llm.ui.async_slot import async_slot
 from desktop_llm.ui.await_dialog import confirm
+from desktop_llm.ui.plain_text import rich_with
 from desktop_llm.ui.settings_provider_form import ProviderForm, kind_label
 from desktop_llm.ui.settings_widgets import TwoLineDelegate, hint_label
 
@@ -50,7 +51,9 @@ def keyring_banner(status: KeyringStatus) -> QFrame:
     """Return the warning shown when keys cannot be kept in a system keyring."""
     banner = QFrame()
     banner.setObjectName("keyringWarning")
-    label = QLabel(f"<b>{NO_KEYRING_HEADLINE}</b><br>{status.message}")
+    label = QLabel(
+        rich_with("<b>{headline}</b><br>{message}", headline=NO_KEYRING_HEADLINE, message=status.message)
+    )
     label.setWordWrap(True)
     label.setTextFormat(Qt.TextFormat.RichText)
     label.setObjectName("keyringWarningText")
@@ -244,12 +247,12 @@ class ProvidersPage(QWidget):
         else:
             self.local_label.setText("No new local server found (Ollama, LM Studio).")
 
-    @qasync.asyncSlot()
+    @async_slot()
     async def on_recheck_button_clicked(self) -> None:
         """Probe again (after the person started a server)."""
         await self.detect_local_servers()
 
-    @qasync.asyncSlot(object)
+    @async_slot(object)
     async def on_local_button_clicked(self, server: LocalServer) -> None:
         """Add a detected local server as a provider entry."""
         button = self.local_buttons[server.name]
@@ -267,7 +270,7 @@ class ProvidersPage(QWidget):
 
     # -- editing ------------------------------------------------------------------------------
 
-    @qasync.asyncSlot()
+    @async_slot()
     async def on_list_current_item_changed(self) -> None:
         """Show the chosen entry in the form."""
         await self._show_current()
@@ -293,7 +296,7 @@ class ProvidersPage(QWidget):
         self.form.show_new()
         self.form.name.setFocus()
 
-    @qasync.asyncSlot()
+    @async_slot()
     async def on_save_button_clicked(self) -> None:
         """Store the form's entry, its key in the keyring."""
         values = self.form.values()
@@ -326,7 +329,7 @@ class ProvidersPage(QWidget):
         self._show_status(message, ok=True)
         self.providers_changed.emit()
 
-    @qasync.asyncSlot()
+    @async_slot()
     async def on_remove_button_clicked(self) -> None:
         """Remove the selected entry and its key, after asking."""
         entry = self.current_entry()
@@ -350,7 +353,7 @@ class ProvidersPage(QWidget):
         self._show_status(f"“{entry.name}” removed.", ok=True)
         self.providers_changed.emit()
 
-    @qasync.asyncSlot()
+    @async_slot()
     async def on_test_button_clicked(self) -> None:
         """Connect with what the form holds and say how many models the server has, or why not."""
         entry = self.current_entry()

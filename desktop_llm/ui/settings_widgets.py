@@ -16,10 +16,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop_llm.ui.plain_text import plain_label
+
 
 def hint_label(text: str = "") -> QLabel:
     """Return a wrapped, muted explanation (styled by the dialog's ``settingsHint`` rule)."""
-    label = QLabel(text)
+    label = plain_label(text)  # may name an environment variable or a server's address
     label.setWordWrap(True)
     label.setObjectName("settingsHint")
     return label

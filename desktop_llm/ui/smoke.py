@@ -55,7 +55,7 @@ def _write_and_read(db: Database) -> bool:
     key, value = "smoke_test_probe", uuid.uuid4().hex
     repository.set(key, value)
     try:
-        return repository.get(key) == value
+        return bool(repository.get(key) == value)
     finally:
         repository.delete(key)
 

@@ -13,11 +13,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QStatusBar, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QPushButton, QStatusBar, QWidget
 
 from desktop_llm.services.chat_events import StreamFinished, StreamStarted
 from desktop_llm.storage.records import StoredMessage
 from desktop_llm.ui.chat_bridge import ChatBridge
+from desktop_llm.ui.plain_text import plain_label, plain_tooltip
 
 REFRESH_MS = 500
 NOTICE_MS = 15000
@@ -125,18 +126,18 @@ class StatusBar(QStatusBar):
         self._conversation_id: str | None = None
         self._toast_action: Callable[[], None] | None = None
 
-        self.activity_label = QLabel()
+        self.activity_label = plain_label()
         self.activity_label.setObjectName("activityLabel")
-        self.usage_label = QLabel()
+        self.usage_label = plain_label()
         self.usage_label.setObjectName("usageLabel")
         self.usage_label.setToolTip("Tokens this conversation used, as the provider reported them")
-        self.cost_label = QLabel()
+        self.cost_label = plain_label()
         self.cost_label.setObjectName("costLabel")
         self.cost_label.setVisible(False)
         self.toast = QWidget()
         toast_layout = QHBoxLayout(self.toast)
         toast_layout.setContentsMargins(0, 0, 0, 0)
-        self.toast_label = QLabel()
+        self.toast_label = plain_label()
         self.toast_button = QPushButton("Undo")
         self.toast_button.setCursor(Qt.CursorShape.PointingHandCursor)
         self.toast_button.clicked.connect(self.on_toast_button_clicked)
@@ -177,7 +178,7 @@ class StatusBar(QStatusBar):
     def set_cost(self, text: str, tooltip: str = "") -> None:
         """Show what the conversation on screen cost ("$0.0123"), with how it was priced."""
         self.cost_label.setText(text)
-        self.cost_label.setToolTip(tooltip)
+        self.cost_label.setToolTip(plain_tooltip(tooltip))
         self.cost_label.setVisible(bool(text))
 
     def refresh(self) -> None:

@@ -8,10 +8,9 @@ a problem puts the cursor on it.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QTextCursor
 from PySide6.QtWidgets import (
-    QLabel,
     QLineEdit,
     QListWidget,
     QListWidgetItem,
@@ -23,6 +22,7 @@ from PySide6.QtWidgets import (
 
 from desktop_llm.core.prompt_templates import PromptTemplate, TemplateProblem
 from desktop_llm.core.templates import TemplateError, parse_template
+from desktop_llm.ui.plain_text import plain_label
 from desktop_llm.ui.template_colours import is_dark, success_colour, theme_of
 from desktop_llm.ui.template_highlighter import TemplateHighlighter
 from desktop_llm.ui.template_variables import VariablesPanel, section_title
@@ -44,6 +44,12 @@ class PartEdit(QPlainTextEdit):
         self.setPlaceholderText(placeholder)
         self.setTabChangesFocus(True)
         self.highlighter = TemplateHighlighter(self.document(), dark=is_dark(self.palette()))
+
+    def changeEvent(self, event: QEvent) -> None:
+        """Follow the theme: the box may be built before it is applied, and it may change later."""
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange:
+            self.highlighter.set_dark(is_dark(self.palette()))
 
     def show_position(self, position: int) -> None:
         """Put the cursor at ``position`` and give the box the focus."""
@@ -84,7 +90,7 @@ class TemplateEditor(QWidget):
         self.problem_list.setMaximumHeight(110)
         self.problem_list.itemActivated.connect(self.on_problem_activated)
         self.problem_list.itemClicked.connect(self.on_problem_activated)
-        self.status = QLabel()
+        self.status = plain_label()
         self.status.setObjectName("templateStatus")
         self.variables = VariablesPanel()
 

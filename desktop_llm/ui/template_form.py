@@ -33,6 +33,7 @@ from desktop_llm.core.prompt_templates import (
     RenderedPrompt,
     VariableSpec,
 )
+from desktop_llm.ui.plain_text import plain_label, plain_tooltip
 
 Field = QLineEdit | QPlainTextEdit | QComboBox
 
@@ -79,14 +80,15 @@ class TemplateForm(QWidget):
             _set_value(field, given if given is not None else spec.default or "")
             _changed_signal(field).connect(self.values_changed)
             label = QLabel(f"<b>{html.escape(spec.name)}</b>" + ("" if spec.default is not None else " *"))
-            label.setToolTip("Required" if spec.default is None else f"Default: {spec.default}")
+            default = None if spec.default is None else plain_tooltip(f"Default: {spec.default}")
+            label.setToolTip(default or "Required")
             if spec.description:
                 holder = QWidget()
                 column = QVBoxLayout(holder)
                 column.setContentsMargins(0, 0, 0, 0)
                 column.setSpacing(2)
                 column.addWidget(field)
-                hint = QLabel(spec.description)
+                hint = plain_label(spec.description)
                 hint.setObjectName("mutedLabel")
                 hint.setWordWrap(True)
                 column.addWidget(hint)
@@ -119,7 +121,7 @@ class TemplateForm(QWidget):
         given = self.values()
         return [spec.name for spec in self._specs if spec.default is None and spec.name not in given]
 
-    def render(self) -> RenderedPrompt:
+    def rendered_prompt(self) -> RenderedPrompt:
         """Return the prompt filled in; raises ``PromptTemplateError`` naming what is missing or wrong."""
         return self._template.render(self.values())
 
@@ -193,7 +195,7 @@ class PromptPreview(QTextBrowser):
     def show_form(self, form: TemplateForm) -> RenderedPrompt | None:
         """Render ``form``'s template with its values and show the result (or the problem)."""
         try:
-            prompt = form.render()
+            prompt = form.rendered_prompt()
         except PromptTemplateError as error:
             missing = form.missing()
             message = f"Fill in {', '.join(missing)} to see the prompt." if missing else error.message
@@ -247,7 +249,7 @@ class TemplateFormDialog(QDialog):
         self.prompt: RenderedPrompt | None = None
         self.new_chat = False
 
-        intro = QLabel(template.description or "Fill in the values; the prompt updates as you type.")
+        intro = plain_label(template.description or "Fill in the values; the prompt updates as you type.")
         intro.setObjectName("mutedLabel")
         intro.setWordWrap(True)
         self.form = TemplateForm(template)

@@ -30,6 +30,7 @@ class TemplateHighlighter(QSyntaxHighlighter):
     def __init__(self, document: QTextDocument, *, dark: bool = False) -> None:
         super().__init__(document)
         self._errors: frozenset[int] = frozenset()
+        self._dark = dark
         self._formats(dark)
 
     def _formats(self, dark: bool) -> None:
@@ -48,7 +49,10 @@ class TemplateHighlighter(QSyntaxHighlighter):
         self.error_format.setFontWeight(QFont.Weight.Bold)
 
     def set_dark(self, dark: bool) -> None:
-        """Switch to the light or dark colours."""
+        """Switch to the light or dark colours (a no-op when they are already in use)."""
+        if dark == self._dark:
+            return
+        self._dark = dark
         self._formats(dark)
         self.rehighlight()
 

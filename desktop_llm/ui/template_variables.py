@@ -25,13 +25,14 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_llm.core.prompt_templates import VariableSpec
+from desktop_llm.ui.plain_text import plain_label
 
 NameRole = Qt.ItemDataRole.UserRole + 1
 
 
 def section_title(text: str) -> QLabel:
     """Return a bold caption for a section of the template page."""
-    label = QLabel(text)
+    label = plain_label(text)
     label.setObjectName("sectionTitle")
     font = label.font()
     font.setBold(True)
@@ -46,6 +47,8 @@ def spec_summary(spec: VariableSpec) -> str:
         parts.append("multi-line")
     if spec.choices:
         parts.append(f"one of {len(spec.choices)}" + (" or other" if spec.allow_other else ""))
+    if spec.trusted:
+        parts.append("trusted")
     if spec.default is None:
         parts.append("required")
     else:
@@ -94,6 +97,12 @@ class VariablesPanel(QWidget):
         self.choices.setPlaceholderText("One choice per line; leave empty for free text")
         self.choices.setFixedHeight(76)
         self.allow_other = QCheckBox("Allow other values too")
+        self.trusted = QCheckBox("Trusted: may give instructions in the system part")
+        self.trusted.setToolTip(
+            "Off: in the system part this variable is only named, and its value goes to the model "
+            "as data in the user message, so a pasted text or a CSV row cannot give orders. "
+            "Turn on only for values you write yourself."
+        )
         self.form = QWidget()
         form = QFormLayout(self.form)
         form.setContentsMargins(0, 4, 0, 0)
@@ -103,6 +112,7 @@ class VariablesPanel(QWidget):
         form.addRow("", self.multi_line)
         form.addRow("Choices", self.choices)
         form.addRow("", self.allow_other)
+        form.addRow("", self.trusted)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -119,6 +129,7 @@ class VariablesPanel(QWidget):
         self.multi_line.toggled.connect(self._on_edited)
         self.choices.textChanged.connect(self._on_edited)
         self.allow_other.toggled.connect(self._on_edited)
+        self.trusted.toggled.connect(self._on_edited)
         self._refresh_list()
 
     # -- what is shown -----------------------------------------------------------------------
@@ -201,6 +212,7 @@ class VariablesPanel(QWidget):
             self.multi_line.setChecked(spec.multi_line)
             self.choices.setPlainText("\n".join(spec.choices))
             self.allow_other.setChecked(spec.allow_other)
+            self.trusted.setChecked(spec.trusted)
             self._sync_enabled()
         finally:
             self._quiet = False
@@ -233,6 +245,7 @@ class VariablesPanel(QWidget):
             multi_line=multi_line,
             choices=choices,
             allow_other=self.allow_other.isChecked() and bool(choices),
+            trusted=self.trusted.isChecked(),
         )
         self._sync_enabled()
         if spec == self.spec(self._shown):

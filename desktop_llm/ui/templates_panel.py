@@ -10,6 +10,8 @@ nothing. "Use in chat" fills in the template (as shown) and hands the prompt to 
 
 from __future__ import annotations
 
+from typing import Any
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -26,6 +28,7 @@ from PySide6.QtWidgets import (
 from desktop_llm.core.prompt_templates import PromptTemplate, RenderedPrompt, TemplateFormatError
 from desktop_llm.services.templates import LoadedTemplate, TemplateService
 from desktop_llm.ui.chat_bridge import TaskKeeper
+from desktop_llm.ui.plain_text import make_plain, plain_label
 from desktop_llm.ui.template_editor import TemplateEditor
 from desktop_llm.ui.template_form import PromptPreview, TemplateForm, TemplateFormDialog
 from desktop_llm.ui.template_list import TemplateListPane
@@ -67,7 +70,7 @@ class TemplatesPanel(QWidget):
         self._tasks = tasks
         self.list_pane = list_pane or TemplateListPane()
         self.loaded: LoadedTemplate | None = None
-        self._saved_body: dict | None = None  # the body of the version the editor started from
+        self._saved_body: dict[str, Any] | None = None  # the body of the version the editor started from
         self._drafts: dict[str, PromptTemplate] = {}  # unsaved edits per template id
         self._sample_values: dict[str, str] = {}
         self._notice = ""  # the last thing done ("Saved as version 3"), shown until the next edit
@@ -79,7 +82,7 @@ class TemplatesPanel(QWidget):
             "QLabel { border: 1px solid palette(mid); border-radius: 9px; padding: 1px 9px; "
             "font-weight: 600; }"
         )
-        self.version_label = QLabel()
+        self.version_label = plain_label()
         self.version_label.setObjectName("mutedLabel")
         self.use_button = QPushButton("Use in chat…")
         self.use_button.setObjectName("primaryButton")
@@ -109,7 +112,7 @@ class TemplatesPanel(QWidget):
         self.note.setPlaceholderText("Note for this version (what changed and why)")
         self.save_button = QPushButton("Save as new version")
         self.save_button.clicked.connect(self.save)
-        self.status = QLabel()
+        self.status = plain_label()
         self.status.setObjectName("mutedLabel")
 
         top = QHBoxLayout()
@@ -328,6 +331,7 @@ class TemplatesPanel(QWidget):
             QMessageBox.StandardButton.Cancel,
             self,
         )
+        make_plain(box)  # an imported template's name may hold anything
         delete = box.addButton("Delete", QMessageBox.ButtonRole.DestructiveRole)
         box.buttonClicked.connect(
             lambda button: self._tasks.run(self._delete(template_id)) if button is delete else None

@@ -20,10 +20,13 @@ from PySide6.QtWidgets import QLabel, QWidget
 
 from desktop_llm.services.context_planner import DRAFT_ID, ContextPlan, ContextPlanner
 from desktop_llm.storage.records import Conversation, StoredMessage
+from desktop_llm.ui.plain_text import plain_tooltip
 from desktop_llm.ui.theme import palette_for
 
 if TYPE_CHECKING:  # the composer imports the meter; keep its imports light
+    from desktop_llm.providers import Attachment
     from desktop_llm.services.chat import ChatService
+    from desktop_llm.services.chat_attachments import ChatAttachments
     from desktop_llm.ui.chat_bridge import TaskKeeper
     from desktop_llm.ui.chat_sessions import ChatSession, ChatSettings
 
@@ -82,7 +85,10 @@ class MeterReading:
             self.reason,
         ]
         if not self.exact:
-            lines.append("≈: counted with an estimate for this model until the provider reports usage.")
+            lines.append(
+                "≈: an estimate for this model (images by the provider's published rule) "
+                "until the provider reports usage."
+            )
         if not self.model_known:
             lines.append(
                 f"{self.model or 'This model'} is not in the model catalog, so its window is assumed; "
@@ -147,7 +153,7 @@ class TokenMeter(QLabel):
         """Show ``reading`` in the colour its level calls for."""
         self.reading = reading
         self.setText(reading.text())
-        self.setToolTip(reading.tooltip())
+        self.setToolTip(plain_tooltip(reading.tooltip()))  # names the model, which a server chose
         self._colour()
         self.setVisible(True)
 
@@ -206,18 +212,39 @@ def unsaved_conversation(settings: ChatSettings) -> Conversation:
 
 
 class ChatContextPreview:
-    """Preview through the chat service (saved chats) or the planner (a new chat not saved yet)."""
+    """Preview through the chat service (saved chats) or the planner (a new chat not saved yet).
 
-    def __init__(self, chat: ChatService, planner: ContextPlanner) -> None:
+    Args:
+        draft_files: returns the files attached to the draft (counted by each provider's rule).
+        attachments: prepares those files for the model of a chat not saved yet.
+    """
+
+    def __init__(
+        self,
+        chat: ChatService,
+        planner: ContextPlanner,
+        *,
+        draft_files: Callable[[], Sequence[Attachment]] = tuple,
+        attachments: ChatAttachments | None = None,
+    ) -> None:
         self._chat = chat
         self._planner = planner
+        self._draft_files = draft_files
+        self._attachments = attachments
 
     async def __call__(self, session: ChatSession, draft: str) -> ContextPlan | None:
+        files = self._draft_files()
         if session.conversation is not None:
-            return await self._chat.context_preview(session.conversation.id, draft)
+            return await self._chat.context_preview(session.conversation.id, draft, files)
         if not session.settings.model:
             return None
-        return await self._planner.plan(unsaved_conversation(session.settings), [], draft=draft)
+        conversation = unsaved_conversation(session.settings)
+        prepared = None
+        if files and self._attachments is not None:
+            prepared = await self._attachments.prepare_path(
+                conversation, [], draft=draft, draft_attachments=files, draft_id=DRAFT_ID
+            )
+        return await self._planner.plan(conversation, [], draft=draft, prepared=prepared)
 
 
 class ContextMeter(QObject):

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 from desktop_llm.services.usage import UsageLine, UsageReport, UsageService, dollars_text, tokens_text
 from desktop_llm.storage.errors import StorageError
 from desktop_llm.ui.await_dialog import PathRequest, choose_path_with_dialog
+from desktop_llm.ui.plain_text import plain_label
 from desktop_llm.ui.usage_chart import ChartData, Metric, UsageChart, chart_data
 
 RANGES: tuple[tuple[str, int | None], ...] = (
@@ -187,10 +188,10 @@ class UsageDialog(QDialog):
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
         self.totals_label = QLabel("Loading…")
         self.totals_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.note_label = QLabel()
+        self.note_label = plain_label()
         self.note_label.setObjectName("mutedLabel")
         self.note_label.setWordWrap(True)
-        self.message_label = QLabel()
+        self.message_label = plain_label()
         self.message_label.setObjectName("mutedLabel")
         self.message_label.setWordWrap(True)
         self.message_label.setVisible(False)
@@ -199,9 +200,9 @@ class UsageDialog(QDialog):
 
         controls = QHBoxLayout()
         for text, box in (("Show", self.range_box), ("Chart", self.metric_box)):
-            label = QLabel(text)
-            label.setBuddy(box)
-            controls.addWidget(label)
+            caption = QLabel(text)
+            caption.setBuddy(box)
+            controls.addWidget(caption)
             controls.addWidget(box)
             controls.addSpacing(12)
         controls.addStretch(1)
@@ -219,11 +220,13 @@ class UsageDialog(QDialog):
 
     def chosen_days(self) -> int | None:
         """Return the chosen range in days (None: all time)."""
-        return self.range_box.currentData()
+        days = self.range_box.currentData()
+        return int(days) if days is not None else None
 
     def chosen_metric(self) -> Metric:
         """Return what the chart measures: cost or tokens."""
-        return self.metric_box.currentData()
+        metric: Metric = self.metric_box.currentData()
+        return metric
 
     def reload(self) -> asyncio.Task[None]:
         """Load the chosen range in the background; the newest request wins."""
@@ -280,7 +283,10 @@ class UsageDialog(QDialog):
         self._show_chart()
 
     def on_export_button_clicked(self) -> None:
-        self._start(self.export())
+        self._start(self._export_from_button())
+
+    async def _export_from_button(self) -> None:
+        await self.export()
 
     async def export(self) -> Path | None:
         """Ask where to save the table as CSV and write it; return the file written, if any."""

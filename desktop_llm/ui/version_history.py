@@ -152,7 +152,7 @@ class VersionHistory(QWidget):
     def selected(self) -> int | None:
         """Return the selected version's number."""
         item = self.list.currentItem()
-        return item.data(NumberRole) if item is not None else None
+        return int(item.data(NumberRole)) if item is not None else None
 
     def compare(self, old: int, new: int) -> None:
         """Show the diff from version ``old`` to version ``new``."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from typing import Any
 
 from PySide6.QtCore import Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QFontDatabase, QKeyEvent, QKeySequence
@@ -18,6 +19,7 @@ from desktop_llm.services.chat import ChatService
 from desktop_llm.services.conversations import ConversationService
 from desktop_llm.services.provider_directory import ProviderDirectory, ProviderEntry
 from desktop_llm.storage.records import Conversation, SearchHit
+from desktop_llm.ui.attachment_tray import DraftAttachment
 from desktop_llm.ui.chat_bridge import ChatBridge, TaskKeeper
 from desktop_llm.ui.chat_commands import ChatCommands
 from desktop_llm.ui.chat_header import ChatHeader
@@ -53,11 +55,13 @@ class Workspace(QWidget):
         settings_requested(): the welcome panel's "Open Settings".
         current_changed(object): the chat on screen changed, finished loading or was saved
             (its ``ChatSession``, or None).
+        view_made(object): a ``ChatView`` was made for a session (features hook into it).
     """
 
     window_title_changed = Signal(str)
     settings_requested = Signal()
     current_changed = Signal(object)
+    view_made = Signal(object)
 
     def __init__(
         self,
@@ -83,6 +87,7 @@ class Workspace(QWidget):
         self._open_url = open_url
         self._entries: list[ProviderEntry] = []
         self._current: ChatSession | None = None
+        self._draft_files: dict[str, list[DraftAttachment]] = {}  # unsent attachments by session key
         self._dark = False
         self._font_size = 0
         mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont).family()
@@ -225,7 +230,7 @@ class Workspace(QWidget):
         if created or not session.loaded:
             self._tasks.run(self._load(session, conversation_id, find_text))
         elif find_text:
-            session.view.find(find_text)
+            session.view.find_text(find_text)
 
     async def _load(self, session: ChatSession, conversation_id: str, find_text: str) -> None:
         session.show_loaded(await self._conversations.load(conversation_id))
@@ -235,7 +240,7 @@ class Workspace(QWidget):
             self._update_title()
             self.current_changed.emit(session)
         if find_text:
-            session.view.find(find_text)
+            session.view.find_text(find_text)
 
     def _show(self, session: ChatSession) -> None:
         switching = self._current is not session
@@ -249,6 +254,9 @@ class Workspace(QWidget):
             if self.composer.editing_id is not None:
                 self.composer.cancel_editing()
             self.composer.set_text(self.sessions.drafts.pop(session.key, ""))
+            self.composer.tray.clear()
+            for draft in self._draft_files.pop(session.key, []):
+                self.composer.tray.add(draft)
         self.composer.set_streaming(self.sessions.is_streaming(session.key))
         self.composer.focus_editor()
         self._update_title()
@@ -263,6 +271,8 @@ class Workspace(QWidget):
         text = "" if self.composer.editing_id else self.composer.text()
         if text:
             self.sessions.drafts[session.key] = text
+        if self.composer.tray.chips:
+            self._draft_files[session.key] = self.composer.tray.drafts()
 
     def _set_current(self, session: ChatSession | None) -> None:
         self._current = session
@@ -289,8 +299,10 @@ class Workspace(QWidget):
         if session is None:
             return
         self.header.flush_prompt()
+        drafts = self.composer.tray.drafts()
         self.composer.clear()
-        self.commands.send(session, text)
+        self.composer.tray.clear()
+        self.commands.send(session, text, drafts)
 
     def on_composer_edit_submitted(self, message_id: str, text: str) -> None:
         if self._current is not None:
@@ -306,11 +318,15 @@ class Workspace(QWidget):
         """Stop the open conversation's reply (Esc, the Stop button)."""
         self.commands.stop(self._current)
 
-    def on_commands_draft_returned(self, key: str, text: str) -> None:
-        if self._current is not None and self._current.key == key and not self.composer.text():
+    def on_commands_draft_returned(self, key: str, text: str, drafts: list[DraftAttachment]) -> None:
+        here = self._current is not None and self._current.key == key
+        if here and not self.composer.text() and not self.composer.tray.chips:
             self.composer.set_text(text)
+            for draft in drafts:
+                self.composer.tray.add(draft)
         else:
             self.sessions.drafts[key] = text
+            self._draft_files[key] = drafts
 
     def on_commands_conversation_created(self, conversation: Conversation) -> None:
         if self._current is not None and self._current.conversation is conversation:
@@ -362,13 +378,13 @@ class Workspace(QWidget):
             if self._current.conversation is not None:
                 self._save_settings(self._current, system_prompt=text)
 
-    def on_header_params_changed(self, params: dict) -> None:
+    def on_header_params_changed(self, params: dict[str, Any]) -> None:
         if self._current is not None:
             self._current.settings.params = dict(params)
             if self._current.conversation is not None:
                 self._save_settings(self._current, params=dict(params))
 
-    def _save_settings(self, session: ChatSession, **changes: object) -> None:
+    def _save_settings(self, session: ChatSession, **changes: Any) -> None:
         async def save() -> None:
             assert session.conversation is not None
             saved = await self._conversations.update_settings(session.conversation.id, **changes)
@@ -459,4 +475,5 @@ class Workspace(QWidget):
         view = ChatView(renderer=self._renderer, open_url=self._open_url, dark=self._dark)
         if self._font_size:
             view.set_font_size(self._font_size)
+        self.view_made.emit(view)
         return view

@@ -10,9 +10,11 @@ loop can use it: pytest's ``asyncio.run``, qasync, or a synchronous SDK. Tests s
         assert server.chat_requests[0].json["model"] == "gpt-4o-mini"
 
 Each chat request (any protocol) pops the next scripted reply; when none is queued, ``Reply()``
-answers. Requests refused for a wrong key, a missing ``anthropic-version`` or ``max_tokens`` are
-answered by the server itself and pop nothing. ``server.listing``, when set, answers model
-listings with whatever bytes it returns (hostile pages). ``Reply`` documents the script; each
+answers. Requests refused for a wrong key, a missing ``anthropic-version`` or ``max_tokens``, or
+a file, tool, tool call or tool result the real API would refuse (``wire_checks``) are answered
+by the server itself (400 in the provider's error shape) and pop nothing. ``Reply.tool_calls``
+scripts calls (``ScriptedCall``), streamed in each protocol's way. ``server.listing``, when set,
+answers model listings with whatever bytes it returns (hostile pages). ``Reply`` documents the script; each
 ``wire_*`` module documents one protocol's encoding.
 """
 
@@ -28,13 +30,14 @@ from typing import Final
 
 from .wire_anthropic import AnthropicDialect
 from .wire_base import DEFAULT, Dialect, Reply, Route, Turn
+from .wire_batches import BatchEngine, BatchScript
 from .wire_gemini import GeminiDialect
 from .wire_http import HttpConnection, HttpResponse, RecordedRequest
 from .wire_ollama import OllamaDialect
 from .wire_openai import OpenAIDialect
 from .wire_play import play_complete, play_json, play_raw, play_stream
 
-__all__ = ["DEFAULT", "Listing", "ProviderServer", "RecordedRequest", "Reply", "ServerBug"]
+__all__ = ["DEFAULT", "BatchScript", "Listing", "ProviderServer", "RecordedRequest", "Reply", "ServerBug"]
 
 # Answers a model listing request (its query) with a raw JSON body, instead of ``models``.
 Listing = Callable[[Mapping[str, str]], bytes]
@@ -69,6 +72,8 @@ class ProviderServer:
             OpenAIDialect(),
             OllamaDialect(),
         )
+        # The three batch APIs; set ``batches.clock`` and ``batches.script`` to drive them.
+        self.batches = BatchEngine()
         self._lock = threading.Lock()
         self._arrived = threading.Condition(self._lock)
         self._replies: deque[Reply] = deque()
@@ -167,6 +172,7 @@ class ProviderServer:
             self.page_size = DEFAULT_PAGE_SIZE
             self.listing = None
             self.api_key = self._initial_api_key
+            self.batches.reset()
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -291,6 +297,10 @@ class ProviderServer:
                 self._arrived.notify_all()
 
     async def _dispatch(self, request: RecordedRequest, response: HttpResponse) -> None:
+        batch_kind = self.batches.kind_of(request)
+        if batch_kind is not None:
+            await self._answer_batch(batch_kind, request, response)
+            return
         match = self._match(request)
         self._record(request, is_chat=match is not None and match[1].action == "chat")
         if match is None:
@@ -329,3 +339,14 @@ class ProviderServer:
         encoder = dialect.make_encoder(request, Turn.build(reply, route.model, request.json))
         streamed = route.stream and not reply.whole_json
         await (play_stream if streamed else play_complete)(encoder, response)
+
+    async def _answer_batch(self, kind: str, request: RecordedRequest, response: HttpResponse) -> None:
+        self._record(request, is_chat=False)
+        dialect = next(d for d in self._dialects if d.name == kind)
+        if self.api_key is not None and dialect.api_key(request) != self.api_key:
+            body = dialect.error_body(401, "Invalid API key. Check the key in your settings.", None)
+            await play_json(response, 401, body)
+            return
+        with self._lock:
+            status, headers, body_bytes = self.batches.answer(kind, request)
+        await response.send_full(status, headers, body_bytes)

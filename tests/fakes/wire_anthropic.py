@@ -3,15 +3,19 @@
 A stream is ``message_start``, then per content block ``content_block_start`` / deltas /
 ``content_block_stop`` (a ``ping`` after the first block starts), then ``message_delta`` with the
 stop reason and cumulative usage, then ``message_stop``. Reasoning is a ``thinking`` block (with a
-``signature_delta`` before it closes) ahead of the ``text`` block.
+``signature_delta`` before it closes) ahead of the ``text`` block. Tool calls are ``tool_use``
+blocks after the text, their input streamed as ``input_json_delta`` pieces (the first one empty,
+as the API sends it); requests are checked by ``wire_checks.check_anthropic``.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
-from .wire_base import Dialect, Encoder, Kind, Route, Usage, sse
+from .wire_base import Dialect, Encoder, Kind, Route, ScriptedCall, Usage, split_text, sse
+from .wire_checks import check_anthropic
 from .wire_http import RecordedRequest
 
 ERROR_TYPES = {
@@ -117,6 +121,23 @@ class AnthropicEncoder(Encoder):
             events.append(self._delta_event({"type": "text_delta", "text": text}))
         return events
 
+    def _call_id(self, index: int, call: ScriptedCall) -> str:
+        return call.id or f"toolu_{self.turn.id[:12]}{index}"
+
+    def tool_calls(self) -> list[bytes]:
+        """Return one ``tool_use`` block per call: start, ``input_json_delta`` pieces, stop."""
+        events = []
+        for number, call in enumerate(self.turn.reply.tool_calls):
+            events += self._close_block()
+            self._index += 1
+            block = {"type": "tool_use", "id": self._call_id(number, call), "name": call.name, "input": {}}
+            start = {"type": "content_block_start", "index": self._index, "content_block": block}
+            events.append(sse(start, "content_block_start"))
+            for piece in ["", *split_text(call.arguments, self.turn.reply.arguments_piece)]:
+                events.append(self._delta_event({"type": "input_json_delta", "partial_json": piece}))
+            events.append(sse({"type": "content_block_stop", "index": self._index}, "content_block_stop"))
+        return events
+
     def closing(self) -> list[bytes]:
         """Close the last block (an empty text block if none was sent) and send ``message_delta``."""
         events = self._switch_block("text") if self._index < 0 else []
@@ -155,7 +176,11 @@ class AnthropicEncoder(Encoder):
         content: list[dict[str, Any]] = []
         if self.turn.reasoning_tokens:
             content.append({"type": "thinking", "thinking": reply.reasoning, "signature": SIGNATURE})
-        content.append({"type": "text", "text": reply.text})
+        if reply.text or not reply.tool_calls:
+            content.append({"type": "text", "text": reply.text})
+        for number, call in enumerate(reply.tool_calls):
+            use = {"type": "tool_use", "id": self._call_id(number, call), "name": call.name}
+            content.append({**use, "input": json.loads(call.arguments or "{}")})
         message = self._message(content, STOP_REASONS.get(reply.finish, reply.finish))
         if self.turn.usage is not None:
             message["usage"] = anthropic_usage(self.turn.usage)
@@ -186,12 +211,16 @@ class AnthropicDialect(Dialect):
         return token if scheme.lower() == "bearer" else None
 
     def validate(self, request: RecordedRequest, route: Route) -> tuple[int, str, str | None] | None:
-        """Refuse a request without ``anthropic-version``, or a message without ``max_tokens``."""
+        """Refuse a request without ``anthropic-version`` or ``max_tokens``, or with bad blocks or tools."""
         if "anthropic-version" not in request.headers:
             return 400, "anthropic-version: header is required", None
         problem = super().validate(request, route)
         if problem is None and route.action == "chat" and "max_tokens" not in request.json:
             return 400, "max_tokens: Field required", None
+        if problem is None and route.action == "chat":
+            message = check_anthropic(request.json)
+            if message:
+                return 400, message, None
         return problem
 
     def error_body(self, status: int, message: str, error_type: str | None) -> dict[str, Any]:

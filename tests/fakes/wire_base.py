@@ -43,6 +43,41 @@ class _Default:
 DEFAULT: Final = _Default()
 
 
+@dataclass(frozen=True)
+class ScriptedCall:
+    """One tool call a scripted reply makes.
+
+    Args:
+        name: the tool's name.
+        arguments: the arguments' JSON text as the model "writes" it (OpenAI and Anthropic may carry
+            invalid JSON; Gemini and Ollama send an object, so it must parse there).
+        id: the call's id; None lets each protocol make its own (Gemini and Ollama then send none).
+        signature: Gemini's ``thoughtSignature`` for the part (base64); the server remembers it and
+            refuses a later request that sends this call back without it.
+    """
+
+    name: str
+    arguments: str = "{}"
+    id: str | None = None
+    signature: str | None = None
+
+    def args_object(self) -> dict[str, Any]:
+        """Return the arguments as an object, for protocols that send one."""
+        value = json.loads(self.arguments or "{}")
+        if not isinstance(value, dict):
+            raise ValueError(f"{self.name}: Gemini and Ollama send arguments as an object")
+        return value
+
+
+def split_text(text: str, size: int | None) -> list[str]:
+    """Cut ``text`` into pieces of ``size`` characters (one piece when None; none when empty)."""
+    if not text:
+        return []
+    if not size:
+        return [text]
+    return [text[start : start + size] for start in range(0, len(text), size)]
+
+
 def split_tokens(text: str) -> list[str]:
     """Split text into the fake server's tokens: a word with the whitespace before it."""
     return TOKEN_RE.findall(text)
@@ -78,6 +113,10 @@ class Reply:
         silence_after: after this many tokens, go silent for ``silence_seconds``.
         omit_terminator: leave out ``data: [DONE]`` / ``message_stop`` (Gemini and Ollama have no
             separate marker: their last event carries the finish reason, so nothing changes).
+        tool_calls: calls the model makes after its text (in parallel when more than one); with
+            calls, a "stop" finish becomes "tool_calls" (each protocol's word for it).
+        arguments_piece: characters of arguments per delta event (OpenAI, Anthropic); None: whole.
+        drop_after_tool_events: abort the connection after this many tool-call events.
         after_terminator: bytes sent after the terminator (junk a client must ignore).
         hold_open: after the stream (or ``raw_body``), keep the response open, without its end,
             until the client leaves.
@@ -112,6 +151,9 @@ class Reply:
     silence_after: int | None = None
     silence_seconds: float = 0.0
     omit_terminator: bool = False
+    tool_calls: list[ScriptedCall] = field(default_factory=list)
+    arguments_piece: int | None = None
+    drop_after_tool_events: int | None = None
     after_terminator: bytes = b""
     hold_open: bool = False
     ping_every: float | None = None
@@ -121,6 +163,8 @@ class Reply:
     content_type: str | None = None
 
     def __post_init__(self) -> None:
+        if self.tool_calls and self.finish == "stop":
+            self.finish = "tool_calls"
         if self.tokens_per_event < 1:
             raise ValueError("tokens_per_event must be at least 1")
         if self.write_size is not None and self.write_size < 1:
@@ -217,6 +261,10 @@ class Encoder(ABC):
     @abstractmethod
     def delta(self, kind: Kind, text: str) -> list[bytes]:
         """Return the events carrying one piece of reasoning or text (block changes included)."""
+
+    @abstractmethod
+    def tool_calls(self) -> list[bytes]:
+        """Return the events carrying the reply's tool calls (after its text)."""
 
     @abstractmethod
     def closing(self) -> list[bytes]:

@@ -4,7 +4,10 @@ Each SSE event is a whole ``GenerateContentResponse``; lines end in ``\\r\\n`` a
 send them. Reasoning goes out as parts with ``"thought": true``. Intermediate chunks carry a
 partial ``usageMetadata`` (prompt only); the last chunk carries ``finishReason`` and the full usage.
 There is no end-of-stream marker, so ``omit_terminator`` changes nothing here. As in proto3 JSON,
-zero ``thoughtsTokenCount`` / ``cachedContentTokenCount`` are left out.
+zero ``thoughtsTokenCount`` / ``cachedContentTokenCount`` are left out. Tool calls are
+``functionCall`` parts, all in one chunk after the text (a scripted signature rides on its part as
+``thoughtSignature``; the dialect remembers it); requests are checked by
+``wire_checks.check_gemini``, which takes ``inline_data`` in either spelling, as Google does.
 """
 
 from __future__ import annotations
@@ -13,7 +16,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from .wire_base import Dialect, Encoder, Kind, Route, Usage, sse
+from .wire_base import Dialect, Encoder, Kind, Route, Turn, Usage, sse
+from .wire_checks import call_key, check_gemini
 from .wire_http import RecordedRequest
 
 STATUSES = {
@@ -60,6 +64,25 @@ def gemini_error(code: int, message: str, status: str | None) -> dict[str, Any]:
 class GeminiEncoder(Encoder):
     """Encode a turn as ``GenerateContentResponse`` chunks or one whole response."""
 
+    def __init__(self, turn: Turn, signatures: dict[str, str] | None = None) -> None:
+        super().__init__(turn)
+        self._signatures = signatures if signatures is not None else {}
+
+    def _call_parts(self) -> list[dict[str, Any]]:
+        """Return the functionCall parts, noting each signature for the requests that send it back."""
+        parts = []
+        for call in self.turn.reply.tool_calls:
+            args = call.args_object()
+            function_call: dict[str, Any] = {"name": call.name, "args": args}
+            if call.id:
+                function_call["id"] = call.id
+            part: dict[str, Any] = {"functionCall": function_call}
+            if call.signature:
+                part["thoughtSignature"] = call.signature
+                self._signatures[call_key(call.name, args)] = call.signature
+            parts.append(part)
+        return parts
+
     def _response(
         self, parts: list[dict[str, Any]], finish: str | None, usage: dict[str, Any] | None
     ) -> dict[str, Any]:
@@ -88,6 +111,11 @@ class GeminiEncoder(Encoder):
         """Return a chunk with one text part (a thought part for reasoning)."""
         part = {"text": text, "thought": True} if kind == "reasoning" else {"text": text}
         return [sse(self._response([part], None, self._partial_usage()), newline=CRLF)]
+
+    def tool_calls(self) -> list[bytes]:
+        """Return one chunk with every functionCall part (Gemini sends calls whole)."""
+        parts = self._call_parts()
+        return [sse(self._response(parts, None, self._partial_usage()), newline=CRLF)] if parts else []
 
     def _finish(self) -> str:
         finish = self.turn.reply.finish
@@ -118,7 +146,9 @@ class GeminiEncoder(Encoder):
         parts: list[dict[str, Any]] = []
         if self.turn.reasoning_tokens:
             parts.append({"text": reply.reasoning, "thought": True})
-        parts.append({"text": reply.text})
+        if reply.text or not reply.tool_calls:
+            parts.append({"text": reply.text})
+        parts += self._call_parts()
         usage = gemini_usage(self.turn.usage) if self.turn.usage is not None else None
         return self._response(parts, self._finish(), usage)
 
@@ -131,6 +161,10 @@ class GeminiDialect(Dialect):
 
     name = "gemini"
     encoder = GeminiEncoder
+
+    def __init__(self) -> None:
+        # The thoughtSignature of every call this server made, by ``call_key``.
+        self.signatures: dict[str, str] = {}
 
     def route(self, request: RecordedRequest) -> Route | None:
         """Match the generate endpoints (the model comes from the path) and the model listing."""
@@ -150,10 +184,19 @@ class GeminiDialect(Dialect):
         return request.headers.get("x-goog-api-key") or request.query.get("key")
 
     def validate(self, request: RecordedRequest, route: Route) -> tuple[int, str, str | None] | None:
-        """Refuse a stream without ``alt=sse`` (the JSON-array form is not implemented here)."""
+        """Refuse a stream without ``alt=sse`` (not implemented here), and bad parts, calls or responses."""
         if route.stream and request.query.get("alt") != "sse":
             return 400, "The fake server streams Gemini only with alt=sse.", None
-        return super().validate(request, route)
+        problem = super().validate(request, route)
+        if problem is None and route.action == "chat":
+            message = check_gemini(request.json, self.signatures)
+            if message:
+                return 400, message, None
+        return problem
+
+    def make_encoder(self, request: RecordedRequest, turn: Turn) -> Encoder:
+        """Return an encoder that records the signatures it hands out."""
+        return GeminiEncoder(turn, self.signatures)
 
     def error_body(self, status: int, message: str, error_type: str | None) -> dict[str, Any]:
         """Return ``{"error": {code, message, status}}``; ``error_type`` overrides the status name."""

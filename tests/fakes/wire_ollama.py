@@ -3,7 +3,9 @@
 Each line is a ``ChatResponse``; reasoning goes out in ``message.thinking``. The last line has
 ``done: true``, ``done_reason`` and the counts (``prompt_eval_count``, ``eval_count``). That line
 is both the finish reason and the end of the stream, so ``omit_terminator`` changes nothing here:
-leaving it out would also leave out the finish reason.
+leaving it out would also leave out the finish reason. Tool calls arrive whole in one line's
+``message.tool_calls`` (arguments as an object, no ids), and the done reason stays "stop", as
+Ollama sends them; requests are checked by ``wire_checks.check_ollama``.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .wire_base import Dialect, Encoder, Kind, Route, json_bytes
+from .wire_checks import check_ollama
 from .wire_http import RecordedRequest
 
 # Durations (nanoseconds) in the done line: plausible, fixed, never asserted on.
@@ -37,7 +40,8 @@ class OllamaEncoder(Encoder):
             "done": done,
         }
         if done:
-            body["done_reason"] = self.turn.reply.finish
+            finish = self.turn.reply.finish
+            body["done_reason"] = "stop" if finish == "tool_calls" else finish
             body.update(_DURATIONS)
             usage = self.turn.usage
             if usage is not None:
@@ -54,6 +58,17 @@ class OllamaEncoder(Encoder):
         """Return a line with ``message.content`` (or ``message.thinking`` for reasoning)."""
         message = {"content": "", "thinking": text} if kind == "reasoning" else {"content": text}
         return [_line(self._response(message, done=False))]
+
+    def _calls(self) -> list[dict[str, Any]]:
+        return [
+            {"function": {"name": call.name, "arguments": call.args_object()}}
+            for call in self.turn.reply.tool_calls
+        ]
+
+    def tool_calls(self) -> list[bytes]:
+        """Return one line with every call in ``message.tool_calls``."""
+        calls = self._calls()
+        return [_line(self._response({"content": "", "tool_calls": calls}, done=False))] if calls else []
 
     def closing(self) -> list[bytes]:
         """Return the done line: ``done_reason`` and the counts."""
@@ -80,6 +95,8 @@ class OllamaEncoder(Encoder):
         message: dict[str, Any] = {"content": self.turn.reply.text}
         if self.turn.reasoning_tokens:
             message["thinking"] = self.turn.reply.reasoning
+        if self.turn.reply.tool_calls:
+            message["tool_calls"] = self._calls()
         return self._response(message, done=True)
 
 
@@ -104,10 +121,14 @@ class OllamaDialect(Dialect):
         return token if scheme.lower() == "bearer" else None
 
     def validate(self, request: RecordedRequest, route: Route) -> tuple[int, str, str | None] | None:
-        """Refuse a chat without a model, as Ollama does."""
+        """Refuse a chat without a model, bad images or calls, as Ollama does."""
         problem = super().validate(request, route)
         if problem is None and route.action == "chat" and not route.model:
             return 400, "model is required", None
+        if problem is None and route.action == "chat":
+            message = check_ollama(request.json)
+            if message:
+                return 400, message, None
         return problem
 
     def error_body(self, status: int, message: str, error_type: str | None) -> dict[str, Any]:

@@ -1,7 +1,9 @@
 """Speak OpenAI's Chat Completions protocol: ``chat.completion.chunk`` SSE, ``chat.completion``, /v1/models.
 
 Reasoning goes out as ``reasoning_content`` deltas, as DeepSeek, vLLM and other
-OpenAI-compatible servers send it.
+OpenAI-compatible servers send it. Tool calls go out as OpenAI streams them: per call, a first
+``delta.tool_calls`` piece with ``index``, ``id``, ``type`` and the name, then the arguments in
+pieces carrying only ``index``; requests are checked by ``wire_checks.check_openai``.
 """
 
 from __future__ import annotations
@@ -9,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .wire_base import Dialect, Encoder, Kind, Route, Turn, Usage, sse
+from .wire_base import Dialect, Encoder, Kind, Route, ScriptedCall, Turn, Usage, split_text, sse
+from .wire_checks import check_openai
 from .wire_http import RecordedRequest
 
 _ERROR_TYPES = {401: "invalid_request_error", 403: "permission_error", 429: "requests"}
@@ -72,6 +75,25 @@ class OpenAIEncoder(Encoder):
         field = "reasoning_content" if kind == "reasoning" else "content"
         return [sse(self._chunk([self._choice({field: text})]))]
 
+    def _call_id(self, index: int, call: ScriptedCall) -> str:
+        return call.id or f"call_{self.turn.id[:12]}{index}"
+
+    def tool_calls(self) -> list[bytes]:
+        """Return each call's first piece (id, name) and its argument pieces, keyed by ``index``."""
+        events = []
+        for index, call in enumerate(self.turn.reply.tool_calls):
+            first = {
+                "index": index,
+                "id": self._call_id(index, call),
+                "type": "function",
+                "function": {"name": call.name, "arguments": ""},
+            }
+            events.append(sse(self._chunk([self._choice({"tool_calls": [first]})])))
+            for piece in split_text(call.arguments, self.turn.reply.arguments_piece):
+                delta = {"tool_calls": [{"index": index, "function": {"arguments": piece}}]}
+                events.append(sse(self._chunk([self._choice(delta)])))
+        return events
+
     def closing(self) -> list[bytes]:
         """Return the finish chunk and, when asked for and known, the usage chunk."""
         events = [sse(self._chunk([self._choice({}, self.turn.reply.finish)]))]
@@ -98,6 +120,16 @@ class OpenAIEncoder(Encoder):
         message: dict[str, Any] = {"role": "assistant", "content": turn.reply.text, "refusal": None}
         if turn.reasoning_tokens:
             message["reasoning_content"] = turn.reply.reasoning
+        if turn.reply.tool_calls:
+            message["content"] = turn.reply.text or None
+            message["tool_calls"] = [
+                {
+                    "id": self._call_id(index, call),
+                    "type": "function",
+                    "function": {"name": call.name, "arguments": call.arguments},
+                }
+                for index, call in enumerate(turn.reply.tool_calls)
+            ]
         body: dict[str, Any] = {
             "id": f"chatcmpl-{turn.id}",
             "object": "chat.completion",
@@ -133,6 +165,15 @@ class OpenAIDialect(Dialect):
         """Return the bearer token."""
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         return token if scheme.lower() == "bearer" else None
+
+    def validate(self, request: RecordedRequest, route: Route) -> tuple[int, str, str | None] | None:
+        """Refuse bad content parts, tools and tool messages as OpenAI does."""
+        problem = super().validate(request, route)
+        if problem is None and route.action == "chat":
+            message = check_openai(request.json)
+            if message:
+                return 400, message, None
+        return problem
 
     def make_encoder(self, request: RecordedRequest, turn: Turn) -> Encoder:
         """Return an encoder that honours the request's ``stream_options.include_usage``."""

@@ -107,6 +107,11 @@ async def play_stream(encoder: Encoder, response: HttpResponse) -> None:
             return
     if await faults.fire(sent, at_end=True):
         return
+    for count, event in enumerate(encoder.tool_calls()):
+        if count == reply.drop_after_tool_events:
+            response.abort()
+            return
+        await response.send(event)
     if reply.delay:
         await asyncio.sleep(reply.delay)
     for event in encoder.closing():

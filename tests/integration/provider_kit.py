@@ -23,6 +23,7 @@ from desktop_llm.providers import (
     RetryPolicy,
     StreamEvent,
     TextDelta,
+    ToolCall,
     Usage,
     create_provider,
 )
@@ -111,8 +112,13 @@ def reasoning_of(events: list[StreamEvent]) -> str:
     return "".join(event.text for event in events if isinstance(event, ReasoningDelta))
 
 
+def tool_calls_of(events: list[StreamEvent]) -> list[ToolCall]:
+    """Return the tool calls of a stream."""
+    return [event for event in events if isinstance(event, ToolCall)]
+
+
 def assert_event_order(events: list[StreamEvent]) -> None:
-    """Check the contract: deltas, then at most one Usage, then exactly one Finish, last."""
+    """Check the contract: deltas, then tool calls, then at most one Usage, then exactly one Finish, last."""
     assert events, "a stream must end with Finish"
     assert isinstance(events[-1], Finish)
     assert sum(isinstance(event, Finish) for event in events) == 1
@@ -120,6 +126,7 @@ def assert_event_order(events: list[StreamEvent]) -> None:
     assert len(usages) <= 1
     if usages:
         assert usages[0] == len(events) - 2
-    assert all(
-        isinstance(event, TextDelta | ReasoningDelta) for event in events[: usages[0] if usages else -1]
-    )
+    body = events[: usages[0] if usages else -1]
+    calls = [i for i, event in enumerate(body) if isinstance(event, ToolCall)]
+    assert all(isinstance(event, TextDelta | ReasoningDelta) for event in body[: calls[0] if calls else None])
+    assert all(isinstance(event, ToolCall) for event in body[calls[0] if calls else len(body) :])

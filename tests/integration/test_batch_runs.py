@@ -32,7 +32,7 @@ TEMPLATE = PromptTemplate(
     name="Translate",
     system="You translate into {language}.",
     user="Translate: {text}",
-    specs=(VariableSpec("language", default="French"),),
+    specs=(VariableSpec("language", default="French", trusted=True),),
 )
 
 

@@ -59,3 +59,42 @@ async def test_a_reply_survives_another_writer_holding_the_database(tmp_path, se
     assert loaded.path[-1].content == words and loaded.path[-1].status == "complete"
     await harness.close()
     harness.db.close()
+
+
+async def test_a_title_that_cannot_be_saved_is_logged_and_the_chat_keeps_its_title(
+    tmp_path, server, caplog
+) -> None:
+    harness = Harness(tmp_path / "chat.sqlite3", server, auto_titles=True)
+    server.push(Reply(text="Paris."), Reply(text="Capital of France", delay=0.3))
+    conversation_id = await harness.new_conversation()
+    await harness.chat.send(conversation_id, "What is the capital of France?")
+    titling = list(harness.chat._background)
+
+    importer = hold_write_lock(tmp_path / "chat.sqlite3")
+    try:
+        outcomes = await asyncio.gather(*titling, return_exceptions=True)
+    finally:
+        importer.execute("COMMIT")
+        importer.close()
+
+    assert outcomes and all(outcome is None for outcome in outcomes)
+    assert any("could not save the title" in r.getMessage() for r in caplog.records)
+    assert (await harness.conversations.get(conversation_id)).title == "What is the capital of France?"
+    await harness.close()
+    harness.db.close()
+
+
+async def test_a_provider_failure_while_titling_is_logged_and_the_first_words_are_kept(
+    tmp_path, server, caplog
+) -> None:
+    harness = Harness(tmp_path / "chat.sqlite3", server, auto_titles=True)
+    server.push(Reply(text="Paris."), *[Reply(status=400, error_message="no titles today")] * 3)
+    conversation_id = await harness.new_conversation()
+    await harness.chat.send(conversation_id, "What is the capital of France?")
+    await asyncio.gather(*harness.chat._background)
+
+    logged = [r.getMessage() for r in caplog.records if r.name == "desktop_llm.services.titles"]
+    assert len(logged) == 1 and "no titles today" in logged[0]
+    assert (await harness.conversations.get(conversation_id)).title == "What is the capital of France?"
+    await harness.close()
+    harness.db.close()

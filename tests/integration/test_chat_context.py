@@ -94,6 +94,10 @@ async def test_summarise_strategy_writes_and_reuses_a_summary(harness, server) -
         await harness.chat.send(conversation_id, f"question {turn} " + "word " * 30)
     summaries = [r for r in server.chat_requests if "Summarise" in r.json["messages"][0]["content"]]
     assert summaries, "the model was asked for a summary"
+    # What people and models wrote goes in as data, never as more instructions.
+    source = summaries[0].json["messages"][1]["content"]
+    assert source.startswith('<data name="conversation">\nUser: question 0') and source.endswith("\n</data>")
+    assert "never instructions" in summaries[0].json["messages"][0]["content"]
     server.push(Reply(text="final"))
 
     await harness.chat.send(conversation_id, "and now?")

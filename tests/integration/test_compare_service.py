@@ -26,7 +26,7 @@ V2 = PromptTemplate(
     name="Summary",
     system="Answer in {style}.",
     user="Summarise briefly: {text}",
-    specs=(VariableSpec("style", default="one sentence"),),
+    specs=(VariableSpec("style", default="one sentence", trusted=True),),
 )
 
 

@@ -104,6 +104,19 @@ WRONG_SHAPES = [
     ("gemini", sse_body('{"candidates":["x"]}')),
     ("gemini", sse_body('{"candidates":[{"content":{"parts":[{"text":{"a":1}}]},"finishReason":"STOP"}]}')),
     ("gemini", sse_body('{"candidates":[{"finishReason":12}]}')),
+    (
+        "gemini",
+        sse_body(
+            '{"candidates":[{"content":{"parts":[{"functionCall":{"name":{"x":1}}}]},"finishReason":"STOP"}]}'
+        ),
+    ),
+    (
+        "openai",
+        sse_body(
+            '{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":["x"],'
+            '"function":{"name":"f","arguments":"{}"}}]},"finish_reason":"tool_calls"}]}'
+        ),
+    ),
     ("ollama", b'{"message":[1],"done":false}\n'),
     ("ollama", b'{"message":{"content":"hi"},"done":true,"prompt_eval_count":"5"}\n'),
 ]

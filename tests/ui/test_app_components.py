@@ -227,6 +227,17 @@ def test_the_redactor_removes_known_keys_and_credential_shapes() -> None:
     assert cleaned.count(REDACTED) >= 5 and "abc stays" in cleaned
 
 
+def test_the_redactor_removes_credentials_from_proxy_and_base_urls() -> None:
+    cleaned = KeyRedactor().redact(
+        "proxy http://alice:s3cret-pw@proxy.example.com:3128 base https://bob@api.example.com/v1 "
+        "and 'socks5://carol:pw2@10.0.0.1:1080' but mail dave@example.com stays"
+    )
+    for secret in ("alice", "s3cret-pw", "bob", "carol", "pw2"):
+        assert secret not in cleaned
+    assert f"http://{REDACTED}@proxy.example.com:3128" in cleaned
+    assert "dave@example.com stays" in cleaned
+
+
 def test_the_log_file_never_holds_a_key_even_in_a_traceback(tmp_path) -> None:
     redactor = KeyRedactor()
     root = logging.getLogger()

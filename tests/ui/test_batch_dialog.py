@@ -25,7 +25,7 @@ TRANSLATE = PromptTemplate(
     name="Translate",
     system="You translate into {language}.",
     user="Translate: {text}",
-    specs=(VariableSpec("text", multi_line=True), VariableSpec("language", default="French")),
+    specs=(VariableSpec("text", multi_line=True), VariableSpec("language", default="French", trusted=True)),
 )
 SENTENCES = [
     "Good morning",

@@ -239,10 +239,10 @@ def test_ctrl_f_finds_highlights_steps_and_closes(qtbot) -> None:
     qtbot.keyClick(view.find_bar.field, Qt.Key.Key_Return, Qt.KeyboardModifier.ShiftModifier)
     assert view.browser.textCursor().selectionStart() == first
 
-    assert view.find("NEEDLE") and view.find("needle")  # case does not matter
-    assert view.find("needle")  # past the last match: wraps around to the first
+    assert view.find_text("NEEDLE") and view.find_text("needle")  # case does not matter
+    assert view.find_text("needle")  # past the last match: wraps around to the first
     assert view.browser.textCursor().selectionStart() == first
-    assert not view.find("haystacks")
+    assert not view.find_text("haystacks")
 
     qtbot.keyClick(view.find_bar.field, Qt.Key.Key_Escape)
     assert not view.find_bar.isVisible()
@@ -367,7 +367,7 @@ def test_a_long_history_shows_the_newest_first_and_loads_older_at_the_top(qtbot)
     assert view.message_text("m0") is None
 
     assert view.message_text("m4900") is None
-    assert view.find("unicorn")  # find reaches messages that were not loaded yet
+    assert view.find_text("unicorn")  # find reaches messages that were not loaded yet
     assert view.message_text("m4900") == messages[4900].content  # a user's message, shown as typed
     assert view.message_text("m0") is None
 

@@ -156,3 +156,48 @@ async def test_stop_keeps_both_partial_replies(qtbot, tmp_path, server) -> None:
         assert all(0 < len(pane.text) < len(long) for pane in view.panes)
         [row] = kept(rig)
         assert row["payload"].count('"status":"stopped"') == 2
+
+
+def _click_text(browser, text: str) -> None:
+    cursor = browser.document().find(text)
+    assert not cursor.isNull(), f"{text!r} is not shown"
+    cursor.setPosition(cursor.selectionStart() + 1)
+    point = browser.cursorRect(cursor).center()
+    QTest.mouseClick(browser.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, point)
+
+
+def test_a_link_in_a_reply_opens_in_the_browser_and_the_reply_stays(qtbot) -> None:
+    from PySide6.QtCore import QUrl
+
+    from desktop_llm.services.compare import SideOutcome
+    from desktop_llm.ui.compare_view import ComparePane
+    from desktop_llm.ui.markdown import MarkdownRenderer
+
+    opened: list[QUrl] = []
+    pane = ComparePane("A", MarkdownRenderer(), opened.append)
+    qtbot.addWidget(pane)
+    pane.resize(500, 300)
+    pane.show()
+    qtbot.waitExposed(pane)
+    pane.finish(SideOutcome("complete", text="Read [the guide](https://example.com/guide) first."))
+
+    _click_text(pane.browser, "the guide")
+
+    assert [url.toString() for url in opened] == ["https://example.com/guide"]
+    assert "Read the guide first." in pane.browser.toPlainText()
+    assert pane.browser.source().isEmpty()
+
+
+def test_a_hostile_error_is_shown_as_text_in_the_pane_and_its_title(qtbot) -> None:
+    from desktop_llm.services.compare import SideOutcome
+    from desktop_llm.ui.compare_view import ComparePane
+    from desktop_llm.ui.markdown import MarkdownRenderer
+
+    hostile = '<img src="file:///etc/passwd"><b>bold</b>'
+    pane = ComparePane("A", MarkdownRenderer())
+    qtbot.addWidget(pane)
+    pane.start(f"model {hostile}")
+    pane.finish(SideOutcome("error", error=f"Server said: {hostile}"))
+
+    assert pane.status.textFormat() == Qt.TextFormat.PlainText and hostile in pane.status.text()
+    assert "&lt;img" in pane.title.text() and "<img" not in pane.title.text()

@@ -68,7 +68,8 @@ async def test_stop_ends_the_reply_at_once_and_keeps_its_text(qtbot, tmp_path, s
         await wait_until(lambda: app.messages()[-1]["status"] == "stopped", what="stopped")
         saved = app.messages()[-1]["content"]
         assert saved.startswith("word0 word1") and saved != words
-        assert composer.button.text() == "Send"
+        # The row is saved as stopped before the window hears the reply ended: wait for it.
+        await wait_until(lambda: composer.button.text() == "Send", what="Send button")
         await wait_until(lambda: app.view().message_text(app.messages()[-1]["id"]) is not None)
         assert "word0" in app.view().message_text(app.messages()[-1]["id"])
 

@@ -97,7 +97,7 @@ async def test_ctrl_f_opens_the_find_bar_of_the_open_chat(qtbot, tmp_path, serve
         QTest.keyClick(app.workspace.composer.editor, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
 
         assert view.find_bar.isVisible()
-        assert view.find("travel plans")
+        assert view.find_text("travel plans")
         assert view.selected_text() == "travel plans"
 
 

@@ -198,6 +198,22 @@ async def test_add_provider_tests_connection_and_keeps_key_out_of_database(qtbot
     assert len(assert_key_absent(KEY, *db_files)) >= 2  # the file and its WAL exist and were scanned
 
 
+async def test_testing_a_changed_address_never_sends_the_saved_key(qtbot, rig, server):
+    await rig.open()
+    await _add_provider(qtbot, rig, server, KEY)
+    sent_before = len(server.requests)
+    _type(qtbot, rig.form.base_url, server.url_for("openai").replace("127.0.0.1", "localhost"))
+    assert rig.form.api_key.text() == ""
+
+    checked = SignalWaiter(rig.page.connection_checked)
+    qtbot.mouseClick(rig.form.test_button, Qt.MouseButton.LeftButton)
+    (text,) = await checked.wait()
+
+    assert "Type the API key again" in text
+    assert rig.form.status.property("state") == "error"
+    assert len(server.requests) == sent_before  # nothing went anywhere, least of all the key
+
+
 async def test_connection_refused_key_shows_the_provider_message(qtbot, rig, server):
     server.api_key = "the-right-key-123456"
     await rig.open()

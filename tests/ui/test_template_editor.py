@@ -272,7 +272,7 @@ async def test_the_preview_renders_sample_values(qtbot, tmp_path) -> None:
                 name="T",
                 system="Be {mood}.",
                 user="Say {what}",
-                specs=(VariableSpec("mood", default="calm"),),
+                specs=(VariableSpec("mood", default="calm", trusted=True),),
             )
         )
         panel.on_editor_changed()
@@ -308,3 +308,21 @@ async def test_deleting_a_template_asks_first(qtbot, tmp_path) -> None:
         assert panel.list_pane.model.rowCount() == count - 1
         assert doomed.id not in [s.id for s in await rig.templates.list()]
         assert panel.loaded is None and panel.version_label.text() == "Not saved yet"
+
+
+async def test_a_variable_can_be_marked_trusted_for_the_system_part(qtbot) -> None:
+    editor = TemplateEditor()
+    qtbot.addWidget(editor)
+    editor.show()
+    editor.load(PromptTemplate(name="Persona", system="You are {role}.", user="{question}"))
+    panel = editor.variables
+    panel.select("role")
+    assert not panel.trusted.isChecked()
+    values = {"role": "a pirate", "question": "hi"}
+    assert "a pirate" not in editor.template().render(values).system  # sent as data by default
+
+    QTest.mouseClick(panel.trusted, Qt.MouseButton.LeftButton)
+
+    assert editor.template().spec("role").trusted
+    assert "trusted" in panel.list.item(0).text()
+    assert editor.template().render(values).system == "You are a pirate."

@@ -44,12 +44,12 @@ def test_the_form_has_the_right_field_for_each_variable(qtbot) -> None:
     assert isinstance(form.fields["points"], QLineEdit) and form.fields["points"].text() == "thanks"
     assert form.missing() == ["email"]
     with pytest.raises(PromptTemplateError, match="email"):
-        form.render()
+        form.rendered_prompt()
 
     form.set_value("email", "Can we meet on Friday?")
     form.set_value("tone", "formal")
 
-    assert form.render() == RenderedPrompt(
+    assert form.rendered_prompt() == RenderedPrompt(
         system="You write emails in a formal tone.",
         user="Reply to this email:\nCan we meet on Friday?\nSay: thanks",
     )
@@ -66,14 +66,14 @@ def test_choices_that_allow_other_values_are_editable(qtbot) -> None:
     field = form.fields["lang"]
     assert isinstance(field, QComboBox) and field.isEditable()
     form.set_value("lang", "Basque")
-    assert form.render().user == "Basque"
+    assert form.rendered_prompt().user == "Basque"
 
 
 def test_a_template_without_variables_says_so(qtbot) -> None:
     form = TemplateForm(PromptTemplate(name="t", user="Tell me a joke."))
     qtbot.addWidget(form)
     assert form.fields == {}
-    assert form.render().user == "Tell me a joke."
+    assert form.rendered_prompt().user == "Tell me a joke."
 
 
 async def test_the_dialog_previews_live_and_hands_on_the_prompt(qtbot) -> None:

@@ -97,7 +97,7 @@ async def test_slash_at_the_start_of_the_message_box_fills_in_a_template(qtbot, 
             dialog.form.set_value(name, "diff --git a/x b/x")
         QTest.mouseClick(dialog.insert_button, Qt.MouseButton.LeftButton)
 
-        expected = dialog.form.render().user
+        expected = dialog.form.rendered_prompt().user
         assert composer.text() == expected
         assert "diff --git a/x b/x" in expected
 

@@ -86,7 +86,7 @@ async def test_use_in_chat_starts_a_new_chat_with_the_system_part(qtbot, tmp_pat
         assert dialog is not None
         for name in dialog.form.missing():
             dialog.form.set_value(name, "print('hi')")
-        expected = dialog.form.render()
+        expected = dialog.form.rendered_prompt()
         assert expected.system
         QTest.mouseClick(dialog.new_chat_button, Qt.MouseButton.LeftButton)
 

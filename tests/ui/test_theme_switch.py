@@ -28,3 +28,28 @@ def test_the_chat_view_follows_a_theme_switch_both_ways(qtbot, qapp) -> None:
     apply_theme(qapp, dark=False)
     view.set_theme(False)
     assert background_of(view) == palette_for(False).background.lower()
+
+
+def _variable_colour(edit) -> str:
+    """Return the colour the highlighter gave the first variable in the box, as drawn."""
+    ranges = edit.document().firstBlock().layout().formats()
+    return next(
+        r.format.foreground().color().name() for r in ranges if r.start == edit.toPlainText().index("{")
+    )
+
+
+def test_template_highlighting_follows_the_theme_applied_after_it_and_every_switch(qtbot, qapp) -> None:
+    from desktop_llm.ui.template_editor import PartEdit
+
+    apply_theme(qapp, dark=False)
+    edit = PartEdit("")  # built before the stored theme is applied, as at start-up
+    qtbot.addWidget(edit)
+    edit.setPlainText("You are a {role}.")
+    edit.show()
+    assert _variable_colour(edit) == palette_for(False).link.lower()
+
+    apply_theme(qapp, dark=True)
+    qtbot.waitUntil(lambda: _variable_colour(edit) == palette_for(True).link.lower())
+
+    apply_theme(qapp, dark=False)
+    qtbot.waitUntil(lambda: _variable_colour(edit) == palette_for(False).link.lower())

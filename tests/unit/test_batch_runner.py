@@ -25,7 +25,7 @@ TEMPLATE = PromptTemplate(
     name="Shout",
     system="You shout in {style}.",
     user="Say {word}",
-    specs=(VariableSpec("style", default="capitals"),),
+    specs=(VariableSpec("style", default="capitals", trusted=True),),
 )
 
 

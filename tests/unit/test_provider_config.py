@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from desktop_llm.providers import KINDS, Message, ProviderConfig, create_provider
-from desktop_llm.providers.base import redact_headers, split_system
+from desktop_llm.providers.base import redact_headers
 from desktop_llm.providers.ollama import normalize_host
 from desktop_llm.providers.presets import PRESETS, preset_for
+from desktop_llm.providers.turns import group_turns
 
 KEY = "sk-test-0123456789abcdef"
 
@@ -129,7 +130,7 @@ def test_secret_headers_are_redacted_for_logs() -> None:
     }
 
 
-def test_split_system_joins_system_and_merges_same_role_neighbours() -> None:
+def test_group_turns_joins_system_and_merges_same_role_neighbours() -> None:
     messages = [
         Message("system", "Be brief."),
         Message("user", "one"),
@@ -138,9 +139,14 @@ def test_split_system_joins_system_and_merges_same_role_neighbours() -> None:
         Message("assistant", "three"),
         Message("user", "four"),
     ]
-    system, turns = split_system(messages)
+    system, turns = group_turns(messages)
     assert system == "Be brief.\n\nBe kind."
-    assert turns == [("user", "one\n\ntwo"), ("assistant", "three"), ("user", "four")]
+    assert [(turn.role, turn.text()) for turn in turns] == [
+        ("user", "one\n\ntwo"),
+        ("assistant", "three"),
+        ("user", "four"),
+    ]
+    assert all(turn.plain for turn in turns)
 
 
 @pytest.mark.parametrize(

@@ -12,6 +12,7 @@ from fakes.provider_server import ProviderServer
 
 from desktop_llm.providers import AuthenticationError, ConnectionFailed
 from desktop_llm.secrets import SERVICE, KeyStore, SecretsError
+from desktop_llm.services.key_destination import KEY_NOT_SENT
 from desktop_llm.services.settings import (
     LOCAL_SERVERS,
     AppSettings,
@@ -111,7 +112,7 @@ def test_app_settings_limits_are_accepted():
         ("   ", None),
         (None, None),
         ("http://proxy.example.com:3128", "http://proxy.example.com:3128"),
-        (" https://user:pw@proxy.example.com ", "https://user:pw@proxy.example.com"),
+        (" https://proxy.example.com ", "https://proxy.example.com"),
         ("HTTP://10.0.0.1:8080", "HTTP://10.0.0.1:8080"),
     ],
 )
@@ -128,6 +129,7 @@ def test_proxy_accepted(url, expected):
         ("http://:3128", "names no host"),
         ("http://proxy.example.com:99999", "invalid port"),
         ("http://proxy.example.com:abc", "invalid port"),
+        (" https://user:pw@proxy.example.com ", "does not store"),  # kept out of the database
     ],
 )
 def test_proxy_refused(url, message):
@@ -183,7 +185,7 @@ async def test_saving_puts_the_key_in_the_keystore_never_in_the_database(db, bac
         assert KEY.encode() not in path.read_bytes()
 
     # No key given: the stored one stays; a new key replaces it.
-    renamed = await service.save_provider(_setting(id=saved.id, name="Renamed"))
+    renamed = await service.save_provider(_setting(id=saved.id, name="Renamed", base_url=saved.base_url))
     assert renamed.name == "Renamed" and backend.passwords[(SERVICE, saved.id)] == KEY
     await service.save_provider(renamed, "another-key-123456")
     assert backend.passwords[(SERVICE, saved.id)] == "another-key-123456"
@@ -250,6 +252,71 @@ async def test_connection_test_uses_the_stored_key_when_none_is_typed(service, s
     saved = await service.save_provider(_setting(base_url=server.url_for("openai")), KEY)
     server.api_key = KEY
     assert await service.test_connection("openai", None, saved.base_url, "", setting_id=saved.id) == 2
+
+
+async def test_a_saved_key_is_never_sent_to_a_just_typed_address(service, server, backend):
+    saved = await service.save_provider(_setting(base_url="https://api.example.com/v1"), KEY)
+    elsewhere = server.url_for("openai")  # typed in the form, not saved, key field emptied
+
+    with pytest.raises(InvalidSetting) as refused:
+        await service.test_connection("openai", None, elsewhere, "", setting_id=saved.id)
+    assert str(refused.value) == KEY_NOT_SENT
+    assert not [r for r in server.requests if KEY in str(r.headers)]
+
+    # A kind that needs no key is tested without the saved one.
+    assert await service.test_connection("ollama", None, server.url_for("ollama"), None, setting_id=saved.id)
+    assert all("authorization" not in r.headers for r in server.requests)
+    # Typing the key again is saying it belongs there.
+    assert await service.test_connection("openai", None, elsewhere, KEY, setting_id=saved.id) == 2
+    assert backend.passwords[(SERVICE, saved.id)] == KEY
+
+
+async def test_the_saved_key_follows_a_change_of_path_on_the_same_server(service, server):
+    saved = await service.save_provider(_setting(base_url=server.url_for("openai") + "/"), KEY)
+    server.api_key = KEY
+    assert await service.test_connection("openai", None, server.url_for("openai"), None, setting_id=saved.id)
+
+
+async def test_saving_a_new_address_without_the_key_is_refused_or_drops_the_old_key(service, backend):
+    saved = await service.save_provider(_setting(base_url="https://api.example.com/v1"), KEY)
+
+    with pytest.raises(InvalidSetting, match="Type the API key again"):
+        await service.save_provider(_setting(id=saved.id, base_url="http://api.example.com/v1"))
+    assert await service.providers() == [saved]
+    assert backend.passwords[(SERVICE, saved.id)] == KEY
+
+    local = await service.save_provider(
+        _setting(id=saved.id, kind="ollama", base_url="http://127.0.0.1:11434")
+    )
+    assert local.kind == "ollama" and backend.passwords == {}  # the old server's key did not follow
+
+
+@pytest.mark.parametrize(
+    "url", ["http://alice:s3cret-pw@proxy.example.com:3128", "socks5://alice@proxy.example.com:1080"]
+)
+def test_a_proxy_with_credentials_is_refused_without_echoing_them(url):
+    with pytest.raises(InvalidSetting, match="HTTPS_PROXY") as refused:
+        validate_proxy(url, socks_available=True)
+    assert "alice" not in str(refused.value) and "s3cret" not in str(refused.value)
+
+
+def test_a_base_url_with_credentials_is_refused_without_echoing_them():
+    with pytest.raises(InvalidSetting, match="API key field") as refused:
+        validate_provider(_setting(base_url="https://bob:hunter2-pw@api.example.com/v1"))
+    assert "hunter2" not in str(refused.value)
+
+
+async def test_credentials_never_reach_the_database(db, service, caplog):
+    with pytest.raises(InvalidSetting):
+        await service.save_app_settings({"proxy": "http://alice:s3cret-pw@proxy.example.com:3128"})
+    with pytest.raises(InvalidSetting):
+        await service.save_provider(_setting(base_url="https://bob:hunter2-pw@api.example.com/v1"), KEY)
+    db.call_blocking(lambda d: SettingsRepository(d).set("proxy", "http://alice:s3cret-pw@p.example.com:1"))
+    with caplog.at_level(logging.WARNING):
+        assert (await service.app_settings()).proxy is None
+    assert "s3cret" not in caplog.text
+    db.close()
+    assert b"hunter2" not in db.path.read_bytes()
 
 
 async def test_connection_test_raises_the_providers_own_message(service, server):

@@ -51,8 +51,8 @@ def _make_v1(path: Path) -> sqlite3.Connection:
 
 def test_blank_database_gets_every_table_index_and_pragma(path: Path) -> None:
     with Database.open(path) as db:
-        assert db.schema_version == migrations.LATEST_VERSION == 2
-        assert migrations.schema_version(db.conn) == 2
+        assert db.schema_version == migrations.LATEST_VERSION == 3
+        assert migrations.schema_version(db.conn) == 3
         assert _names(db.conn, "table") >= EXPECTED_TABLES
         assert {
             "messages_by_conversation",
@@ -93,7 +93,7 @@ def test_older_schema_is_backed_up_with_its_last_commit_then_migrated(path: Path
     writer.close()
 
     with Database.open(path) as db:
-        assert db.schema_version == 2
+        assert db.schema_version == migrations.LATEST_VERSION
         assert db.conn.execute("SELECT title FROM conversations WHERE id = 'c-last'").fetchone()[0] == (
             "last commit before the upgrade"
         )
@@ -210,3 +210,58 @@ def test_several_connections_creating_the_schema_at_once_all_succeed(path: Path)
         thread.join()
     assert errors == []
     assert versions == [migrations.LATEST_VERSION] * 4
+
+
+def test_version_2_data_survives_the_attachments_and_tools_migration(path: Path) -> None:
+    path.parent.mkdir(parents=True)
+    conn = connect(path)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA foreign_keys = ON")
+    assert migrations.migrate(conn, path, target=2) == 2
+    stamp = "2026-01-01T00:00:00.000Z"
+    conn.execute(
+        "INSERT INTO conversations (id, title, created_at, updated_at) VALUES ('c', 'kept', ?, ?)",
+        (stamp, stamp),
+    )
+    conn.execute(
+        "INSERT INTO messages (id, conversation_id, role, content, created_at) "
+        "VALUES ('q', 'c', 'user', 'walrus', ?)",
+        (stamp,),
+    )
+    conn.execute(
+        "INSERT INTO messages (id, conversation_id, parent_id, role, content, created_at) "
+        "VALUES ('a', 'c', 'q', 'assistant', 'tusks', ?)",
+        (stamp,),
+    )
+    conn.execute("UPDATE conversations SET current_leaf_id = 'a' WHERE id = 'c'")
+    with pytest.raises(sqlite3.IntegrityError):
+        conn.execute(
+            "INSERT INTO messages (id, conversation_id, role, created_at) VALUES ('t', 'c', 'tool', ?)",
+            (stamp,),
+        )
+    conn.close()
+
+    with Database.open(path) as db:
+        assert db.schema_version == migrations.LATEST_VERSION == 3
+        assert db.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert db.conn.execute("PRAGMA foreign_key_check").fetchall() == []
+        assert {"attachment_blobs", "message_attachments"} <= _names(db.conn, "table")
+        assert db.conn.execute("SELECT current_leaf_id FROM conversations").fetchone()[0] == "a"
+        rows = db.conn.execute(
+            "SELECT id, parent_id, tool_calls, tool_is_error FROM messages ORDER BY seq"
+        ).fetchall()
+        assert [tuple(row) for row in rows] == [("q", None, None, 0), ("a", "q", None, 0)]
+        found = db.conn.execute(
+            "SELECT rowid FROM message_search WHERE message_search MATCH 'walrus'"
+        ).fetchall()
+        assert len(found) == 1
+        db.conn.execute(
+            "INSERT INTO messages (id, conversation_id, parent_id, role, content, created_at, tool_call_id) "
+            "VALUES ('t', 'c', 'a', 'tool', 'result', ?, 'call_1')",
+            (stamp,),
+        )
+        with pytest.raises(sqlite3.IntegrityError):
+            db.conn.execute(
+                "INSERT INTO messages (id, conversation_id, role, created_at) VALUES ('r', 'c', 'robot', ?)",
+                (stamp,),
+            )

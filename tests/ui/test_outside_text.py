@@ -1,0 +1,82 @@
+"""Strings from outside (server errors, file contents, names) are shown as text, never as rich text.
+
+Qt guesses rich text from a leading tag; an error body like ``<img src="file:///...">`` would load
+a local image into a label. Each place that shows such a string is checked with one.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QTextDocument
+from PySide6.QtWidgets import QLabel, QMessageBox
+
+from desktop_llm.ui.error_dialog import ErrorDialog
+from desktop_llm.ui.exchange_dialogs import tell
+from desktop_llm.ui.plain_text import plain_tooltip
+from desktop_llm.ui.settings_provider_form import ProviderForm
+from desktop_llm.ui.settings_providers import keyring_banner
+from desktop_llm.ui.settings_widgets import hint_label
+from desktop_llm.ui.template_editor import TemplateEditor
+
+pytestmark = pytest.mark.ui
+
+HOSTILE = '<img src="file:///etc/hostname"><b>Server error</b> & more'
+
+
+def assert_shown_as_text(label: QLabel, text: str = HOSTILE) -> None:
+    assert label.textFormat() == Qt.TextFormat.PlainText, label.objectName()
+    assert text in label.text()
+
+
+def test_a_providers_error_in_the_settings_form_is_text(qtbot) -> None:
+    form = ProviderForm()
+    qtbot.addWidget(form)
+    form.set_status(HOSTILE, ok=False)
+    assert_shown_as_text(form.status)
+    assert form.heading.textFormat() == Qt.TextFormat.PlainText
+    assert hint_label(HOSTILE).textFormat() == Qt.TextFormat.PlainText
+
+
+def test_the_keyring_banner_escapes_the_backends_message(qtbot) -> None:
+    from desktop_llm.secrets import KeyringStatus
+
+    banner = keyring_banner(KeyringStatus(False, "fake", HOSTILE))
+    qtbot.addWidget(banner)
+    label = banner.findChild(QLabel)
+    document = QTextDocument()
+    document.setHtml(label.text())
+    assert HOSTILE in document.toPlainText()  # shown literally, the tag never interpreted
+
+
+def test_an_import_failure_box_shows_the_files_text_as_text(qtbot) -> None:
+    box = tell(None, False, "Import failed", f"Cannot import: {HOSTILE}", f"at line 1: {HOSTILE}")
+    qtbot.addWidget(box)
+    labels = {label.objectName(): label for label in box.findChildren(QLabel)}
+    assert box.textFormat() == Qt.TextFormat.PlainText
+    assert_shown_as_text(labels["qt_msgbox_label"])
+    assert_shown_as_text(labels["qt_msgbox_informativelabel"])
+    box.done(QMessageBox.StandardButton.Ok)
+
+
+def test_the_crash_dialog_shows_the_summary_as_text(qtbot, tmp_path: Path) -> None:
+    dialog = ErrorDialog(f"ValueError: {HOSTILE}", "trace", tmp_path / "log")
+    qtbot.addWidget(dialog)
+    assert_shown_as_text(dialog.summary_label)
+
+
+def test_status_lines_of_the_template_editor_are_text(qtbot) -> None:
+    editor = TemplateEditor()
+    qtbot.addWidget(editor)
+    assert editor.status.textFormat() == Qt.TextFormat.PlainText
+
+
+def test_a_tooltip_from_outside_shows_its_tags_literally() -> None:
+    tip = plain_tooltip(HOSTILE)
+    document = QTextDocument()
+    document.setHtml(tip)
+    assert document.toPlainText() == HOSTILE
+    assert "<img" not in tip
+    assert plain_tooltip("") == ""
