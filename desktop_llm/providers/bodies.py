@@ -85,18 +85,25 @@ async def drain(
     """Read and drop the rest of a body, up to ``limit`` bytes and ``seconds``; then stop.
 
     Reaching the end lets the connection go back to the pool; otherwise the caller's closing of
-    the response drops it, and the reply is not held up.
+    the response drops it, and the reply is not held up. Each read runs as its own task, so
+    giving up cancels that read only, never the caller's task (the reply being finished).
     """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
     size = 0
-    try:
-        async with asyncio.timeout(seconds):
-            async for chunk in chunks:
-                size += len(chunk)
-                if size > limit:
-                    log.debug("more than %d bytes after the end of a reply; dropping the connection", limit)
-                    return
-    except TimeoutError:
-        log.debug("the server kept the connection open after the end of a reply; dropping it")
+    while size <= limit:
+        read = asyncio.ensure_future(anext(chunks, b""))
+        done, _pending = await asyncio.wait({read}, timeout=max(deadline - loop.time(), 0.0))
+        if not done:
+            read.cancel()
+            await asyncio.wait({read})  # let the cancelled read finish before the response closes
+            log.debug("the server kept the connection open after the end of a reply; dropping it")
+            return
+        chunk = read.result()
+        if not chunk:
+            return
+        size += len(chunk)
+    log.debug("more than %d bytes after the end of a reply; dropping the connection", limit)
 
 
 def loads(data: str | bytes) -> Any:
