@@ -9,7 +9,7 @@ streamed body to the end. Reported: each time, the runner's share of the ideal
 (target ≥ 85%), its ratio to the bare client, and the process's RSS at the start, middle and
 end of the runner's batch (it should stay flat: results are small, nothing accumulates).
 
-Usage: python bench/batch.py [--quick] [--rows N]
+Usage: python bench/batch.py [--quick] [--rows N] [--concurrency N]
 """
 
 from __future__ import annotations
@@ -52,7 +52,9 @@ def _script(server: ProviderServer, rows: int) -> None:
     server.push(*(Reply(text=REPLY_TEXT, silence_before=LATENCY, tokens_per_event=4) for _ in range(rows)))
 
 
-async def _runner_batch(server: ProviderServer, rows: list[dict[str, str]]) -> dict[str, float]:
+async def _runner_batch(
+    server: ProviderServer, rows: list[dict[str, str]], concurrency: int
+) -> dict[str, float]:
     provider = create_provider(ProviderConfig("openai", api_key=KEY, base_url=server.url_for("openai")))
     rss = {"rss_start_mb": _rss_mb()}
 
@@ -62,7 +64,7 @@ async def _runner_batch(server: ProviderServer, rows: list[dict[str, str]]) -> d
 
     async with provider:
         runner = BatchRunner(
-            provider, TEMPLATE, rows, model=MODEL, concurrency=CONCURRENCY, on_progress=sample_middle
+            provider, TEMPLATE, rows, model=MODEL, concurrency=concurrency, on_progress=sample_middle
         )
         start = time.perf_counter()
         results = await runner.run()
@@ -74,7 +76,7 @@ async def _runner_batch(server: ProviderServer, rows: list[dict[str, str]]) -> d
     return {"seconds": seconds, **rss}
 
 
-async def _bare_batch(server: ProviderServer, rows: list[dict[str, str]]) -> float:
+async def _bare_batch(server: ProviderServer, rows: list[dict[str, str]], concurrency: int) -> float:
     url = f"{server.url_for('openai')}/chat/completions"
     headers = {"authorization": f"Bearer {KEY}"}
     queue = list(range(len(rows)))
@@ -99,7 +101,7 @@ async def _bare_batch(server: ProviderServer, rows: list[dict[str, str]]) -> flo
     limits = httpx.Limits(max_connections=20, max_keepalive_connections=10, keepalive_expiry=30.0)
     async with httpx.AsyncClient(limits=limits, http2=True, timeout=120.0) as client:
         start = time.perf_counter()
-        await asyncio.gather(*(worker(client) for _ in range(CONCURRENCY)))
+        await asyncio.gather(*(worker(client) for _ in range(concurrency)))
         return time.perf_counter() - start
 
 
@@ -107,20 +109,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="100 rows instead of 500")
     parser.add_argument("--rows", type=int, default=None)
+    parser.add_argument("--concurrency", type=int, default=CONCURRENCY, help="requests at once (default 8)")
     options = parser.parse_args()
     count = options.rows or (100 if options.quick else 500)
+    concurrency = options.concurrency
     rows = [{"text": f"Row {index}: " + "some words to summarise " * 8} for index in range(count)]
-    ideal = count * LATENCY / CONCURRENCY
+    ideal = count * LATENCY / concurrency
 
     with ProviderServer() as server:
-        _script(server, CONCURRENCY)  # warm up: connections, imports, first-call costs
-        asyncio.run(_bare_batch(server, rows[:CONCURRENCY]))
+        _script(server, concurrency)  # warm up: connections, imports, first-call costs
+        asyncio.run(_bare_batch(server, rows[:concurrency], concurrency))
         server.reset()
         _script(server, count)
-        bare = asyncio.run(_bare_batch(server, rows))
+        bare = asyncio.run(_bare_batch(server, rows, concurrency))
         server.reset()
         _script(server, count)
-        ours = asyncio.run(_runner_batch(server, rows))
+        ours = asyncio.run(_runner_batch(server, rows, concurrency))
         sent = len(server.chat_requests)
 
     report = {
@@ -128,10 +132,10 @@ def main() -> None:
         "rows": count,
         "requests_sent": sent,
         "latency_ms": LATENCY * 1000,
-        "concurrency": CONCURRENCY,
+        "concurrency": concurrency,
         "ideal_seconds": round(ideal, 3),
-        # Whole rounds of 8: what even a zero-overhead client needs when rows % 8 != 0.
-        "whole_rounds_floor_seconds": round(math.ceil(count / CONCURRENCY) * LATENCY, 3),
+        # Whole rounds: what even a zero-overhead client needs when rows % concurrency != 0.
+        "whole_rounds_floor_seconds": round(math.ceil(count / concurrency) * LATENCY, 3),
         "runner_seconds": round(ours["seconds"], 3),
         "baseline_bare_httpx_seconds": round(bare, 3),
         "runner_share_of_ideal": round(ideal / ours["seconds"], 3),

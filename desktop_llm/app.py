@@ -195,6 +195,7 @@ async def _smoke_test(window: MainWindow, composition: Composition) -> int:
 async def _wait_for(signal_instance: SignalInstance, seconds: float) -> None:
     """Wait until the Qt signal fires, at most ``seconds``."""
     fired = asyncio.get_running_loop().create_future()
+
     def fire(*_: object) -> None:
         if not fired.done():
             fired.set_result(None)

@@ -1,4 +1,4 @@
-"""Run the command line: ``desktop-llm [--data-dir DIR] [--smoke-test] [export|import|search|ask ...]``.
+"""Run the command line: ``desktop-llm [--data-dir DIR] [--smoke-test] [COMMAND ...]``.
 
 Global options go before or after the subcommand. Errors are one line on stderr
 (``desktop-llm: error: ...``) and a non-zero exit; nothing is changed. The commands never take
@@ -163,6 +163,24 @@ def _run_search(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+# --- batch -------------------------------------------------------------------------------------
+
+
+def _batch_arguments(parser: argparse.ArgumentParser) -> None:
+    from desktop_llm.cli_batch import add_batch_arguments
+
+    add_batch_arguments(parser, lambda action: _add_global_options(action, top=False))
+
+
+def _run_batch(args: argparse.Namespace, out: TextIO) -> int:
+    from desktop_llm.cli_batch import BatchCommandError, run_batch
+
+    try:
+        return run_batch(args, out)
+    except BatchCommandError as error:
+        raise CommandError(str(error)) from error
+
+
 # --- ask ---------------------------------------------------------------------------------------
 
 
@@ -189,6 +207,24 @@ def _run_ask(args: argparse.Namespace) -> int:
     except (AskError, ProviderError, SecretsError, StorageError) as error:
         sys.stderr.write(f"{PROG}: error: {_one_line(str(error))}\n")
         return EXIT_ERROR
+
+
+# --- mcp ---------------------------------------------------------------------------------------
+
+
+def _mcp_arguments(parser: argparse.ArgumentParser) -> None:
+    from desktop_llm import cli_mcp
+
+    cli_mcp.add_arguments(parser, lambda command: _add_global_options(command, top=False))
+
+
+def _run_mcp(args: argparse.Namespace, out: TextIO) -> int:
+    from desktop_llm import cli_mcp
+
+    try:
+        return cli_mcp.run(args, out)
+    except cli_mcp.McpCommandError as error:
+        raise CommandError(str(error)) from error
 
 
 # --- shared ------------------------------------------------------------------------------------
@@ -218,7 +254,13 @@ _COMMANDS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], _Runner, s
     "export": (_export_arguments, _run_export, "export conversations to JSON (or one to Markdown)"),
     "import": (_import_arguments, _run_import, "import a desktop-llm export or a ChatGPT export"),
     "search": (_search_arguments, _run_search, "search all conversations; one JSON object a line"),
+    "batch": (
+        _batch_arguments,
+        _run_batch,
+        "run a template over many rows, here or on a provider's batch service",
+    ),
     "ask": (_ask_arguments, lambda args, out: _run_ask(args), "ask a model; the reply streams to stdout"),
+    "mcp": (_mcp_arguments, _run_mcp, "add, list, remove and import MCP servers (tools for the model)"),
 }
 
 

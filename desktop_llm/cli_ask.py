@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
@@ -28,7 +28,7 @@ from desktop_llm.services.chat import ChatService
 from desktop_llm.services.chat_attachments import ChatAttachments
 from desktop_llm.services.chat_events import ChatEvent, StreamDelta
 from desktop_llm.services.context_planner import ContextPlanner
-from desktop_llm.services.conversations import ConversationService
+from desktop_llm.services.conversations import KEEP, ConversationService
 from desktop_llm.services.provider_directory import ProviderDirectory, ProviderEntry
 from desktop_llm.services.usage import open_catalog
 from desktop_llm.storage.errors import NotFound
@@ -72,8 +72,6 @@ class _Target:
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """Ask, stream the reply to ``out`` and return the exit status (1 when the reply failed)."""
-    if getattr(args, "tools", False) or getattr(args, "approve_tools", False):
-        raise AskError("--tools and --approve-tools are not available in this version")
     return asyncio.run(_ask(args, out, err))
 
 
@@ -149,9 +147,10 @@ async def _target(
     if args.provider:
         entry = _entry_named(args.provider, entries)
     elif existing is not None and existing.provider_id:
-        entry = next((e for e in entries if e.id == existing.provider_id), None)
-        if entry is None:
+        found = next((e for e in entries if e.id == existing.provider_id), None)
+        if found is None:
             raise AskError("this conversation's provider was removed; choose one with --provider")
+        entry = found
     elif entries:
         entry = entries[0]
     else:
@@ -170,12 +169,13 @@ async def _target(
 
 def _entry_named(name: str, entries: Sequence[ProviderEntry]) -> ProviderEntry:
     wanted = name.strip().casefold()
-    for matches in (
+    rules: tuple[Callable[[ProviderEntry], bool], ...] = (
         lambda e: e.name.casefold() == wanted,
         lambda e: e.id == name,
         lambda e: e.from_environment and e.kind == wanted,
         lambda e: e.kind == wanted,
-    ):
+    )
+    for matches in rules:
         found = next((e for e in entries if matches(e)), None)
         if found is not None:
             return found
@@ -191,9 +191,12 @@ async def _conversation(
         return await conversations.create(
             provider_id=target.provider_id, model=target.model, system_prompt=args.system or ""
         )
-    changes: dict[str, str] = {}
-    if (existing.provider_id, existing.model) != (target.provider_id, target.model):
-        changes.update(provider_id=target.provider_id, model=target.model)
-    if args.system is not None:
-        changes["system_prompt"] = args.system
-    return await conversations.update_settings(existing.id, **changes) if changes else existing
+    moved = (existing.provider_id, existing.model) != (target.provider_id, target.model)
+    if not moved and args.system is None:
+        return existing
+    return await conversations.update_settings(
+        existing.id,
+        provider_id=target.provider_id if moved else KEEP,
+        model=target.model if moved else KEEP,
+        system_prompt=args.system if args.system is not None else KEEP,
+    )

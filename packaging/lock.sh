@@ -3,6 +3,7 @@
 #
 #   bash packaging/lock.sh            # after changing pyproject.toml's dependencies
 #
+# Needs uv (the `dev` extra has it; PYTHON names the interpreter that has it, default python3).
 # The input, packaging/requirements.in, is written from pyproject.toml: the runtime
 # dependencies, PyInstaller (the `dev` extra's), and the runtime dependencies that branches in
 # flight add (EXPECTED below; drop a name once pyproject.toml lists it). The lock covers every

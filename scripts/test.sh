@@ -38,7 +38,7 @@ rm -rf build/wheel && mkdir -p build/wheel
 "$venv_python" -m pip install -q --disable-pip-version-check hatchling >/dev/null
 "$venv_python" -m pip wheel -q --no-deps --no-build-isolation -w build/wheel . >/dev/null
 wheel=$(ls build/wheel/desktop_llm-*.whl)
-"$venv_python" -m pip install -q --disable-pip-version-check "${wheel}[dev]"  # dev: test + pyinstaller
+"$venv_python" -m pip install -q --disable-pip-version-check "${wheel}[dev]"  # dev: test + pyinstaller + uv (the lock)
 "$venv_python" -m pip install -q --disable-pip-version-check --force-reinstall --no-deps "$wheel"
 
 echo "test.sh: ruff, mypy --strict and the import contract"

@@ -32,6 +32,8 @@ _GEMINI_IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/webp"})  # Ge
 def sendable_image_types(kind: str) -> frozenset[str]:
     """Return the image types a provider kind takes without conversion."""
     return _GEMINI_IMAGE_TYPES if kind == "gemini" else SENDABLE_IMAGE_TYPES
+
+
 NATIVE_PDF_KINDS = frozenset({"openai", "anthropic", "gemini"})
 MAX_ATTACHMENT_BYTES = 50 * 1024 * 1024  # larger files are refused before they are read whole
 

@@ -48,6 +48,8 @@ class Price:
     base: Rates
     above_tokens: int | None = None
     above: Rates | None = None
+    batch: Rates | None = None  # the provider's batch engine (about half); None: no batch price known
+    batch_as_of: str | None = None
 
     def rates_for(self, input_tokens: int) -> Rates:
         """Return the rates that apply to a request with ``input_tokens`` of prompt."""
@@ -166,19 +168,34 @@ def _rates(data: Mapping[str, Any], source: str, where: str) -> Rates:
 def _price(data: object, source: str, where: str) -> Price:
     if not isinstance(data, dict):
         raise _fail(source, where, "must be an object")
-    unknown = set(data) - _RATE_KEYS - {"above"}
+    unknown = set(data) - _RATE_KEYS - {"above", "batch"}
     if unknown:
         raise _fail(source, where, f"has unknown fields {sorted(unknown)}")
+    batch, batch_as_of = _batch_rates(data.get("batch"), source, f"{where}.batch")
     above = data.get("above")
     if above is None:
-        return Price(_rates(data, source, where))
+        return Price(_rates(data, source, where), batch=batch, batch_as_of=batch_as_of)
     if not isinstance(above, dict) or set(above) - _RATE_KEYS - {"tokens"}:
         raise _fail(source, f"{where}.above", "must be an object with tokens, input, output, cached_input")
     return Price(
         base=_rates(data, source, where),
         above_tokens=_positive_int(above.get("tokens"), source, f"{where}.above.tokens"),
         above=_rates(above, source, f"{where}.above"),
+        batch=batch,
+        batch_as_of=batch_as_of,
     )
+
+
+def _batch_rates(data: object, source: str, where: str) -> tuple[Rates | None, str | None]:
+    """Read a price's ``batch`` rates and the date they were checked (``as_of``)."""
+    if data is None:
+        return None, None
+    if not isinstance(data, dict) or set(data) - _RATE_KEYS - {"as_of"}:
+        raise _fail(source, where, "must be an object with input, output, cached_input and as_of")
+    as_of = data.get("as_of")
+    if not isinstance(as_of, str) or not as_of:
+        raise _fail(source, f"{where}.as_of", "must name the month the batch prices were checked")
+    return _rates(data, source, where), as_of
 
 
 class _RawEntry(NamedTuple):

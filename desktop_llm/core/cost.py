@@ -64,6 +64,17 @@ def price_usage(usage: UsageLike, price: Price) -> Decimal:
     ) / PER_TOKENS
 
 
+def batch_cost(usage: UsageLike, model: ModelInfo) -> Cost:
+    """Return what a reply with ``usage`` cost through the provider's batch engine.
+
+    Batch prices are flat (no long-context tier in the catalog); unknown when the model has none.
+    """
+    price = model.price
+    if price is None or price.batch is None:
+        return Cost(None, None)
+    return Cost(price_usage(usage, Price(price.batch)), price.batch_as_of)
+
+
 def reply_cost(usage: UsageLike, model: ModelInfo) -> Cost:
     """Return what a reply with ``usage`` cost on ``model`` (from ``Catalog.lookup``)."""
     if model.price is None:
@@ -88,6 +99,7 @@ class UsageRecord:
     cached_input_tokens: int = 0
     reasoning_tokens: int = 0
     conversation_id: str | None = None
+    batch: bool = False  # answered by the provider's batch service: priced at batch rates
 
 
 @dataclass(frozen=True)
@@ -136,7 +148,8 @@ def group_costs(
         if model is None:
             model = models[model_key] = catalog.lookup(record.model, record.provider)
         group = key(record)
-        totals[group] = totals.get(group, CostTotal()).plus(record, reply_cost(record, model))
+        cost = batch_cost(record, model) if record.batch else reply_cost(record, model)
+        totals[group] = totals.get(group, CostTotal()).plus(record, cost)
     return totals
 
 

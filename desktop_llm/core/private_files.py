@@ -7,8 +7,11 @@ and an older one left readable by an earlier version is tightened.
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
+
+log = logging.getLogger(__name__)
 
 FOLDER_MODE = 0o700
 FILE_MODE = 0o600
@@ -31,7 +34,7 @@ def tighten_folder(path: Path) -> None:
     """Remove group and other access from an existing folder of ours."""
     mode = path.stat().st_mode & 0o777
     if mode & 0o077:
-        os.chmod(path, mode & FOLDER_MODE)
+        _tighten(path, mode & FOLDER_MODE)
 
 
 def private_file(path: Path) -> Path:
@@ -41,7 +44,15 @@ def private_file(path: Path) -> Path:
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
     except FileExistsError:
         if path.stat().st_mode & 0o077:
-            os.chmod(path, FILE_MODE)
+            _tighten(path, FILE_MODE)
     else:
         os.close(descriptor)
     return path
+
+
+def _tighten(path: Path, mode: int) -> None:
+    # Someone else's file (another account made it) cannot be changed; it still works as it is.
+    try:
+        os.chmod(path, mode)
+    except PermissionError as error:
+        log.warning("could not make %s private (%o): %s", path, mode, error)

@@ -121,9 +121,12 @@ class AnthropicBatchClient(BatchClient):
     def _job(self, data: dict[str, Any]) -> RemoteJob:
         counts = data.get("request_counts") or {}
         status = data.get("processing_status")
-        state: JobState = {"in_progress": "running", "canceling": "cancelling"}.get(str(status), "ended")
+        states: dict[str, JobState] = {"in_progress": "running", "canceling": "cancelling"}
+        state: JobState = states.get(str(status), "ended")
         if state == "ended" and data.get("cancel_initiated_at"):
             state = "cancelled"
+        elif state == "ended" and counts.get("expired"):
+            state = "expired"  # as OpenAI and Gemini say of a job whose window ran out
         failed = sum(int(counts.get(name) or 0) for name in ("errored", "canceled", "expired"))
         succeeded = int(counts.get("succeeded") or 0)
         return RemoteJob(

@@ -41,7 +41,8 @@ _STATES: dict[str, JobState] = {
 def generate_content_result(data: dict[str, Any], requested_model: str = "") -> ChatResult:
     """Return the reply in a ``GenerateContentResponse``."""
     candidate = (data.get("candidates") or [{}])[0]
-    text, thoughts = [], []
+    text: list[str] = []
+    thoughts: list[str] = []
     for part in (candidate.get("content") or {}).get("parts") or ():
         if part.get("text"):
             (thoughts if part.get("thought") else text).append(part["text"])
@@ -146,7 +147,8 @@ class GeminiBatchClient(BatchClient):
         if isinstance(item.get("response"), dict):
             return BatchOutcome(key, result=generate_content_result(item["response"]))
         error = item.get("error") or {}
-        status = error.get("code") if isinstance(error.get("code"), int) else 400
+        code = error.get("code")
+        status = code if isinstance(code, int) else 400
         return BatchOutcome(key, error=self.row_error(status, {"error": error}))
 
     def _job(self, data: dict[str, Any]) -> RemoteJob:

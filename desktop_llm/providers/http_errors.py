@@ -65,6 +65,15 @@ _TYPE_STATUS = {
 }
 
 
+def without_credentials(url: str) -> str:
+    """Return ``url`` with any ``user:password@`` replaced, for messages (they end up in the database)."""
+    scheme, separator, rest = url.partition("://")
+    authority, slash, path = rest.partition("/")
+    if not separator or "@" not in authority:
+        return url
+    return f"{scheme}://[redacted]@{authority.rpartition('@')[2]}{slash}{path}"
+
+
 @dataclass(frozen=True)
 class Origin:
     """Who answered, for messages: the provider's name, where its key comes from, its address.

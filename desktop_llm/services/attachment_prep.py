@@ -264,8 +264,10 @@ class AttachmentPreparer:
             if cached is not None:
                 self._cache.move_to_end(key)
         if cached is None:
-            cached = self._image(attachment, support.kind) if kind == "image" else self._pdf(
-                attachment, support, native, strict
+            cached = (
+                self._image(attachment, support.kind)
+                if kind == "image"
+                else self._pdf(attachment, support, native, strict)
             )
             with self._lock:
                 self._cache[key] = cached
@@ -303,6 +305,17 @@ class AttachmentPreparer:
         return _Piece(fence_text(header, text), None, 0)
 
 
+def preload_image_libraries() -> None:
+    """Import Pillow and its common codecs now (blocking; an import holds the interpreter lock).
+
+    Done at start-up, off the Qt thread, beside the tokenizer files: imported on first use they
+    would stall the window for a tenth of a second just as the first photo is attached.
+    """
+    from PIL import Image, JpegImagePlugin, PngImagePlugin, WebPImagePlugin  # noqa: F401
+
+    Image.init()
+
+
 def _digest(data: bytes) -> bytes:
     return hashlib.blake2b(data, digest_size=16).digest()
 
@@ -318,7 +331,7 @@ def extract_pdf_text(attachment: Attachment) -> tuple[int, str]:
     Raises:
         AttachmentRefused: the file is not a PDF PDFium can open (damaged, or password-protected).
     """
-    import pypdfium2 as pdfium  # loaded on first use: most sessions never read a PDF
+    import pypdfium2 as pdfium  # type: ignore[import-untyped]  # loaded on first use: few chats have PDFs
 
     try:
         document = pdfium.PdfDocument(attachment.data)
@@ -369,19 +382,23 @@ def scale_image(attachment: Attachment, kind: str) -> tuple[Attachment, int, int
         return attachment, width, height
     if image.format == "JPEG":
         image.draft("RGB", target)  # decode at a fraction of the size: much faster for photos
-    image = ImageOps.exif_transpose(image)
-    if image.size != target:
-        image = image.resize(target, Image.Resampling.LANCZOS, reducing_gap=3.0)
+    upright: Image.Image = ImageOps.exif_transpose(image)
+    if upright.size != target:
+        upright = upright.resize(target, Image.Resampling.LANCZOS, reducing_gap=3.0)
     keep_jpeg = attachment.media_type == "image/jpeg"
-    data, media_type = _encode(image, "JPEG" if keep_jpeg else "PNG")
+    data, media_type = _encode(upright, "JPEG" if keep_jpeg else "PNG")
     while len(data) > limit.max_bytes:
         # Too many bytes even at the right size (a noisy PNG): JPEG, then smaller, until it fits.
         if media_type == "image/png":
-            data, media_type = _encode(image, "JPEG")
+            data, media_type = _encode(upright, "JPEG")
             continue
-        image = image.resize((max(1, image.width * 3 // 4), max(1, image.height * 3 // 4)))
-        data, media_type = _encode(image, "JPEG")
-    return Attachment(_sent_name(attachment.name, media_type), media_type, data), image.width, image.height
+        upright = upright.resize((max(1, upright.width * 3 // 4), max(1, upright.height * 3 // 4)))
+        data, media_type = _encode(upright, "JPEG")
+    return (
+        Attachment(_sent_name(attachment.name, media_type), media_type, data),
+        upright.width,
+        upright.height,
+    )
 
 
 def _sent_name(name: str, media_type: str) -> str:

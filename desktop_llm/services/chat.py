@@ -252,11 +252,12 @@ class ChatService:
                 )
 
         user_message = await self._db.call(append_user)
+        question = text.strip() or ", ".join(a.name for a in attachments)  # files alone: name them
         if not conversation.title:
-            self._name_soon(conversation, text, placeholder=True)
+            self._name_soon(conversation, question, placeholder=True)
         reply = await self._reply(conversation, user_message, announce_user=True)
         if not conversation.title and reply.status == "complete" and self._auto_titles():
-            self._name_soon(conversation, text, answer=reply.content)
+            self._name_soon(conversation, question, answer=reply.content)
         return reply
 
     async def regenerate(self, message_id: str) -> StoredMessage:

@@ -12,10 +12,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from desktop_llm.core.catalog import Catalog
 from desktop_llm.core.context import ContextMessage, ContextRequest, FitResult, Summary, fit_context
+from desktop_llm.core.prompt_data import DATA_NOTICE, data_block
 from desktop_llm.core.tokens import TokenCounter
 from desktop_llm.providers import ChatRequest, Message
 from desktop_llm.services.attachment_prep import PreparedMessage
@@ -42,6 +44,11 @@ class ContextPlan:
     context_window: int
     exact: bool
     model_known: bool
+    input_rate: Decimal | None = None  # list dollars per million prompt tokens, when known
+
+    def prompt_dollars(self, tokens: int) -> Decimal | None:
+        """Return what ``tokens`` of prompt cost at the model's list price (images by their rule)."""
+        return None if self.input_rate is None else self.input_rate * tokens / 1_000_000
 
     @property
     def excluded_ids(self) -> frozenset[str]:
@@ -123,7 +130,8 @@ class ContextPlanner:
             temperature=params.get("temperature"),
             max_tokens=params.get("max_tokens"),
         )
-        return ContextPlan(chat_request, fit, info.context_window, exact, info.known)
+        rate = info.price.rates_for(fit.total_tokens).input if info.price is not None else None
+        return ContextPlan(chat_request, fit, info.context_window, exact, info.known, rate)
 
     def _context_messages(
         self,
@@ -158,7 +166,8 @@ class ContextPlanner:
         stored = params.get("summary")
         if not isinstance(stored, dict) or not stored.get("text") or not stored.get("covers_through_id"):
             return None
-        text = SUMMARY_PREFIX + str(stored["text"])
+        # The model wrote it from what people and models said: it joins as data, not orders.
+        text = f"{SUMMARY_PREFIX}{DATA_NOTICE}\n\n{data_block('summary', str(stored['text']))}"
         tokens = self._counter.count_message("system", text, model).count
         return Summary(ContextMessage(SUMMARY_ID, "system", text, tokens), str(stored["covers_through_id"]))
 

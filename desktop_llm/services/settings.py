@@ -321,6 +321,9 @@ class SettingsService:
                 settings = validate_app_settings({**dataclasses.asdict(settings), name: value})
             except InvalidSetting as error:
                 log.warning("ignoring the stored setting %s: %s", name, error)
+                if str(error) == PROXY_CREDENTIALS_REFUSED:
+                    # Stored by an older version: a password has no place in the database.
+                    await self._db.call(lambda db: SettingsRepository(db).delete("proxy"))
         return settings
 
     async def save_app_settings(self, values: Mapping[str, Any]) -> AppSettings:

@@ -94,6 +94,7 @@ def usage_record(row: UsageRow) -> UsageRecord:
         cached_input_tokens=row.cached_input_tokens,
         reasoning_tokens=row.reasoning_tokens,
         conversation_id=row.conversation_id,
+        batch=row.batch,
     )
 
 

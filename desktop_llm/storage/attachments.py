@@ -52,18 +52,44 @@ class AttachmentRepository:
             self._store_blob(conn, digest, data)
         return AttachmentRef(sha256=digest, name=name, media_type=media_type, size=len(data))
 
-    def store_hashed(self, digest: str, data: bytes) -> None:
-        """Keep ``data`` whose sha256 the caller has checked is ``digest`` (import)."""
+    def store_stream(self, digest: str, size: int, pieces: Iterable[bytes]) -> None:
+        """Keep ``size`` bytes arriving in ``pieces`` under ``digest`` without holding them all (import).
+
+        The caller has checked that the pieces hash to ``digest``; they are written straight
+        into the row's blob. Nothing is written when the bytes are already stored.
+
+        Raises:
+            ValueError: the pieces do not add up to ``size`` bytes.
+        """
         with self._db.transaction() as conn:
-            self._store_blob(conn, digest, data)
+            if self.has_blob(digest):
+                return
+            seq = conn.execute(
+                "INSERT INTO attachment_blobs (sha256, size, data, created_at) VALUES (?, ?, zeroblob(?), ?) "
+                "RETURNING seq",
+                (digest, size, size, now_timestamp()),
+            ).fetchone()[0]
+            written = 0
+            with conn.blobopen("attachment_blobs", "data", seq) as blob:
+                for piece in pieces:
+                    if written + len(piece) > size:
+                        raise ValueError(f"attachment {digest} has more than the {size:,} bytes announced")
+                    blob.write(piece)
+                    written += len(piece)
+            if written != size:
+                raise ValueError(f"attachment {digest} has {written:,} bytes, not the {size:,} announced")
 
     def has_blob(self, digest: str) -> bool:
         """Return whether bytes with this sha256 are stored."""
         row = self._db.conn.execute("SELECT 1 FROM attachment_blobs WHERE sha256 = ?", (digest,)).fetchone()
         return row is not None
 
-    def attach(self, message_id: str, references: Sequence[AttachmentRef]) -> None:
+    def attach(self, message_id: str, references: Sequence[AttachmentRef], *, stored: bool = True) -> None:
         """Add ``references`` to the message's attachments, after any it has, in the order given.
+
+        Args:
+            stored: check now that the bytes are stored; an import passes False when they come
+                later in the same transaction (the foreign key is checked at commit).
 
         Raises:
             NotFound: a reference names bytes that are not stored, or the message does not exist.
@@ -78,7 +104,7 @@ class AttachmentRepository:
                 (message_id,),
             ).fetchone()[0]
             for offset, reference in enumerate(references):
-                if not self.has_blob(reference.sha256):
+                if stored and not self.has_blob(reference.sha256):
                     raise NotFound("attachment", reference.sha256)
                 conn.execute(
                     "INSERT INTO message_attachments (message_id, position, sha256, name, media_type) "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import IO
 
 from desktop_llm.storage.records import Conversation, StoredMessage, TemplateRecord, TemplateVersion
 
@@ -22,3 +23,16 @@ class TemplateBundle:
 
     template: TemplateRecord
     versions: tuple[TemplateVersion, ...]
+
+
+@dataclass(frozen=True)
+class AttachmentBlob:
+    """One attachment's bytes in an import file, checked against its stated sha256 and size.
+
+    ``data`` holds the decoded bytes (positioned at the start) when the reader was asked to
+    keep them, else None.
+    """
+
+    sha256: str
+    size: int
+    data: IO[bytes] | None = None

@@ -3,8 +3,9 @@
 A ChatGPT conversation is a ``mapping`` of nodes ``{id, message, parent, children}`` under a
 root whose message is null, plus ``current_node``, the leaf of the branch on screen. Kept:
 every branch, text, code (as a fenced block), execution and other tool output (labelled),
-quotes and browsing results, images and audio as placeholders such as ``[image]``, the
-model's "thoughts" (as the next reply's reasoning). Skipped, with the tree kept connected
+quotes and browsing results, images the export's .zip holds (as attachments, see
+chatgpt_assets.py), other media as placeholders such as ``[image]``, the model's "thoughts" (as
+the next reply's reasoning). Skipped, with the tree kept connected
 (children move up to the nearest kept ancestor): the null root, messages hidden from the
 conversation (hidden system prompts, custom-instruction and memory context), empty messages.
 
@@ -14,15 +15,18 @@ Ids: ChatGPT's ids are UUIDs and are kept; any other id becomes a UUID derived f
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from desktop_llm.storage.bundles import ConversationBundle
+from desktop_llm.storage.chatgpt_assets import AssetInfo
 from desktop_llm.storage.content_hash import tree_content_hash
 from desktop_llm.storage.message_tree import parents_first
-from desktop_llm.storage.records import Conversation, StoredMessage
+from desktop_llm.storage.records import AttachmentRef, Conversation, StoredMessage
 from desktop_llm.storage.timeutil import format_timestamp
 from desktop_llm.storage.validation import Problems, object_at
 
@@ -34,6 +38,10 @@ _MEDIA_PLACEHOLDERS = {
     "audio_asset_pointer": "[audio]",
     "real_time_user_audio_video_asset_pointer": "[video]",
 }
+
+
+# Finds the file an image part points at (the .zip's ``ZipAssets.resolve``); None: no files.
+Resolver = Callable[[str, AssetInfo], AttachmentRef | None]
 
 
 def looks_like_chatgpt(value: Any) -> bool:
@@ -81,6 +89,44 @@ def _thoughts(content: dict[str, Any]) -> str:
     return "\n\n".join(piece for piece in pieces if piece)
 
 
+def _asset_infos(message: dict[str, Any]) -> dict[str, AssetInfo]:
+    """Return what ``metadata.attachments`` says about each file id: its name and type."""
+    infos: dict[str, AssetInfo] = {}
+    for item in _object(message.get("metadata")).get("attachments") or []:
+        if isinstance(item, dict) and isinstance(item.get("id"), str):
+            name, kind = item.get("name"), item.get("mimeType") or item.get("mime_type")
+            infos[item["id"]] = AssetInfo(
+                name if isinstance(name, str) and name else None,
+                kind if isinstance(kind, str) and kind else None,
+            )
+    return infos
+
+
+def _attachments(
+    content: dict[str, Any], message: dict[str, Any], resolve: Resolver | None
+) -> tuple[dict[str, Any], tuple[AttachmentRef, ...]]:
+    """Return the content with the image parts the .zip holds taken out, and those images."""
+    parts = content.get("parts")
+    if resolve is None or not isinstance(parts, list):
+        return content, ()
+    infos = _asset_infos(message)
+    kept: list[Any] = []
+    found: list[AttachmentRef] = []
+    for part in parts:
+        pointer = part.get("asset_pointer") if isinstance(part, dict) else None
+        if (
+            isinstance(part, dict)
+            and part.get("content_type") == "image_asset_pointer"
+            and isinstance(pointer, str)
+        ):
+            key = pointer.split("://", 1)[-1]
+            if (ref := resolve(pointer, infos.get(key, AssetInfo()))) is not None:
+                found.append(ref)
+                continue
+        kept.append(part)
+    return ({**content, "parts": kept} if found else content), tuple(found)
+
+
 def _content_text(content: dict[str, Any]) -> str:
     """Return the readable text of one message's content, whatever its type."""
     kind = content.get("content_type")
@@ -124,6 +170,7 @@ class _Reading:
 
     conversation_id: str
     default_time: str
+    resolve: Resolver | None = None
     messages: list[StoredMessage] = field(default_factory=list)
     anchor: dict[str, str | None] = field(default_factory=dict)  # node -> nearest kept message id
     carried_reasoning: dict[str, str] = field(default_factory=dict)  # node -> thoughts not yet shown
@@ -142,15 +189,18 @@ def _hidden(message: dict[str, Any], content: dict[str, Any]) -> bool:
     )
 
 
-def _visible_text(message: dict[str, Any], content: dict[str, Any]) -> tuple[str, str] | None:
+def _visible_text(
+    message: dict[str, Any], content: dict[str, Any], has_files: bool = False
+) -> tuple[str, str] | None:
     """Return (our role, text) for a message shown in the conversation, or None to skip it."""
     author = _object(message.get("author"))
     role = author.get("role")
     text = _content_text(content).strip()
-    if not text or role not in ("system", "user", "assistant", "tool"):
+    if not (text or has_files) or role not in ("system", "user", "assistant", "tool"):
         return None
-    if role == "tool":  # our roles have no "tool": the output is shown as the assistant's, labelled
-        return "assistant", f"Tool output ({author.get('name') or 'tool'}):\n\n{text}"
+    if role == "tool":  # ChatGPT's tool output has no call to answer: the assistant's, labelled
+        label = f"Tool output ({author.get('name') or 'tool'}):"
+        return "assistant", f"{label}\n\n{text}" if text else label
     return role, text
 
 
@@ -180,11 +230,13 @@ def _visit(node: _Node, reading: _Reading, times: dict[str, str]) -> None:
     message = node.message
     content = _object(message.get("content")) if message else {}
     visible = None
+    files: tuple[AttachmentRef, ...] = ()
     if message is not None and not _hidden(message, content):
         if content.get("content_type") == "thoughts":
             reasoning = "\n\n".join(p for p in (reasoning, _thoughts(content)) if p)
         else:
-            visible = _visible_text(message, content)
+            content, files = _attachments(content, message, reading.resolve)
+            visible = _visible_text(message, content, bool(files))
     if message is None or visible is None:
         reading.anchor[node.id] = parent_anchor
         reading.carried_reasoning[node.id] = reasoning
@@ -216,14 +268,28 @@ def _visit(node: _Node, reading: _Reading, times: dict[str, str]) -> None:
         created_at=created,
         pinned=False,
     )
+    if files:
+        kept = dataclasses.replace(kept, attachments=files)
     reading.messages.append(kept)
     reading.anchor[node.id] = kept.id
     reading.carried_reasoning[node.id] = "" if shown_reasoning else reasoning
 
 
-def _read_nodes(mapping: dict[str, Any], path: str, problems: Problems) -> list[_Node] | None:
+def _read_nodes(
+    mapping: dict[str, Any], path: str, problems: Problems, conversation_id: str
+) -> list[_Node] | None:
     nodes: list[_Node] = []
     ok = True
+    spelled: dict[str, str] = {}  # our message id -> the node id it came from
+    for node_id in mapping:
+        ours = _uuid_for(node_id, f"message:{conversation_id}")
+        if (first := spelled.setdefault(ours, node_id)) != node_id:
+            # Two spellings of one UUID ("6F3E…" and "6f3e…") would become one message twice.
+            problems.add(
+                f"{path}.mapping[{node_id!r}]",
+                f"the same node id as {first!r} written another way; each node needs its own id",
+            )
+            ok = False
     for node_id, raw in mapping.items():
         node_path = f"{path}.mapping[{node_id!r}]"
         if (node := object_at(raw, node_path, problems)) is None:
@@ -251,22 +317,35 @@ def _read_nodes(mapping: dict[str, Any], path: str, problems: Problems) -> list[
     return ordered if not looped else None
 
 
-def read_chatgpt_conversation(value: Any, path: str, problems: Problems) -> ConversationBundle | None:
-    """Return one ChatGPT conversation as records, or None after recording its problems."""
+def _earliest(mapping: dict[str, Any]) -> str:
+    """Return the earliest message time in ``mapping`` (the epoch when none has one)."""
+    times = (
+        _timestamp(_object(_object(node).get("message")).get("create_time")) for node in mapping.values()
+    )
+    return min((time for time in times if time), default="1970-01-01T00:00:00.000Z")
+
+
+def read_chatgpt_conversation(
+    value: Any, path: str, problems: Problems, resolve: Resolver | None = None
+) -> ConversationBundle | None:
+    """Return one ChatGPT conversation as records, or None after recording its problems.
+
+    Args:
+        resolve: finds the file an image points at (the export .zip's); without it, or when
+            it finds none, an image is the text ``[image]``.
+    """
     if (obj := object_at(value, path, problems)) is None:
         return None
     if not isinstance(obj.get("mapping"), dict):
         problems.add(f"{path}.mapping", "missing: not a ChatGPT conversation")
         return None
-    nodes = _read_nodes(obj["mapping"], path, problems)
+    raw_id = obj.get("id") or obj.get("conversation_id")
+    created = _timestamp(obj.get("create_time")) or _earliest(obj["mapping"])
+    conversation_id = _uuid_for(raw_id if raw_id else f"{created}:{obj.get('title')}", "conversation")
+    nodes = _read_nodes(obj["mapping"], path, problems, conversation_id)
     if nodes is None:
         return None
-    raw_id = obj.get("id") or obj.get("conversation_id")
-    created = _timestamp(obj.get("create_time")) or min(
-        (n.created_at for n in nodes if n.created_at), default="1970-01-01T00:00:00.000Z"
-    )
-    conversation_id = _uuid_for(raw_id if raw_id else f"{created}:{obj.get('title')}", "conversation")
-    reading = _Reading(conversation_id, created)
+    reading = _Reading(conversation_id, created, resolve)
     times: dict[str, str] = {}
     for node in nodes:
         _visit(node, reading, times)
@@ -276,7 +355,7 @@ def read_chatgpt_conversation(value: Any, path: str, problems: Problems) -> Conv
     if leaf is None and reading.messages:
         parents = {message.parent_id for message in reading.messages}
         leaves = [message for message in reading.messages if message.id not in parents]
-        leaf = max(leaves, key=lambda m: m.created_at).id
+        leaf = max(leaves, key=lambda m: m.created_at).id if leaves else None
     title = obj.get("title")
     model = obj.get("default_model_slug")
     conversation = Conversation(

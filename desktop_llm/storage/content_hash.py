@@ -13,6 +13,15 @@ messages in the same tree shape, whatever their ids, titles, folders or flags. T
 
 Ids never enter the hash, so a conversation imported under new ids still matches its original;
 sibling order does not either (children are a sorted set of hashes).
+
+Since format version 2 a node also covers, only when the message has them (so a plain
+message hashes exactly as in version 1):
+
+    "attachments": [[sha256, name, media_type], ...]              in the message's order
+    "tool_calls":  [[id, name, arguments, provider_data], ...]     in the message's order
+    "tool":        [tool_call_id, tool_name, server, is_error]     for a role "tool" message
+
+The tool's duration is left out, like the usage figures: it is a measurement, not content.
 """
 
 from __future__ import annotations
@@ -20,8 +29,10 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import defaultdict
-from collections.abc import Iterable
-from typing import Protocol
+from collections.abc import Iterable, Sequence
+from typing import Any, Protocol
+
+from desktop_llm.storage.records import AttachmentRef, StoredToolCall
 
 HASH_VERSION = 1
 
@@ -41,6 +52,18 @@ class TreeMessage(Protocol):
     def reasoning(self) -> str: ...
     @property
     def created_at(self) -> str: ...
+    @property
+    def attachments(self) -> Sequence[AttachmentRef]: ...
+    @property
+    def tool_calls(self) -> Sequence[StoredToolCall]: ...
+    @property
+    def tool_call_id(self) -> str | None: ...
+    @property
+    def tool_name(self) -> str | None: ...
+    @property
+    def tool_server(self) -> str | None: ...
+    @property
+    def tool_is_error(self) -> bool: ...
 
 
 def _sha256_of(value: object) -> str:
@@ -68,16 +91,27 @@ def tree_content_hash(conversation_created_at: str, messages: Iterable[TreeMessa
             stack.append((message_id, True))
             stack.extend((child, False) for child in children[message_id])
             continue
-        message = by_id[message_id]
-        hashes[message_id] = _sha256_of(
-            {
-                "role": message.role,
-                "content": message.content,
-                "reasoning": message.reasoning,
-                "created_at": message.created_at,
-                "children": sorted(hashes[child] for child in children[message_id]),
-            }
-        )
+        node = _node(by_id[message_id])
+        node["children"] = sorted(hashes[child] for child in children[message_id])
+        hashes[message_id] = _sha256_of(node)
     return _sha256_of(
         {"created_at": conversation_created_at, "roots": sorted(hashes[root] for root in children[None])}
     )
+
+
+def _node(message: TreeMessage) -> dict[str, Any]:
+    node: dict[str, Any] = {
+        "role": message.role,
+        "content": message.content,
+        "reasoning": message.reasoning,
+        "created_at": message.created_at,
+    }
+    if message.attachments:
+        node["attachments"] = [[ref.sha256, ref.name, ref.media_type] for ref in message.attachments]
+    if message.tool_calls:
+        node["tool_calls"] = [
+            [call.id, call.name, call.arguments, call.provider_data] for call in message.tool_calls
+        ]
+    if message.role == "tool":
+        node["tool"] = [message.tool_call_id, message.tool_name, message.tool_server, message.tool_is_error]
+    return node

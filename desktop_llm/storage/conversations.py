@@ -28,6 +28,9 @@ class _Sentinel:
 ANY: Final = _Sentinel("ANY")  # list(folder_id=ANY): conversations in any folder or none
 KEEP: Final = _Sentinel("KEEP")  # update_settings(model=KEEP): leave the field as it is
 
+# A conversation an import is still writing is hidden from every list, count and search.
+VISIBLE = "hidden_by_import IS NULL"
+
 COLUMNS = (
     "id, title, created_at, updated_at, pinned, folder_id, archived, deleted_at, "
     "provider_id, model, system_prompt, params, current_leaf_id"
@@ -229,9 +232,11 @@ class ConversationRepository:
     def empty_trash(self) -> int:
         """Delete every conversation in the trash for good; return how many."""
         with self._db.transaction() as conn:
-            trashed = "conversation_id IN (SELECT id FROM conversations WHERE deleted_at IS NOT NULL)"
-            self._detach_messages(conn, trashed, ())
-            return conn.execute("DELETE FROM conversations WHERE deleted_at IS NOT NULL").rowcount
+            trashed = f"deleted_at IS NOT NULL AND {VISIBLE}"  # not an import's, still hidden
+            self._detach_messages(
+                conn, f"conversation_id IN (SELECT id FROM conversations WHERE {trashed})", ()
+            )
+            return conn.execute(f"DELETE FROM conversations WHERE {trashed}").rowcount
 
     # -- folders ---------------------------------------------------------------------------
 
@@ -275,7 +280,7 @@ class ConversationRepository:
     def _filter(
         folder_id: str | _Sentinel | None, include_archived: bool, trashed: bool
     ) -> tuple[str, tuple[object, ...]]:
-        clauses = ["deleted_at IS NOT NULL" if trashed else "deleted_at IS NULL"]
+        clauses = ["deleted_at IS NOT NULL" if trashed else "deleted_at IS NULL", VISIBLE]
         params: list[object] = []
         if not trashed and not include_archived:
             clauses.append("archived = 0")

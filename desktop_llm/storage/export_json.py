@@ -2,7 +2,8 @@
 
 The format is defined in docs/export-format.md. The document is written piece by piece, one
 conversation at a time, from one read snapshot of the database, so a large export needs little
-memory and is consistent even while the app keeps writing.
+memory and is consistent even while the app keeps writing. Attachment bytes are written once
+each (however many messages carry them), base64-encoded from the database a piece at a time.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from typing import Any, TextIO
 from desktop_llm import __version__
 from desktop_llm.storage import conversations, messages
 from desktop_llm.storage.atomic_write import atomic_text_file
+from desktop_llm.storage.attachment_stream import ENCODE_PIECE, encode_pieces
+from desktop_llm.storage.attachments import AttachmentRepository
 from desktop_llm.storage.bundles import ConversationBundle, TemplateBundle
 from desktop_llm.storage.content_hash import tree_content_hash
 from desktop_llm.storage.database import Database
@@ -62,16 +65,28 @@ def _members(record: object) -> dict[str, Any]:
     return {item.name: getattr(record, item.name) for item in dataclasses.fields(record)}  # type: ignore[arg-type]
 
 
-_V1_MESSAGE_FIELDS = tuple(
+_TOOL_RESULT_FIELDS = ("tool_call_id", "tool_name", "tool_server", "tool_is_error", "tool_duration_ms")
+_PLAIN_FIELDS = tuple(
     item.name
     for item in dataclasses.fields(StoredMessage)
-    if item.name != "conversation_id" and not item.name.startswith("tool_") and item.name != "attachments"
+    if item.name not in {"conversation_id", "attachments", "tool_calls", *_TOOL_RESULT_FIELDS}
 )
 
 
 def message_document(message: StoredMessage) -> dict[str, Any]:
-    """Return a message as the export format writes it (its conversation is implied)."""
-    return {name: getattr(message, name) for name in _V1_MESSAGE_FIELDS}
+    """Return a message as the export format writes it (its conversation is implied).
+
+    Attachments, tool calls and a tool result's members are written only when the message has
+    them, so a plain message reads as it did in version 1.
+    """
+    document = {name: getattr(message, name) for name in _PLAIN_FIELDS}
+    if message.attachments:
+        document["attachments"] = [_members(ref) for ref in message.attachments]
+    if message.tool_calls:
+        document["tool_calls"] = [_members(call) for call in message.tool_calls]
+    if message.role == "tool":
+        document.update((name, getattr(message, name)) for name in _TOOL_RESULT_FIELDS)
+    return document
 
 
 def conversation_document(bundle: ConversationBundle) -> dict[str, Any]:
@@ -101,7 +116,8 @@ def load_conversation(db: Database, conversation: Conversation) -> ConversationB
 def _selected_conversations(db: Database, ids: Sequence[str] | None) -> list[Conversation]:
     if ids is None:
         rows = db.conn.execute(
-            f"SELECT {conversations.COLUMNS} FROM conversations ORDER BY created_at, seq"
+            f"SELECT {conversations.COLUMNS} FROM conversations WHERE {conversations.VISIBLE} "
+            "ORDER BY created_at, seq"
         ).fetchall()
         return [conversations.conversation_from_row(row) for row in rows]
     repository = conversations.ConversationRepository(db)
@@ -149,6 +165,8 @@ def write_export(
         out.write(",\n")
         _write_list(out, "templates", (template_document(template) for template in templates))
         out.write(",\n")
+        _write_attachments(db, out, None if conversation_ids is None else [c.id for c in chosen])
+        out.write(",\n")
         message_count = 0
 
         def documents() -> Iterator[dict[str, Any]]:
@@ -161,6 +179,41 @@ def write_export(
         _write_list(out, "conversations", documents())
         out.write("}\n")
     return ExportSummary(len(chosen), message_count, len(folders), len(templates))
+
+
+_BLOBS_IN = """
+SELECT b.sha256, b.size FROM attachment_blobs AS b
+WHERE b.sha256 IN (
+    SELECT a.sha256 FROM message_attachments AS a JOIN messages AS m ON m.id = a.message_id
+    WHERE m.conversation_id IN (SELECT value FROM json_each(?))
+) ORDER BY b.seq
+"""
+_BLOBS_USED = f"""
+SELECT b.sha256, b.size FROM attachment_blobs AS b
+WHERE EXISTS (
+    SELECT 1 FROM message_attachments AS a JOIN messages AS m ON m.id = a.message_id
+    JOIN conversations AS c ON c.id = m.conversation_id
+    WHERE a.sha256 = b.sha256 AND c.{conversations.VISIBLE}
+) ORDER BY b.seq
+"""
+
+
+def _write_attachments(db: Database, out: TextIO, conversation_ids: list[str] | None) -> None:
+    """Write the bytes of every attachment the exported messages carry, once each, as base64."""
+    if conversation_ids is None:
+        rows = db.conn.execute(_BLOBS_USED).fetchall()
+    else:
+        rows = db.conn.execute(_BLOBS_IN, (_dumps(conversation_ids),)).fetchall()
+    files = AttachmentRepository(db)
+    out.write('"attachments": [')
+    separator = "\n"
+    for row in rows:
+        out.write(f'{separator}{{"sha256": "{row["sha256"]}", "size": {int(row["size"])}, "data": "')
+        for text in encode_pieces(files.chunks(row["sha256"], ENCODE_PIECE)):
+            out.write(text)
+        out.write('"}')
+        separator = ",\n"
+    out.write("\n]")
 
 
 def _write_list(out: TextIO, name: str, items: Iterator[dict[str, Any]]) -> None:

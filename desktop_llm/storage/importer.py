@@ -2,13 +2,16 @@
 
 The file is read twice, one conversation at a time, so a 200 MB export fits in little memory:
 
-1. *Scan*: check every value (problems named precisely) and note each conversation's ids and
-   content hash. Any problem raises :class:`ImportFailed` before the database is touched.
-2. *Plan* (inside the write transaction): skip conversations whose content hash is already
+1. *Scan*: check every value (problems named precisely) and note each conversation's ids,
+   content hash and attachments; attachment bytes are decoded and hashed as they stream by,
+   not kept. Any problem raises :class:`ImportFailed` before the database is touched.
+2. *Plan* (in one read snapshot): skip conversations whose content hash is already
    stored or came earlier in the file; give new ids to conversations and messages whose ids are
    taken; reuse identical folders, skip identical templates. Nothing is ever overwritten.
-3. *Write*: read the file again and insert what the plan keeps. If the file changed between
-   the two readings, the transaction is rolled back.
+3. *Write*: read the file again and insert what the plan keeps, attachment bytes included
+   (only those a kept conversation refers to and the database lacks), in short transactions,
+   hidden until the last one shows everything (import_writer.py). If the file changed between
+   the two readings, or anything fails, what was written is deleted again.
 """
 
 from __future__ import annotations
@@ -16,20 +19,22 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
-from collections.abc import Iterable
+import sqlite3
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from desktop_llm.storage.bundles import ConversationBundle, TemplateBundle
+from desktop_llm.storage.attachments import AttachmentRepository
+from desktop_llm.storage.bundles import AttachmentBlob, ConversationBundle, TemplateBundle
 from desktop_llm.storage.conversations import ConversationRepository
 from desktop_llm.storage.database import Database
 from desktop_llm.storage.errors import ImportFailed
-from desktop_llm.storage.export_json import load_conversation
+from desktop_llm.storage.export_json import load_conversation, read_snapshot
 from desktop_llm.storage.import_reader import read_items
 from desktop_llm.storage.import_source import DEFAULT_LIMITS, ImportLimits, ImportSource, detect_source
-from desktop_llm.storage.messages import MessageRepository
-from desktop_llm.storage.records import Folder
-from desktop_llm.storage.templates import TemplateRepository, content_hash
+from desktop_llm.storage.import_writer import BATCH_MESSAGES, HiddenImport, remove_abandoned
+from desktop_llm.storage.records import Conversation, Folder, StoredMessage
+from desktop_llm.storage.templates import TemplateRepository
 from desktop_llm.storage.timeutil import new_id
 from desktop_llm.storage.validation import Problems
 
@@ -58,6 +63,7 @@ class _Seen:
     created_at: str
     message_ids: tuple[str, ...]
     content_hash: str
+    attachments: frozenset[str] = frozenset()  # the sha256 of every file its messages carry
 
 
 @dataclass
@@ -65,6 +71,7 @@ class _Scan:
     folders: list[Folder] = field(default_factory=list)
     templates: list[TemplateBundle] = field(default_factory=list)
     conversations: list[_Seen] = field(default_factory=list)
+    blobs: dict[str, int] = field(default_factory=dict)  # sha256 -> size, for the file's attachments
 
 
 @dataclass(frozen=True)
@@ -82,20 +89,56 @@ class _Plan:
     new_folders: list[Folder] = field(default_factory=list)
     new_templates: list[TemplateBundle] = field(default_factory=list)
     decisions: list[_Decision] = field(default_factory=list)
+    blobs: set[str] = field(default_factory=set)  # attachments to write: wanted and not yet stored
 
 
-def import_file(db: Database, path: Path, *, limits: ImportLimits = DEFAULT_LIMITS) -> ImportResult:
+def import_file(
+    db: Database,
+    path: Path,
+    *,
+    limits: ImportLimits = DEFAULT_LIMITS,
+    batch_messages: int = BATCH_MESSAGES,
+    after_batch: Callable[[], None] | None = None,
+) -> ImportResult:
     """Import ``path`` (desktop-llm JSON, ChatGPT ``conversations.json`` or its .zip) into ``db``.
+
+    Written in short transactions, hidden until the end (see import_writer.py): another
+    process writing meanwhile waits a moment at most, and sees the import all at once or not
+    at all.
+
+    Args:
+        batch_messages: messages written per transaction.
+        after_batch: called after each transaction of the write pass (for tests).
 
     Raises:
         ImportFailed: the input is unreadable or invalid; ``.problems`` names each problem and
             nothing was changed.
     """
     source = detect_source(Path(path), limits)
-    scan = _scan(source, limits)
-    with db.transaction():
-        plan = _plan(db, scan)
-        return _write(db, source, limits, scan, plan)
+    try:
+        scan = _scan(source, limits)
+        remove_abandoned(db)
+        with read_snapshot(db):  # a plan needs no write lock: the hidden writes never clash with it
+            plan = _plan(db, scan)
+        writer = HiddenImport(db, plan.blobs, batch_messages=batch_messages, after_batch=after_batch)
+        try:
+            return _write(db, source, limits, scan, plan, writer)
+        except BaseException:
+            writer.discard()
+            raise
+    except sqlite3.IntegrityError as error:
+        # The plan was made in a snapshot; another writer took one of its ids since.
+        raise ImportFailed(
+            [f"another program wrote to the database during the import ({error}); try again"],
+            source=source.describe(),
+        ) from error
+    except RecursionError:
+        # The reader refuses JSON nested deeper than it can parse; a value just below that
+        # limit can still be too deep to copy or write. The transaction was rolled back.
+        raise ImportFailed(
+            ["a value is nested too deeply to import (lists and objects inside each other)"],
+            source=source.describe(),
+        ) from None
 
 
 # --- 1. scan -----------------------------------------------------------------------------------
@@ -105,8 +148,11 @@ def _scan(source: ImportSource, limits: ImportLimits) -> _Scan:
     problems = Problems()
     scan = _Scan()
     folder_refs: list[tuple[str, str]] = []
+    references: list[tuple[str, ConversationBundle]] = []
     for path, item in read_items(source, limits, problems):
-        if isinstance(item, Folder):
+        if isinstance(item, AttachmentBlob):
+            scan.blobs[item.sha256] = item.size
+        elif isinstance(item, Folder):
             scan.folders.append(item)
         elif isinstance(item, TemplateBundle):
             scan.templates.append(item)
@@ -114,6 +160,9 @@ def _scan(source: ImportSource, limits: ImportLimits) -> _Scan:
             conversation = item.conversation
             if conversation.folder_id is not None:
                 folder_refs.append((path, conversation.folder_id))
+            attachments = frozenset(ref.sha256 for message in item.messages for ref in message.attachments)
+            if attachments:
+                references.append((path, item))
             scan.conversations.append(
                 _Seen(
                     path,
@@ -121,10 +170,12 @@ def _scan(source: ImportSource, limits: ImportLimits) -> _Scan:
                     conversation.created_at,
                     tuple(message.id for message in item.messages),
                     item.content_hash,
+                    attachments,
                 )
             )
     if not problems:
         _check_references(scan, folder_refs, problems)
+        _check_attachments(scan.blobs, references, problems)
     if problems:
         raise ImportFailed(problems.as_list(), source=source.describe())
     return scan
@@ -141,6 +192,21 @@ def _check_references(scan: _Scan, folder_refs: list[tuple[str, str]], problems:
     for path, folder_id in folder_refs:
         if folder_id not in folder_ids:
             problems.add(f"{path}.folder_id", f"{folder_id!r} is not one of the file's folders")
+
+
+def _check_attachments(
+    blobs: dict[str, int], references: list[tuple[str, ConversationBundle]], problems: Problems
+) -> None:
+    """Name every attachment a message refers to that the file does not carry (or with another size)."""
+    for path, bundle in references:
+        for message in bundle.messages:
+            for ref in message.attachments:
+                size = blobs.get(ref.sha256)
+                where = f"{path}: message {message.id!r}, attachment {ref.name!r}"
+                if size is None:
+                    problems.add(where, f"its bytes (sha256 {ref.sha256}) are not in the file's attachments")
+                elif size != ref.size:
+                    problems.add(where, f"size {ref.size:,} does not match the {size:,} bytes in the file")
 
 
 def _repeats(ids: list[str]) -> Iterable[tuple[int, str]]:
@@ -229,62 +295,57 @@ def _plan(db: Database, scan: _Scan) -> _Plan:
             plan.decisions.append(_Decision(skip=True))
             continue
         known_hashes.add(seen.content_hash)  # a second copy later in the file is skipped
+        plan.blobs.update(seen.attachments)
         clash = seen.id in taken_conversations
         messages_clash = any(message_id in taken_messages for message_id in seen.message_ids)
         plan.decisions.append(_Decision(False, new_id() if clash else seen.id, messages_clash))
         taken_conversations.add(seen.id)
         if not messages_clash:
             taken_messages.update(seen.message_ids)
+    stored = AttachmentRepository(db)
+    plan.blobs = {digest for digest in plan.blobs if not stored.has_blob(digest)}
     return plan
 
 
 # --- 3. write ----------------------------------------------------------------------------------
 
 
-def _insert_conversation(
-    db: Database, bundle: ConversationBundle, decision: _Decision, folder_ids: dict[str, str]
-) -> None:
+def _with_final_ids(
+    bundle: ConversationBundle, decision: _Decision, folder_ids: dict[str, str]
+) -> tuple[Conversation, list[StoredMessage]]:
+    """Return the conversation and its messages under the ids the plan chose."""
     original = bundle.conversation
     ids = {m.id: new_id() for m in bundle.messages} if decision.new_message_ids else {}
+    leaf = original.current_leaf_id
     conversation = dataclasses.replace(
         original,
         id=decision.conversation_id,
         folder_id=folder_ids.get(original.folder_id) if original.folder_id else None,
-        current_leaf_id=(
-            ids.get(original.current_leaf_id, original.current_leaf_id) if original.current_leaf_id else None
-        ),
+        current_leaf_id=ids.get(leaf, leaf) if leaf else None,
     )
-    ConversationRepository(db).insert(conversation)
-    repository = MessageRepository(db)
-    for message in bundle.messages:
-        parent = message.parent_id
-        repository.insert(
-            dataclasses.replace(
-                message,
-                id=ids.get(message.id, message.id),
-                conversation_id=conversation.id,
-                parent_id=ids.get(parent, parent) if parent else None,
-            )
+    messages = [
+        dataclasses.replace(
+            message,
+            id=ids.get(message.id, message.id),
+            conversation_id=conversation.id,
+            parent_id=ids.get(message.parent_id, message.parent_id) if message.parent_id else None,
         )
+        for message in bundle.messages
+    ]
+    return conversation, messages
 
 
 def _write(
-    db: Database, source: ImportSource, limits: ImportLimits, scan: _Scan, plan: _Plan
+    db: Database, source: ImportSource, limits: ImportLimits, scan: _Scan, plan: _Plan, writer: HiddenImport
 ) -> ImportResult:
-    conversations = ConversationRepository(db)
-    for folder in plan.new_folders:
-        conversations.insert_folder(folder)
-    templates = TemplateRepository(db)
-    for bundle in plan.new_templates:
-        templates.insert(bundle.template)
-        for version in bundle.versions:
-            templates.insert_version(dataclasses.replace(version, content_hash=content_hash(version.body)))
-
     problems = Problems()
     index = imported = renamed = message_count = 0
     changed = False
-    with contextlib.closing(read_items(source, limits, problems)) as items:
+    with contextlib.closing(read_items(source, limits, problems, keep_attachments=True)) as items:
         for _, item in items:
+            if isinstance(item, AttachmentBlob):
+                writer.add_blob(item)
+                continue
             if not isinstance(item, ConversationBundle):
                 continue
             if (
@@ -297,15 +358,16 @@ def _write(
             index += 1
             if decision.skip:
                 continue
-            _insert_conversation(db, item, decision, plan.folder_ids)
+            writer.add_conversation(*_with_final_ids(item, decision, plan.folder_ids))
             imported += 1
             message_count += len(item.messages)
             renamed += decision.conversation_id != item.conversation.id or decision.new_message_ids
-    if changed or problems or index != len(scan.conversations):
-        # The transaction this runs in is rolled back: nothing of the half-read file stays.
+    if changed or problems or writer.missing_blobs or index != len(scan.conversations):
+        # The caller deletes what was written, hidden: nothing of the half-read file shows.
         raise ImportFailed(
             [f"{source.describe()} changed while it was being imported; try again"], source=source.describe()
         )
+    writer.publish(plan.new_folders, plan.new_templates)
     return ImportResult(
         format=source.kind,
         imported=imported,

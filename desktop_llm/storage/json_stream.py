@@ -24,12 +24,21 @@ from typing import Any, BinaryIO
 
 _WHITESPACE = re.compile(r"[ \t\n\r]*")
 _NUMBER_TAIL = re.compile(r"[0-9eE.+-]*")
+# Inside a string: where a plain run of characters ends (the closing quote, an escape, or a
+# control character, which JSON forbids there).
+_STRING_SPECIAL = re.compile(r'["\\\x00-\x1f]')
+_ESCAPE = re.compile(
+    r'\\(?:["\\/bfnrt]|u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}|u[0-9a-fA-F]{4})'
+)
+_LONGEST_ESCAPE = 12  # a surrogate pair: \ud83d\ude00
 
 
 def _run_end(pattern: re.Pattern[str], text: str, start: int) -> int:
     """Return where the run of ``pattern`` (which also matches nothing) starting at ``start`` ends."""
     match = pattern.match(text, start)
     return match.end() if match else start
+
+
 # A decode error this close to the end of the buffer may only mean the text is cut short.
 _TRUNCATION_MARGIN = 16
 
@@ -55,7 +64,10 @@ class JsonStream:
         self, raw: BinaryIO, *, chunk_chars: int = 1 << 20, max_value_chars: int = 256 << 20
     ) -> None:
         self._raw = raw
-        self._decoder = codecs.getincrementaldecoder("utf-8-sig")()
+        # Plain UTF-8 (a leading BOM is dropped by hand): "utf-8-sig" counts a bad byte's
+        # offset from after the BOM, which would misplace it by three.
+        self._decoder = codecs.getincrementaldecoder("utf-8")()
+        self._bom_checked = False
         self._decode_value = json.JSONDecoder().raw_decode
         self._chunk = chunk_chars
         self._max_value = max_value_chars
@@ -65,6 +77,7 @@ class JsonStream:
         self._dropped_chars = 0
         self._dropped_lines = 0
         self._dropped_line_tail = 0  # characters dropped since the last newline dropped
+        self._bytes_read = 0
 
     # --- reading the text ---------------------------------------------------------------------
 
@@ -84,12 +97,21 @@ class JsonStream:
             self._buffer = self._buffer[self._pos :]
             self._pos = 0
         data = self._raw.read(size)
+        pending = len(self._decoder.getstate()[0])  # bytes of a character split by the last read
         try:
             self._buffer += self._decoder.decode(data, final=not data)
         except UnicodeDecodeError as error:
+            offset = self._bytes_read - pending + error.start
+            bad = error.object[error.start : error.start + 1]
             raise JsonStreamError(
-                f"the file is not UTF-8 text (bad byte near character {self.position + len(self._buffer)})"
+                f"the file is not UTF-8 text: byte {offset:,} (counting from 0) is 0x{bad.hex() or '??'}, "
+                f"{error.reason}; save the file as UTF-8 and try again"
             ) from error
+        self._bytes_read += len(data)
+        if not self._bom_checked and self._buffer:
+            self._bom_checked = True
+            if self._buffer[0] == "\ufeff":
+                self._buffer = self._buffer[1:]
         if not data:
             self._eof = True
         return bool(data)
@@ -143,6 +165,11 @@ class JsonStream:
                 )
             try:
                 value, end = self._decode_value(self._buffer, self._pos)
+            except RecursionError:
+                raise JsonStreamError(
+                    f"the value at {self._where()} is nested too deeply to read "
+                    "(lists and objects inside each other about a thousand levels deep)"
+                ) from None
             except json.JSONDecodeError as error:
                 if self._eof or not self._maybe_cut_short(error):
                     raise JsonStreamError(
@@ -168,6 +195,45 @@ class JsonStream:
             "Unterminated string"
         )
 
+    def iter_string(self) -> Iterator[str]:
+        """Yield the string value that comes next in pieces, never holding it whole (base64 data).
+
+        Escapes are decoded; a piece may be empty. The whole string must be read before the
+        next value is asked for.
+        """
+        self._take('"')
+        while True:
+            special = _STRING_SPECIAL.search(self._buffer, self._pos)
+            if special is None:
+                piece, self._pos = self._buffer[self._pos :], len(self._buffer)
+                yield piece
+                if not self._read_more(self._chunk):
+                    raise JsonStreamError(f"not valid JSON at {self._where()}: the text ends inside a string")
+                continue
+            start = special.start()
+            if start > self._pos:
+                yield self._buffer[self._pos : start]
+                self._pos = start
+            char = self._buffer[start]
+            if char == '"':
+                self._pos = start + 1
+                return
+            if char != "\\":
+                raise JsonStreamError(
+                    f"not valid JSON at {self._where(start)}: a control character in a string"
+                )
+            yield self._escape()
+
+    def _escape(self) -> str:
+        """Decode the escape sequence at the position (a surrogate pair is one sequence)."""
+        while len(self._buffer) - self._pos < _LONGEST_ESCAPE and self._read_more(self._chunk):
+            pass
+        match = _ESCAPE.match(self._buffer, self._pos)
+        if match is None:
+            raise JsonStreamError(f"not valid JSON at {self._where()}: a bad escape in a string")
+        self._pos = match.end()
+        return str(json.loads(f'"{match.group()}"'))
+
     def iter_array(self) -> Iterator[Any]:
         """Yield the items of the array that comes next, one at a time."""
         self._take("[")
@@ -176,6 +242,19 @@ class JsonStream:
             return
         while True:
             yield self.read_value()
+            if self._take(",]") == "]":
+                return
+
+    def iter_items(self) -> Iterator[int]:
+        """Yield the index of each item of the array that comes next; read each item before the next."""
+        self._take("[")
+        if self._peek() == "]":
+            self._pos += 1
+            return
+        index = 0
+        while True:
+            yield index
+            index += 1
             if self._take(",]") == "]":
                 return
 

@@ -12,7 +12,7 @@ from desktop_llm.storage.export_json import read_snapshot
 from desktop_llm.storage.messages import MessageRepository
 from desktop_llm.storage.records import Conversation, StoredMessage
 
-_ROLE_HEADINGS = {"system": "System", "user": "User", "assistant": "Assistant"}
+_ROLE_HEADINGS = {"system": "System", "user": "User", "assistant": "Assistant", "tool": "Tool result"}
 
 
 def _quote(text: str) -> str:
@@ -33,14 +33,42 @@ def _usage(message: StoredMessage) -> str:
     return " / ".join(counts) + " tokens" if counts else ""
 
 
+def _fenced(text: str) -> str:
+    fence = "```"
+    while fence in text:  # a fence longer than any run of backticks inside
+        fence += "`"
+    return f"{fence}\n{text}\n{fence}"
+
+
+def _extras(message: StoredMessage) -> list[str]:
+    """Return the message's files and tool calls as Markdown blocks (the files' bytes stay out)."""
+    parts: list[str] = []
+    if message.attachments:
+        parts.append(
+            "\n".join(
+                f"- Attached: {ref.name} ({ref.media_type}, {ref.size:,} bytes)"
+                for ref in message.attachments
+            )
+        )
+    for call in message.tool_calls:
+        parts.append(f"Called `{call.name}`:\n\n" + _fenced(call.arguments))
+    return parts
+
+
 def _message_markdown(message: StoredMessage) -> str:
-    heading = _ROLE_HEADINGS[message.role]
+    heading = _ROLE_HEADINGS.get(message.role, message.role)
     if message.role == "assistant" and message.model:
         heading += f" · {message.model}"
+    if message.role == "tool":
+        heading += f" · {message.tool_name}" + (f" ({message.tool_server})" if message.tool_server else "")
+        if message.tool_is_error:
+            heading += " · failed"
     parts = [f"## {heading}"]
     if message.reasoning.strip():
         parts.append("> **Reasoning**\n>\n" + _quote(message.reasoning.strip()))
-    parts.append(message.content.rstrip() or "*(empty)*")
+    if message.content.strip() or not (message.attachments or message.tool_calls):
+        parts.append(message.content.rstrip() or "*(empty)*")
+    parts.extend(_extras(message))
     notes: list[str] = []
     if message.status != "complete":
         notes.append(message.status)

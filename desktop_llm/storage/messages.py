@@ -268,13 +268,24 @@ class MessageRepository:
     def insert(self, message: StoredMessage) -> StoredMessage:
         """Store ``message`` exactly as given (for import): the leaf and activity are left alone.
 
-        Its parent may be inserted later in the same transaction (the foreign key is deferred);
-        its ``attachments`` must name bytes already stored.
+        Its parent, and the bytes its ``attachments`` refer to, may be inserted later in the
+        same transaction (both foreign keys are deferred).
         """
         with self._db.transaction() as conn:
             self._insert(conn, message)
-            AttachmentRepository(self._db).attach(message.id, message.attachments)
+            AttachmentRepository(self._db).attach(message.id, message.attachments, stored=False)
         return message
+
+    def insert_many(self, messages: Sequence[StoredMessage]) -> None:
+        """Store ``messages`` exactly as given, in one statement (an import's batch); see :meth:`insert`."""
+        with self._db.transaction() as conn:
+            conn.executemany(
+                f"INSERT INTO messages ({COLUMNS}) VALUES ({_PLACEHOLDERS})",
+                (_row(message) for message in messages),
+            )
+            files = AttachmentRepository(self._db)
+            for message in messages:
+                files.attach(message.id, message.attachments, stored=False)
 
     def update_streaming(self, message_id: str, content: str, reasoning: str = "") -> None:
         """Save the text a streaming reply has so far: one UPDATE, no search-index work."""
@@ -456,6 +467,10 @@ class MessageRepository:
 
     @staticmethod
     def _insert(conn: sqlite3.Connection, message: StoredMessage) -> None:
-        values = [getattr(message, name) for name in FIELDS]  # a bool is stored as 0 or 1
-        values[_TOOL_CALLS] = tool_calls_to_json(message.tool_calls)
-        conn.execute(f"INSERT INTO messages ({COLUMNS}) VALUES ({_PLACEHOLDERS})", values)
+        conn.execute(f"INSERT INTO messages ({COLUMNS}) VALUES ({_PLACEHOLDERS})", _row(message))
+
+
+def _row(message: StoredMessage) -> list[object]:
+    values: list[object] = [getattr(message, name) for name in FIELDS]  # a bool is stored as 0 or 1
+    values[_TOOL_CALLS] = tool_calls_to_json(message.tool_calls)
+    return values

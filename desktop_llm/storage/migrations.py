@@ -212,7 +212,8 @@ CREATE TABLE attachment_blobs (
 CREATE TABLE message_attachments (
     message_id TEXT NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
     position INTEGER NOT NULL CHECK (position >= 0),
-    sha256 TEXT NOT NULL REFERENCES attachment_blobs (sha256),
+    -- deferred: an import may write a message before the bytes it refers to
+    sha256 TEXT NOT NULL REFERENCES attachment_blobs (sha256) DEFERRABLE INITIALLY DEFERRED,
     name TEXT NOT NULL,
     media_type TEXT NOT NULL,
     PRIMARY KEY (message_id, position)
@@ -269,7 +270,103 @@ def _migrate_3(conn: sqlite3.Connection) -> None:
     _run_script(conn, SCHEMA_3)
 
 
-MIGRATIONS: tuple[Migration, ...] = (SCHEMA_1, SCHEMA_2, _migrate_3)
+# Version 4: an import writes in short transactions (a window writing meanwhile never waits
+# long), its conversations hidden until the last one publishes them all: ``hidden_by_import``
+# names the import ("<pid>:<uuid>") while it runs and is NULL for every visible conversation.
+SCHEMA_4 = """
+ALTER TABLE conversations ADD COLUMN hidden_by_import TEXT;
+CREATE INDEX conversations_importing ON conversations (hidden_by_import) WHERE hidden_by_import IS NOT NULL;
+"""
+
+# Version 5: template batches sent to a provider's batch engine. A batch may be split into
+# several provider jobs; each row remembers its job and, once fetched, its result. No key is
+# ever stored: a batch names its provider entry, and the key is looked up again on every poll.
+SCHEMA_5 = """
+CREATE TABLE remote_batches (
+    seq INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    provider_id TEXT NOT NULL,
+    provider_kind TEXT NOT NULL,
+    model TEXT NOT NULL,
+    template_id TEXT,
+    template_version INTEGER,
+    template_name TEXT NOT NULL DEFAULT '',
+    columns TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(columns)),
+    params TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(params)),
+    state TEXT NOT NULL
+        CHECK (state IN ('submitting', 'running', 'cancelling', 'ended', 'cancelled', 'expired', 'failed')),
+    error TEXT,
+    total INTEGER NOT NULL,
+    submitted_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    finished_at TEXT
+);
+CREATE INDEX remote_batches_by_state ON remote_batches (state);
+
+CREATE TABLE remote_batch_jobs (
+    batch_id TEXT NOT NULL REFERENCES remote_batches (id) ON DELETE CASCADE,
+    job_id TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    rows INTEGER NOT NULL,
+    -- the provider's own counts while the job runs (rows get their results when it is over)
+    succeeded INTEGER NOT NULL DEFAULT 0,
+    failed INTEGER NOT NULL DEFAULT 0,
+    error TEXT,
+    fetched INTEGER NOT NULL DEFAULT 0 CHECK (fetched IN (0, 1)),
+    PRIMARY KEY (batch_id, job_id)
+);
+
+CREATE TABLE remote_batch_rows (
+    batch_id TEXT NOT NULL REFERENCES remote_batches (id) ON DELETE CASCADE,
+    row INTEGER NOT NULL,
+    job_id TEXT,
+    input TEXT NOT NULL CHECK (json_valid(input)),
+    cache_key TEXT,
+    status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'done', 'failed')),
+    output TEXT,
+    reasoning TEXT,
+    error TEXT,
+    cached INTEGER NOT NULL DEFAULT 0 CHECK (cached IN (0, 1)),
+    model TEXT,
+    finish_reason TEXT,
+    input_tokens INTEGER,
+    output_tokens INTEGER,
+    cached_input_tokens INTEGER,
+    reasoning_tokens INTEGER,
+    PRIMARY KEY (batch_id, row)
+) WITHOUT ROWID;
+"""
+
+# Version 6: MCP servers (no secret values: those are in the keyring) and the tools a person
+# chose to "always allow", per server.
+SCHEMA_6 = """
+CREATE TABLE mcp_servers (
+    seq INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL UNIQUE,
+    transport TEXT NOT NULL CHECK (transport IN ('stdio', 'http')),
+    command TEXT NOT NULL DEFAULT '',
+    args TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(args)),
+    env TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(env)),
+    url TEXT NOT NULL DEFAULT '',
+    headers TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(headers)),
+    -- names of env variables and headers whose values are in the keyring
+    secret_names TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(secret_names)),
+    enabled INTEGER NOT NULL DEFAULT 1 CHECK (enabled IN (0, 1)),
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+
+CREATE TABLE mcp_tool_approvals (
+    server_id TEXT NOT NULL REFERENCES mcp_servers (id) ON DELETE CASCADE,
+    tool TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (server_id, tool)
+);
+"""
+
+MIGRATIONS: tuple[Migration, ...] = (SCHEMA_1, SCHEMA_2, _migrate_3, SCHEMA_4, SCHEMA_5, SCHEMA_6)
 LATEST_VERSION = len(MIGRATIONS)
 
 

@@ -43,7 +43,8 @@ def search(db: Database, query: str, *, limit: int = 50, include_trash: bool = F
     match = match_expression(query)
     if match is None or limit <= 0:
         return []
-    trash = "" if include_trash else "AND c.deleted_at IS NULL"
+    # Conversations an import is still writing are never found (see conversations.VISIBLE).
+    trash = "AND c.hidden_by_import IS NULL" + ("" if include_trash else " AND c.deleted_at IS NULL")
     hits: list[SearchHit] = []
     for sql in (_TITLES, _MESSAGES):
         wanted = limit - len(hits)

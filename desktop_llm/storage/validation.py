@@ -7,6 +7,7 @@ run names all of them; a value with problems yields no record. Nothing here touc
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,15 +20,17 @@ from desktop_llm.storage.message_tree import parents_first
 from desktop_llm.storage.records import (
     ROLES,
     STATUSES,
+    AttachmentRef,
     Conversation,
     Folder,
     StoredMessage,
+    StoredToolCall,
     TemplateRecord,
     TemplateVersion,
 )
 
 FORMAT_ID = "desktop-llm-export"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: attachments and tool calls/results
 
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z")
@@ -105,7 +108,8 @@ LIST = Check("a list", lambda v: isinstance(v, list))
 UUID = Check("a UUID string (like '3f2504e0-4f89-41d3-9a0c-0305e82c3301')", _is_uuid)
 TIMESTAMP = Check("a UTC timestamp like '2026-11-27T19:40:59.123Z'", _is_timestamp)
 _V1_ROLES = ROLES - {"tool"}  # tool messages arrived with format version 2
-ROLE = Check("one of " + ", ".join(sorted(_V1_ROLES)), lambda v: v in _V1_ROLES)
+V1_ROLE = Check("one of " + ", ".join(sorted(_V1_ROLES)), lambda v: v in _V1_ROLES)
+ROLE = Check("one of " + ", ".join(sorted(ROLES)), lambda v: v in ROLES)
 STATUS = Check("one of " + ", ".join(sorted(STATUSES)), lambda v: v in STATUSES)
 OPTIONAL_TEXT = TEXT.or_null()
 OPTIONAL_COUNT = COUNT.or_null()
@@ -114,8 +118,36 @@ OPTIONAL_TIMESTAMP = TIMESTAMP.or_null()
 SHA256 = Check(
     "64 lowercase hex digits", lambda v: isinstance(v, str) and re.fullmatch("[0-9a-f]{64}", v) is not None
 )
+ANY_JSON = Check("any JSON value", lambda v: True)
 
 _REQUIRED = object()
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+# The conversation settings the app reads from ``params``, with the ranges its header offers.
+# Any other member is kept as it is (a newer app's setting).
+MAX_TOKENS_LIMIT = 1_000_000
+PARAMS: dict[str, Check] = {
+    "temperature": Check(
+        "a number from 0 to 2 or null", lambda v: v is None or (_is_number(v) and 0 <= v <= 2)
+    ),
+    "max_tokens": Check(
+        f"a whole number from 1 to {MAX_TOKENS_LIMIT:,} or null",
+        lambda v: v is None or (_is_count(v) and 1 <= v <= MAX_TOKENS_LIMIT),
+    ),
+    "context": Check("'sliding' or 'summarise'", lambda v: v in ("sliding", "summarise")),
+    "summary": Check(
+        'an object with "text" and "covers_through_id" strings',
+        lambda v: (
+            isinstance(v, dict)
+            and isinstance(v.get("text"), str)
+            and isinstance(v.get("covers_through_id"), str)
+        ),
+    ),
+}
 
 
 def describe(value: Any) -> str:
@@ -237,8 +269,14 @@ def read_template(value: Any, path: str, problems: Problems) -> TemplateBundle |
     return TemplateBundle(template, tuple(sorted(versions, key=lambda v: v.number)))
 
 
-def read_message(value: Any, path: str, conversation_id: str, problems: Problems) -> StoredMessage | None:
-    """Return the message in ``value``, or None after recording its problems."""
+def read_message(
+    value: Any, path: str, conversation_id: str, problems: Problems, version: int = FORMAT_VERSION
+) -> StoredMessage | None:
+    """Return the message in ``value``, or None after recording its problems.
+
+    Args:
+        version: the file's format version; members of later versions are ignored.
+    """
     if (obj := object_at(value, path, problems)) is None:
         return None
     fields = Fields(obj, path, problems)
@@ -246,7 +284,7 @@ def read_message(value: Any, path: str, conversation_id: str, problems: Problems
         id=fields.get("id", UUID),
         conversation_id=conversation_id,
         parent_id=fields.get("parent_id", OPTIONAL_UUID),
-        role=fields.get("role", ROLE),
+        role=fields.get("role", ROLE if version >= 2 else V1_ROLE),
         content=fields.get("content", TEXT),
         reasoning=fields.get("reasoning", TEXT, ""),
         status=fields.get("status", STATUS, "complete"),
@@ -262,7 +300,65 @@ def read_message(value: Any, path: str, conversation_id: str, problems: Problems
         created_at=fields.get("created_at", TIMESTAMP),
         pinned=fields.get("pinned", FLAG, False),
     )
+    if version >= 2 and fields.ok:
+        message = _with_version_2_members(message, fields, obj, path, problems)
     return message if fields.ok else None
+
+
+def _with_version_2_members(
+    message: StoredMessage, fields: Fields, obj: dict[str, Any], path: str, problems: Problems
+) -> StoredMessage:
+    """Return ``message`` with its attachment references and tool members (format version 2)."""
+    attachments: list[AttachmentRef] = []
+    for index, item in enumerate(fields.get("attachments", LIST, [])):
+        item_path = f"{path}.attachments[{index}]"
+        if (ref := object_at(item, item_path, problems)) is None:
+            fields.ok = False
+            continue
+        ref_fields = Fields(ref, item_path, problems)
+        reference = AttachmentRef(
+            sha256=ref_fields.get("sha256", SHA256),
+            name=ref_fields.get("name", TEXT),
+            media_type=ref_fields.get("media_type", TEXT),
+            size=ref_fields.get("size", COUNT),
+        )
+        fields.ok &= ref_fields.ok
+        attachments.append(reference)
+    calls: list[StoredToolCall] = []
+    for index, item in enumerate(fields.get("tool_calls", LIST, [])):
+        item_path = f"{path}.tool_calls[{index}]"
+        if (call := object_at(item, item_path, problems)) is None:
+            fields.ok = False
+            continue
+        call_fields = Fields(call, item_path, problems)
+        calls.append(
+            StoredToolCall(
+                id=call_fields.get("id", TEXT),
+                name=call_fields.get("name", TEXT),
+                arguments=call_fields.get("arguments", TEXT),
+                provider_data=call_fields.get("provider_data", ANY_JSON, None),
+            )
+        )
+        fields.ok &= call_fields.ok
+    if message.role == "tool":  # a result must say which call it answers
+        tool_call_id, tool_name = fields.get("tool_call_id", TEXT), fields.get("tool_name", TEXT)
+    else:
+        tool_call_id = fields.get("tool_call_id", OPTIONAL_TEXT, None)
+        tool_name = fields.get("tool_name", OPTIONAL_TEXT, None)
+    if calls and message.role != "assistant":
+        fields.problem(
+            "tool_calls", f"only an assistant message asks for tools, not a {message.role} message"
+        )
+    return dataclasses.replace(
+        message,
+        attachments=tuple(attachments),
+        tool_calls=tuple(calls),
+        tool_call_id=tool_call_id,
+        tool_name=tool_name,
+        tool_server=fields.get("tool_server", OPTIONAL_TEXT, None),
+        tool_is_error=fields.get("tool_is_error", FLAG, False),
+        tool_duration_ms=fields.get("tool_duration_ms", OPTIONAL_COUNT, None),
+    )
 
 
 def _check_tree(messages: list[tuple[str, StoredMessage]], problems: Problems) -> list[StoredMessage] | None:
@@ -289,8 +385,14 @@ def _check_tree(messages: list[tuple[str, StoredMessage]], problems: Problems) -
     return ordered if not looped else None
 
 
-def read_conversation(value: Any, path: str, problems: Problems) -> ConversationBundle | None:
-    """Return the conversation in ``value`` with its checked tree, or None after recording problems."""
+def read_conversation(
+    value: Any, path: str, problems: Problems, version: int = FORMAT_VERSION
+) -> ConversationBundle | None:
+    """Return the conversation in ``value`` with its checked tree, or None after recording problems.
+
+    Args:
+        version: the file's format version.
+    """
     if (obj := object_at(value, path, problems)) is None:
         return None
     fields = Fields(obj, path, problems)
@@ -309,11 +411,16 @@ def read_conversation(value: Any, path: str, problems: Problems) -> Conversation
         params=fields.get("params", OBJECT, {}),
         current_leaf_id=fields.get("current_leaf_id", OPTIONAL_UUID, None),
     )
+    if isinstance(conversation.params, dict):
+        params = Fields(conversation.params, f"{path}.params", problems)
+        for name, check in PARAMS.items():
+            params.get(name, check, None)
+        fields.ok &= params.ok
     stated_hash = fields.get("content_hash", SHA256, None)
     checked: list[tuple[str, StoredMessage]] = []
     for index, item in enumerate(fields.get("messages", LIST) or []):
         item_path = f"{path}.messages[{index}]"
-        message = read_message(item, item_path, conversation.id, problems)
+        message = read_message(item, item_path, conversation.id, problems, version)
         if message is None:
             fields.ok = False
         else:

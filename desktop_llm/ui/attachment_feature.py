@@ -14,6 +14,7 @@ click opens the image full size, or a file in the system's app from a temporary 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import tempfile
 import time
@@ -176,7 +177,7 @@ class AttachmentFeature(QObject):
     # -- sent files --------------------------------------------------------------------------
 
     def on_workspace_view_made(self, view: ChatView) -> None:
-        view.set_image_source(lambda key, v=view: self._thumbnail_for(v, key))
+        view.set_image_source(functools.partial(self._thumbnail_for, view))
         view.attachment_activated.connect(lambda mid, index, v=view: self.open_sent(v, mid, index))
 
     def _thumbnail_for(self, view: ChatView, key: str) -> QImage:

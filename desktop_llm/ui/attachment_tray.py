@@ -17,6 +17,7 @@ from desktop_llm.core.attachment_rules import file_kind
 from desktop_llm.providers import Attachment
 from desktop_llm.services.attachment_prep import Check
 from desktop_llm.ui.message_chrome import human_size
+from desktop_llm.ui.plain_text import plain_label, plain_tooltip
 
 THUMB_EDGE = 40
 _FLAG_COLOURS = {"warning": "#b7791f", "refused": "#c53030"}
@@ -66,13 +67,14 @@ class AttachmentChip(QFrame):
         self.draft = draft
         self.setObjectName("attachmentChip")
         self.setFrameShape(QFrame.Shape.StyledPanel)
-        self.thumb = QLabel(_file_tag(draft.attachment.name))
+        # A file's name is anyone's text: shown plain everywhere (a name can look like HTML).
+        self.thumb = plain_label(_file_tag(draft.attachment.name))
         self.thumb.setObjectName("attachmentThumb")
         self.thumb.setFixedSize(THUMB_EDGE, THUMB_EDGE)
         self.thumb.setAlignment(Qt.AlignmentFlag.AlignCenter)
         attachment = draft.attachment
-        self.name_label = QLabel(attachment.name)
-        self.name_label.setToolTip(attachment.name)
+        self.name_label = plain_label(attachment.name)
+        self.name_label.setToolTip(plain_tooltip(attachment.name))
         self.name_label.setMaximumWidth(180)
         self.size_label = QLabel(human_size(len(attachment.data)))
         self.size_label.setObjectName("attachmentSize")
@@ -84,7 +86,7 @@ class AttachmentChip(QFrame):
         self.flag.linkActivated.connect(lambda _link: self.switch_model_requested.emit())
         self.remove_button = QToolButton()
         self.remove_button.setText("×")
-        self.remove_button.setToolTip(f"Remove {attachment.name}")
+        self.remove_button.setToolTip(plain_tooltip(f"Remove {attachment.name}"))
         self.remove_button.setAccessibleName(f"Remove {attachment.name}")
         self.remove_button.setAutoRaise(True)
         self.remove_button.clicked.connect(self.remove_requested)
@@ -118,8 +120,8 @@ class AttachmentChip(QFrame):
         self.flag.setText(
             f'<span style="color: {colour}">⚠ {short}</span> · <a href="switch">Switch model</a>'
         )
-        self.flag.setToolTip(result.message)
-        self.setToolTip(result.message)
+        self.flag.setToolTip(plain_tooltip(result.message))
+        self.setToolTip(plain_tooltip(result.message))
 
 
 class AttachmentTray(QWidget):

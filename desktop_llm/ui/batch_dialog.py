@@ -6,6 +6,11 @@ identical requests come from the response cache, on by default only at temperatu
 Cancel and Resume (only the rows without a result run again, with the settings shown now); a
 progress bar with the time left; a table with every row's status, an excerpt and the error;
 export to CSV or JSONL. Files are read and written off the Qt thread.
+
+Where the provider has a batch service (OpenAI, Anthropic, Gemini), the rows can instead be sent
+there: about half the price, results within 24 hours. The estimated input cost is shown at list
+prices and at batch prices. The dialog follows a sent batch while it is open; the batch itself
+lives in the database, so closing the dialog or the app loses nothing (View ▸ Batches).
 """
 
 from __future__ import annotations
@@ -40,9 +45,12 @@ from desktop_llm.services.batch import BatchProgress, BatchRunner, RowResult
 from desktop_llm.services.batch_io import BatchInput, BatchInputError, read_batch_file, read_pasted
 from desktop_llm.services.provider_directory import ProviderDirectory
 from desktop_llm.services.rate_limit import RateLimiter
+from desktop_llm.services.remote_batches import BatchSubmission, RemoteBatchService
 from desktop_llm.services.response_cache import ResponseCache
 from desktop_llm.services.templates import LoadedTemplate, TemplateService
-from desktop_llm.ui.batch_results import BatchResultsModel, progress_text, write_results
+from desktop_llm.storage.remote_batches import RemoteBatchRecord
+from desktop_llm.ui.batch_remote_run import REMOTE_LABEL, RemoteRun
+from desktop_llm.ui.batch_results import BatchResultsModel, export_path, export_results, progress_text
 from desktop_llm.ui.chat_bridge import TaskKeeper
 from desktop_llm.ui.model_picker import ModelPicker
 from desktop_llm.ui.plain_text import plain_label
@@ -50,6 +58,19 @@ from desktop_llm.ui.template_colours import theme_of
 from desktop_llm.ui.version_history import fill_version_box
 
 FILE_FILTER = "Rows (*.csv *.tsv *.jsonl *.ndjson *.txt);;All files (*)"
+
+
+def _row(*items: QWidget | tuple[QWidget, int] | None) -> QHBoxLayout:
+    """Lay ``items`` out in a row: a widget, (widget, stretch), or None for a stretch."""
+    row = QHBoxLayout()
+    for item in items:
+        if item is None:
+            row.addStretch(1)
+        elif isinstance(item, tuple):
+            row.addWidget(item[0], item[1])
+        else:
+            row.addWidget(item)
+    return row
 
 
 class BatchDialog(QDialog):
@@ -62,11 +83,15 @@ class BatchDialog(QDialog):
         cache: the response cache (None: no caching at all).
         template_id: the template to start with.
 
+        remote: the providers' batch services (None: rows run only here).
+
     Signals:
         finished_run(object): the results (row index -> ``RowResult``) when a run ends.
+        remote_submitted(object): the ``RemoteBatchRecord`` of rows sent to a batch service.
     """
 
     finished_run = Signal(object)
+    remote_submitted = Signal(object)
 
     def __init__(
         self,
@@ -76,11 +101,12 @@ class BatchDialog(QDialog):
         *,
         cache: ResponseCache | None = None,
         template_id: str | None = None,
+        remote: RemoteBatchService | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Batch run")
-        self.resize(1000, 720)
+        self.resize(1000, 760)
         self._templates = templates
         self._directory = directory
         self._tasks = tasks
@@ -90,18 +116,40 @@ class BatchDialog(QDialog):
         self.batch: BatchInput | None = None
         self._source: Path | str | None = None  # the file, or the pasted text, the rows came from
         self.runner: BatchRunner | None = None
+        self.remote_run = None if remote is None else self._remote_run(remote)
         self._running = False
         self._cache_touched = False
+        self._build_choices()
+        self._build_rows()
+        self._build_settings()
+        self._build_run_controls()
+        self._build_table()
+        self._build_footer()
+        self._build_layout()
+        self._refresh_buttons()
 
+    # -- building ----------------------------------------------------------------------------
+
+    def _remote_run(self, remote: RemoteBatchService) -> RemoteRun:
+        run = RemoteRun(remote, self._tasks, self)
+        run.submitted.connect(self.on_remote_run_submitted)
+        run.progressed.connect(self.on_remote_run_progressed)
+        run.finished.connect(self.on_remote_run_finished)
+        run.failed.connect(self._failed)
+        return run
+
+    def _build_choices(self) -> None:
         self.template_box = QComboBox()
         self.template_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.template_box.currentIndexChanged.connect(self.on_template_box_changed)
         self.version_box = QComboBox()
         self.version_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.version_box.currentIndexChanged.connect(self._reread_rows)
-        self.picker = ModelPicker(directory, tasks)
+        self.picker = ModelPicker(self._directory, self._tasks)
         self.picker.status_message.connect(self.show_message)
+        self.picker.selection_changed.connect(self.on_picker_selection_changed)
 
+    def _build_rows(self) -> None:
         self.open_button = QPushButton("Open CSV or JSONL…")
         self.open_button.clicked.connect(self.choose_file)
         self.paste_box = QPlainTextEdit()
@@ -116,6 +164,7 @@ class BatchDialog(QDialog):
         self.rows_label.setObjectName("mutedLabel")
         self.rows_label.setWordWrap(True)
 
+    def _build_settings(self) -> None:
         self.concurrency = QSpinBox()
         self.concurrency.setRange(1, 32)
         self.concurrency.setValue(4)
@@ -129,18 +178,28 @@ class BatchDialog(QDialog):
         self.temperature.setSingleStep(0.1)
         self.temperature.valueChanged.connect(self.on_temperature_changed)
         self.use_cache = QCheckBox("Answer identical requests from the cache")
-        self.use_cache.setChecked(cache is not None)
-        self.use_cache.setEnabled(cache is not None)
+        self.use_cache.setChecked(self._cache is not None)
+        self.use_cache.setEnabled(self._cache is not None)
         self.use_cache.setToolTip(
             "On by default only at temperature 0, where the same request gets the same answer"
         )
         self.use_cache.clicked.connect(self._on_cache_clicked)
+        self.remote_box = QCheckBox(REMOTE_LABEL)
+        self.remote_box.setToolTip(
+            "The rows are sent to the provider's own batch service and run there. You can close this "
+            "window or the app; the batch is listed under View ▸ Batches until its results are in."
+        )
+        self.remote_box.toggled.connect(self._refresh_buttons)
+        self.estimate_label = plain_label()
+        self.estimate_label.setObjectName("mutedLabel")
+        self.estimate_label.setWordWrap(True)
 
+    def _build_run_controls(self) -> None:
         self.run_button = QPushButton("Run")
         self.run_button.setObjectName("primaryButton")
         self.run_button.clicked.connect(self.start)
         self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.clicked.connect(self.cancel)
+        self.cancel_button.clicked.connect(self.on_cancel_button_clicked)
         self.resume_button = QPushButton("Resume")
         self.resume_button.setToolTip("Run only the rows that have no result yet")
         self.resume_button.clicked.connect(self.resume)
@@ -152,6 +211,8 @@ class BatchDialog(QDialog):
             "QProgressBar::chunk { background: palette(link); border-radius: 5px; }"
         )
         self.progress_label = plain_label()
+
+    def _build_table(self) -> None:
         self.results = BatchResultsModel(self)
         self.table = QTableView()
         self.table.setObjectName("batchResults")
@@ -162,68 +223,60 @@ class BatchDialog(QDialog):
         self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 10)
         self.table.setWordWrap(False)
         header = self.table.horizontalHeader()
-        for column, mode in enumerate(
-            (
-                QHeaderView.ResizeMode.ResizeToContents,
-                QHeaderView.ResizeMode.ResizeToContents,
-                QHeaderView.ResizeMode.Stretch,
-                QHeaderView.ResizeMode.Interactive,
-            )
-        ):
+        modes = (
+            QHeaderView.ResizeMode.ResizeToContents,
+            QHeaderView.ResizeMode.ResizeToContents,
+            QHeaderView.ResizeMode.Stretch,
+            QHeaderView.ResizeMode.Interactive,
+        )
+        for column, mode in enumerate(modes):
             header.setSectionResizeMode(column, mode)
         header.resizeSection(3, 300)
+
+    def _build_footer(self) -> None:
         self.export_csv_button = QPushButton("Export CSV…")
         self.export_csv_button.clicked.connect(lambda: self.choose_export(".csv"))
         self.export_jsonl_button = QPushButton("Export JSONL…")
         self.export_jsonl_button.clicked.connect(lambda: self.choose_export(".jsonl"))
         self.message = plain_label()
         self.message.setWordWrap(True)
-        close = QPushButton("Close")
-        close.clicked.connect(self.close)
+        self.close_button = QPushButton("Close")
+        self.close_button.clicked.connect(self.close)
 
+    def _build_layout(self) -> None:
+        layout = QVBoxLayout(self)
+        layout.addLayout(self._setup_form())
+        layout.addLayout(
+            _row(
+                self.run_button,
+                self.cancel_button,
+                self.resume_button,
+                (self.progress, 1),
+                self.progress_label,
+            )
+        )
+        layout.addWidget(self.table, 1)
+        layout.addLayout(
+            _row((self.message, 1), self.export_csv_button, self.export_jsonl_button, self.close_button)
+        )
+
+    def _setup_form(self) -> QFormLayout:
         setup = QFormLayout()
-        which = QHBoxLayout()
-        which.addWidget(self.template_box)
-        which.addWidget(QLabel("Version"))
-        which.addWidget(self.version_box)
-        which.addStretch(1)
-        setup.addRow("Template", which)
+        setup.addRow("Template", _row(self.template_box, QLabel("Version"), self.version_box, None))
         setup.addRow("Model", self.picker)
-        rows = QHBoxLayout()
-        rows.addWidget(self.open_button)
-        rows.addWidget(self.paste_button)
-        rows.addWidget(self.rows_label, 1)
-        setup.addRow("Rows", rows)
+        setup.addRow("Rows", _row(self.open_button, self.paste_button, (self.rows_label, 1)))
         setup.addRow("", self.paste_box)
-        knobs = QHBoxLayout()
+        knobs: list[QWidget | tuple[QWidget, int] | None] = []
         for label, widget in (
             ("Concurrency", self.concurrency),
             ("Requests per minute", self.rpm),
             ("Temperature", self.temperature),
         ):
-            knobs.addWidget(QLabel(label))
-            knobs.addWidget(widget)
-            knobs.addSpacing(12)
-        knobs.addWidget(self.use_cache)
-        knobs.addStretch(1)
-        setup.addRow("Settings", knobs)
-        controls = QHBoxLayout()
-        controls.addWidget(self.run_button)
-        controls.addWidget(self.cancel_button)
-        controls.addWidget(self.resume_button)
-        controls.addWidget(self.progress, 1)
-        controls.addWidget(self.progress_label)
-        footer = QHBoxLayout()
-        footer.addWidget(self.message, 1)
-        footer.addWidget(self.export_csv_button)
-        footer.addWidget(self.export_jsonl_button)
-        footer.addWidget(close)
-        layout = QVBoxLayout(self)
-        layout.addLayout(setup)
-        layout.addLayout(controls)
-        layout.addWidget(self.table, 1)
-        layout.addLayout(footer)
-        self._refresh_buttons()
+            knobs += [QLabel(label), widget]
+        setup.addRow("Settings", _row(*knobs, self.use_cache, None))
+        setup.addRow("", self.remote_box)
+        setup.addRow("Cost", self.estimate_label)
+        return setup
 
     # -- set-up ------------------------------------------------------------------------------
 
@@ -319,6 +372,7 @@ class BatchDialog(QDialog):
         self.progress_label.clear()
         self.show_message("")
         self._refresh_buttons()
+        self._update_estimate()
 
     # -- settings ----------------------------------------------------------------------------
 
@@ -329,6 +383,22 @@ class BatchDialog(QDialog):
 
     def _on_cache_clicked(self) -> None:
         self._cache_touched = True
+
+    def on_picker_selection_changed(self, _provider_id: str, _model: str) -> None:
+        """Offer the batch service where the provider has one; estimate the cost for the model."""
+        self._refresh_buttons()
+        self._update_estimate()
+
+    def batch_service_available(self) -> bool:
+        """Return whether the chosen provider has a batch service this dialog can use."""
+        return self.remote_run is not None and self.remote_run.available(self.picker.entry())
+
+    def _update_estimate(self) -> None:
+        template, entry, model = self.template(), self.picker.entry(), self.picker.model()
+        if self.remote_run is None or self.batch is None or template is None or entry is None or not model:
+            self.estimate_label.clear()
+            return
+        self.remote_run.estimate(template, self.batch.rows, entry, model, self.estimate_label.setText)
 
     # -- running -----------------------------------------------------------------------------
 
@@ -355,7 +425,66 @@ class BatchDialog(QDialog):
         self._running = True
         self._refresh_buttons()
         self.results.set_batch(self.batch, results)
+        if self.remote_box.isChecked() and self.batch_service_available():
+            self._submit_remote(template)
+            return
+        if self.remote_run is not None:
+            self.remote_run.forget()
         self._tasks.run(self._run(template, results), on_error=self._failed)
+
+    def _submit_remote(self, template: PromptTemplate) -> None:
+        """Send the rows to the provider's batch service; the dialog follows the batch while open."""
+        assert self.batch is not None and self.remote_run is not None and self.loaded is not None
+        entry = self.picker.entry()
+        assert entry is not None
+        self.remote_run.send(
+            BatchSubmission(
+                entry.id,
+                entry.kind,
+                self.picker.model(),
+                template,
+                self.batch.rows,
+                self.batch.columns,
+                template_id=self.loaded.id,
+                template_version=self.version_box.currentData(),
+                temperature=self.temperature.value(),
+                use_cache=self.use_cache.isChecked(),
+            )
+        )
+
+    def on_remote_run_submitted(self, record: RemoteBatchRecord) -> None:
+        """Say where the rows went, and pass the batch on (the Batches window follows it too)."""
+        entry = self.picker.entry()
+        name = entry.name if entry is not None else "the provider"
+        self.show_message(
+            f"Sent {record.total} rows to {name}'s batch service. Results come within 24 hours; "
+            "you can close this window or the app and find the batch under View ▸ Batches."
+        )
+        self.remote_submitted.emit(record)
+
+    def on_remote_run_progressed(self, record: RemoteBatchRecord) -> None:
+        """Show where a sent batch stands."""
+        self.progress.setRange(0, max(record.total, 1))
+        self.progress.setValue(record.done + record.failed)
+        self.progress_label.setText(f"{record.state}: {record.done} answered, {record.failed} failed")
+
+    def on_remote_run_finished(self, record: RemoteBatchRecord) -> None:
+        """Fill the results table with the batch's rows."""
+        assert self.batch is not None and self.remote_run is not None
+        self._running = False
+        self._refresh_buttons()
+        results = self.remote_run.results or {}
+        self.results.set_batch(self.batch, results)
+        self.show_message(f"Batch {record.state}: {record.done} answered, {record.failed} failed.")
+        self.finished_run.emit(results)
+
+    def on_cancel_button_clicked(self) -> None:
+        """Stop the local run, or cancel the batch on the provider's side (what finished is kept)."""
+        if self.remote_run is not None and self.remote_run.following:
+            self.remote_run.cancel()
+            self.show_message("Cancel requested: rows already answered are kept.")
+            return
+        self.cancel()
 
     async def _run(self, template: PromptTemplate, results: dict[int, RowResult]) -> None:
         assert self.batch is not None
@@ -406,7 +535,15 @@ class BatchDialog(QDialog):
             return f"Cancelled: {text}, {total - len(results)} not run. Resume runs the rest."
         return f"Finished: {text}."
 
-    def _refresh_buttons(self) -> None:
+    def _refresh_buttons(self, *_args: object) -> None:
+        available = self.batch_service_available()
+        self.remote_box.setEnabled(available and not self._running)
+        self.remote_box.setVisible(self.remote_run is not None)
+        if not available:
+            self.remote_box.setChecked(False)
+        remote = self.remote_box.isChecked()
+        for widget in (self.concurrency, self.rpm):
+            widget.setEnabled(not remote and not self._running)
         has_rows = self.batch is not None
         unfinished = self.runner is not None and bool(self.runner.unfinished())
         self.run_button.setEnabled(has_rows and not self._running)
@@ -421,11 +558,9 @@ class BatchDialog(QDialog):
 
     def choose_export(self, suffix: str) -> None:
         """Ask where to export the results (CSV or JSONL, by ``suffix``) and write them."""
-        kind = "JSONL (*.jsonl)" if suffix == ".jsonl" else "CSV (*.csv)"
-        path, _ = QFileDialog.getSaveFileName(self, "Export results", f"results{suffix}", kind)
-        if path:
-            target = Path(path)
-            self.export(target if target.suffix else target.with_suffix(suffix))
+        path = export_path(self, suffix, "results")
+        if path is not None:
+            self.export(path)
 
     def export(self, path: Path) -> asyncio.Task[None] | None:
         """Write every row with its result to ``path`` (CSV or JSONL by the suffix), off the Qt thread."""
@@ -434,13 +569,11 @@ class BatchDialog(QDialog):
     async def _export(self, path: Path) -> None:
         if self.batch is None:
             return
-        results = dict(self.runner.results) if self.runner else {}
-        try:
-            await asyncio.to_thread(write_results, path, self.batch, results)
-        except OSError as error:
-            self.show_message(f"Could not write {path}: {error.strerror or error}.", error=True)
-            return
-        self.show_message(f"Exported {len(self.batch.rows)} rows to {path}.")
+        if self.remote_run is not None and self.remote_run.results is not None:
+            results = dict(self.remote_run.results)
+        else:
+            results = dict(self.runner.results) if self.runner else {}
+        await export_results(path, self.batch, results, self.show_message)
 
     # -- messages and closing ----------------------------------------------------------------
 
@@ -450,11 +583,16 @@ class BatchDialog(QDialog):
         self.message.setStyleSheet(f"color: {theme_of(self.palette()).error};" if error else "")
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        """Closing stops the run."""
-        self.cancel()
+        """Closing stops a local run; a sent batch goes on at the provider (View ▸ Batches)."""
+        self._stop()
         super().closeEvent(event)
 
     def reject(self) -> None:
-        """Esc closes like the close button: the run stops."""
-        self.cancel()
+        """Esc closes like the close button."""
+        self._stop()
         super().reject()
+
+    def _stop(self) -> None:
+        self.cancel()
+        if self.remote_run is not None:
+            self.remote_run.stop()

@@ -6,12 +6,14 @@ row is updated in place, so a run of thousands of rows never rebuilds the table.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import asyncio
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QColor, QGuiApplication
+from PySide6.QtWidgets import QFileDialog, QWidget
 
 from desktop_llm.services.batch import BatchProgress, RowResult
 from desktop_llm.services.batch_io import BatchInput, write_results_csv, write_results_jsonl
@@ -69,6 +71,28 @@ def write_results(path: Path, batch: BatchInput, results: dict[int, RowResult]) 
             write_results_jsonl(out, batch, results)
         else:
             write_results_csv(out, batch, results)
+
+
+def export_path(parent: QWidget, suffix: str, name: str) -> Path | None:
+    """Ask where to export results (CSV or JSONL by ``suffix``); None when the person cancels."""
+    kind = "JSONL (*.jsonl)" if suffix == ".jsonl" else "CSV (*.csv)"
+    path, _ = QFileDialog.getSaveFileName(parent, "Export results", f"{name}{suffix}", kind)
+    if not path:
+        return None
+    target = Path(path)
+    return target if target.suffix else target.with_suffix(suffix)
+
+
+async def export_results(
+    path: Path, batch: BatchInput, results: dict[int, RowResult], show: Callable[..., None]
+) -> None:
+    """Write every row with its result to ``path`` off the Qt thread; ``show`` how it went."""
+    try:
+        await asyncio.to_thread(write_results, path, batch, results)
+    except OSError as error:
+        show(f"Could not write {path}: {error.strerror or error}.", error=True)
+        return
+    show(f"Exported {len(batch.rows)} rows to {path}.")
 
 
 def _status_colour(status: str) -> QColor | None:

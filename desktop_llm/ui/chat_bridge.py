@@ -34,6 +34,7 @@ from desktop_llm.services.chat_events import (
     TitleChanged,
 )
 from desktop_llm.services.provider_directory import UnknownProvider
+from desktop_llm.services.remote_batches import BatchStillSubmitting
 from desktop_llm.storage.errors import StorageError
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,7 @@ KNOWN_ERRORS: tuple[type[BaseException], ...] = (
     UnknownProvider,
     AttachmentError,
     AttachmentRefused,
+    BatchStillSubmitting,
 )
 
 

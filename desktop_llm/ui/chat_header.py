@@ -7,7 +7,7 @@ Everything here belongs to the open conversation and is saved with it (``params`
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeGuard
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
@@ -22,7 +22,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop_llm.core.mcp_config import conversation_servers, with_conversation_servers
 from desktop_llm.ui.model_picker import ModelPicker
+from desktop_llm.ui.tool_servers_button import ToolServersButton
 
 SAVE_DELAY_MS = 600
 _NO_TEMPERATURE = -0.1  # the spin box's minimum, shown as "default"
@@ -37,7 +39,8 @@ class ChatHeader(QWidget):
 
     Signals:
         system_prompt_changed(str): the person edited the system prompt (debounced).
-        params_changed(dict): new ``params`` (temperature / max_tokens, absent when default).
+        params_changed(dict): new ``params`` (temperature / max_tokens, absent when default; the
+            MCP servers offered, ``mcp_servers``, absent when all are).
     """
 
     system_prompt_changed = Signal(str)
@@ -82,6 +85,8 @@ class ChatHeader(QWidget):
             "out (sliding window), or have the model summarise them"
         )
         self.context.currentIndexChanged.connect(self._on_params_edited)
+        self.tool_servers = ToolServersButton()
+        self.tool_servers.choice_changed.connect(self.on_tool_servers_choice_changed)
         self.prompt_editor = QPlainTextEdit()
         self.prompt_editor.setObjectName("systemPrompt")
         self.prompt_editor.setPlaceholderText(
@@ -99,6 +104,7 @@ class ChatHeader(QWidget):
         row.setSpacing(8)
         row.addWidget(picker)
         row.addStretch(1)
+        row.addWidget(self.tool_servers)
         row.addWidget(self.prompt_toggle)
         for text, box in (("Temperature", self.temperature), ("Max tokens", self.max_tokens)):
             caption = QLabel(text)
@@ -113,17 +119,28 @@ class ChatHeader(QWidget):
         layout.addWidget(self.prompt_editor)
 
     def show_settings(self, system_prompt: str, params: dict[str, Any]) -> None:
-        """Show a conversation's settings without reporting them as edits."""
+        """Show a conversation's settings without reporting them as edits.
+
+        A conversation with a system prompt opens with the prompt shown, so instructions that
+        came in with an import (or were set long ago) are never applied unseen.
+        """
         self._prompt_timer.stop()
         self._quiet = True
         try:
             self._params = dict(params)
             self.prompt_editor.setPlainText(system_prompt)
             temperature = params.get("temperature")
-            self.temperature.setValue(_NO_TEMPERATURE if temperature is None else float(temperature))
-            self.max_tokens.setValue(int(params.get("max_tokens") or 0))
+            self.temperature.setValue(float(temperature) if _is_number(temperature) else _NO_TEMPERATURE)
+            max_tokens = params.get("max_tokens")
+            self.max_tokens.setValue(int(max_tokens) if _is_number(max_tokens) else 0)
             self.context.setCurrentIndex(max(0, self.context.findData(params.get("context", "sliding"))))
+            self.tool_servers.show_choice(conversation_servers(params))
             self._update_toggle_text()
+            has_prompt = bool(system_prompt.strip())
+            self.prompt_toggle.blockSignals(True)  # showing is not the person's click: no focus move
+            self.prompt_toggle.setChecked(has_prompt)
+            self.prompt_toggle.blockSignals(False)
+            self._show_prompt(has_prompt)
         finally:
             self._quiet = False
 
@@ -149,10 +166,14 @@ class ChatHeader(QWidget):
             self.system_prompt_changed.emit(self.system_prompt())
 
     def on_prompt_toggle_toggled(self, shown: bool) -> None:
-        self.prompt_editor.setVisible(shown)
-        self.prompt_toggle.setArrowType(Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow)
+        self._show_prompt(shown)
         if shown:
             self.prompt_editor.setFocus()
+
+    def _show_prompt(self, shown: bool) -> None:
+        # isHidden, not isVisible: the header itself may not be on screen yet.
+        self.prompt_editor.setHidden(not shown)
+        self.prompt_toggle.setArrowType(Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow)
 
     def _on_prompt_edited(self) -> None:
         self._update_toggle_text()
@@ -164,9 +185,20 @@ class ChatHeader(QWidget):
             self._params = self.params()
             self.params_changed.emit(self._params)
 
+    def on_tool_servers_choice_changed(self, chosen: list[str] | None) -> None:
+        """Store which MCP servers the conversation offers (None: every enabled one)."""
+        if not self._quiet:
+            self._params = with_conversation_servers(self.params(), chosen)
+            self.params_changed.emit(self._params)
+
     def _update_toggle_text(self) -> None:
         has_prompt = bool(self.system_prompt().strip())
         self.prompt_toggle.setText("System prompt ●" if has_prompt else "System prompt")
         self.prompt_toggle.setToolTip(
             "This conversation has a system prompt" if has_prompt else "Add instructions for the model"
         )
+
+
+def _is_number(value: Any) -> TypeGuard[int | float]:
+    # A setting from an old import may be anything; showing it must not fail (import checks them now).
+    return isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value <= 1e9

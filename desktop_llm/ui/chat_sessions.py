@@ -76,7 +76,7 @@ class ChatSession:
     positions: dict[str, tuple[int, int]] = field(default_factory=dict)
     loaded: bool = False
     pending_text: str | None = None  # sent, not yet accepted: put back if the send fails
-    pending_files: list = field(default_factory=list)  # its attachments (``DraftAttachment``)
+    pending_files: list[Any] = field(default_factory=list)  # its attachments (``DraftAttachment``)
 
     @property
     def key(self) -> str:

@@ -21,24 +21,31 @@ from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QApplication, QWidget
 
-from desktop_llm.core.encodings import preload_encodings
 from desktop_llm.core.paths import AppPaths
 from desktop_llm.core.tokens import TokenCounter
 from desktop_llm.providers import RetryPolicy
+from desktop_llm.providers.batch_base import BatchClient
+from desktop_llm.providers.batches import batch_client
 from desktop_llm.secrets import KeyStore, environment_providers
+from desktop_llm.services.attachment_prep import preload_image_libraries
 from desktop_llm.services.chat import ChatService
 from desktop_llm.services.chat_attachments import ChatAttachments
 from desktop_llm.services.context_planner import ContextPlanner
 from desktop_llm.services.conversations import ConversationService
 from desktop_llm.services.exchange import ExchangeService
+from desktop_llm.services.mcp_config import McpConfigService, secret_values
+from desktop_llm.services.mcp_manager import McpManager
 from desktop_llm.services.provider_directory import ProviderDirectory
+from desktop_llm.services.remote_batches import RemoteBatchService
 from desktop_llm.services.settings import AppSettings, SettingsService
 from desktop_llm.services.usage import UsageService, open_catalog
 from desktop_llm.storage.executor import DatabaseThread
 from desktop_llm.storage.messages import MessageRepository
+from desktop_llm.storage.response_cache import SqliteResponseCache
 from desktop_llm.ui import exchange_dialogs
 from desktop_llm.ui.appearance import apply_theme, is_dark
 from desktop_llm.ui.attachment_feature import AttachmentFeature, choose_files
+from desktop_llm.ui.batches_feature import BatchesFeature
 from desktop_llm.ui.chat_bridge import ChatBridge, TaskKeeper
 from desktop_llm.ui.context_feature import ContextFeature
 from desktop_llm.ui.logs import KeyRedactor
@@ -62,12 +69,12 @@ class RedactingKeyStore(KeyStore):
     def get(self, setting_id: str) -> str | None:
         """Return the stored key (and keep it out of the log from now on)."""
         key = super().get(setting_id)
-        self._redactor.add(key)
+        self._redactor.add(*secret_values(setting_id, key))
         return key
 
     def set(self, setting_id: str, key: str) -> None:
         """Store ``key`` (and keep it out of the log from now on)."""
-        self._redactor.add(key)
+        self._redactor.add(*secret_values(setting_id, key))
         super().set(setting_id, key)
 
 
@@ -86,14 +93,19 @@ class Services:
     app_settings: AppSettings
     planner: ContextPlanner
     usage: UsageService
+    batches: RemoteBatchService
     attachments: ChatAttachments
     catalog_problem: str | None = None  # why the user's models.json is not used, if it is not
-    preloading: asyncio.Future[None] | None = None  # the tokenizer files loading
+    preloading: asyncio.Future[None] | None = None  # the image libraries loading (not tokenizers)
+    mcp_config: McpConfigService | None = None  # MCP servers, their secrets and approvals
+    mcp: McpManager | None = None  # the running MCP servers
 
     async def aclose(self) -> None:
-        """Stop every stream (partial replies saved as ``stopped``), close providers, then the database."""
+        """Stop streams (partial replies saved as ``stopped``), close providers, MCP servers, the database."""
         await self.chat.stop_all()
         await self.directory.aclose()
+        if self.mcp is not None:
+            await self.mcp.aclose()
         await self.db.aclose()
 
 
@@ -148,21 +160,36 @@ async def build_services(
         app_settings=app_settings,
         planner=planner,
         usage=UsageService(db, catalog),
+        batches=RemoteBatchService(
+            db,
+            lambda entry_id: _batch_client(directory, entry_id),
+            work_dir=paths.cache / "batches",
+            cache=SqliteResponseCache(db),
+            catalog=catalog,
+        ),
         attachments=attachments,
         catalog_problem=catalog_problem,
     )
-    # Token counts need the tokenizer files: load them now, off the Qt thread, not on first use.
-    # tiktoken's Rust constructor holds the GIL while it builds an encoder (0.1-0.5 s here), so
-    # the window stalls briefly whenever that happens: right after the first paint, before the
-    # person types, is the least noticeable moment (tests/ui/test_main_window_export_lag.py).
-    services.preloading = asyncio.ensure_future(asyncio.to_thread(preload_encodings))
+    services.mcp_config = McpConfigService(db, keystore)
+    services.mcp = McpManager(services.mcp_config, log_dir=paths.logs)
+    # No tokenizer is loaded here: each is read (off the Qt thread, by the planner's counting)
+    # when a model that needs it is first metered, so a person who never uses an OpenAI model
+    # never pays the ~100 MB and the GIL stall of building tiktoken's encoders at start-up.
+    # The image libraries are loaded now, off the Qt thread: the first attached file would
+    # otherwise wait for them.
+    services.preloading = asyncio.ensure_future(asyncio.to_thread(preload_image_libraries))
     services.preloading.add_done_callback(_log_preload_failure)
     return services
 
 
+async def _batch_client(directory: ProviderDirectory, entry_id: str) -> BatchClient:
+    """Return the batch client for a provider entry, with its key looked up now (never stored)."""
+    return batch_client(await directory.provider(entry_id))
+
+
 def _log_preload_failure(task: asyncio.Future[None]) -> None:
     if not task.cancelled() and task.exception() is not None:
-        log.error("the tokenizer files could not be loaded", exc_info=task.exception())
+        log.error("the image libraries could not be loaded", exc_info=task.exception())
 
 
 class Composition:
@@ -206,7 +233,10 @@ class Composition:
         )
         self.workspace.window_title_changed.connect(window.setWindowTitle)
         self.workspace.settings_requested.connect(self.open_settings)
-        self.templates = TemplateFeature(self.workspace, services.db, services.directory, self.tasks)
+        self.batches = BatchesFeature(services.batches, self.tasks, window)
+        self.templates = TemplateFeature(
+            self.workspace, services.db, services.directory, self.tasks, batches=self.batches
+        )
         self.thumbnails = ThumbnailCache(services.attachments.blob)
         composer = self.workspace.composer
         self.context = ContextFeature(
@@ -253,6 +283,7 @@ class Composition:
             toggle_sidebar=self.templates.set_sidebar_visible,
             open_log_folder=lambda: self._open_url(QUrl.fromLocalFile(str(self._log_folder))),
             open_usage=self.context.open_usage,
+            open_batches=self.batches.open,
         )
 
     async def start(self) -> None:
@@ -260,6 +291,8 @@ class Composition:
         self.apply_app_settings(self.services.app_settings)
         await self.workspace.start()
         self.tasks.run(self.templates.start())  # seeds the built-in templates on first run
+        self.batches.follow()  # batches sent by an earlier run or the command line
+        self.tasks.run(self.refresh_tool_servers())
         if self.services.catalog_problem:
             self.context.show_catalog_problem(self.services.catalog_problem)
 
@@ -274,12 +307,24 @@ class Composition:
         self.window.set_send_key_label(settings.send_key)
         self.services.directory.set_proxy(settings.proxy)
         self.services.directory.set_content_timeout(settings.content_timeout)
+        if self.services.mcp is not None:
+            self.services.mcp.set_proxy(settings.proxy)
 
     def on_settings_app_settings_changed(self, values: dict[str, Any]) -> None:
         self.apply_app_settings(AppSettings(**values))
 
     def on_settings_conversations_changed(self) -> None:
         self.tasks.run(self.workspace.reload_conversations())
+
+    async def refresh_tool_servers(self) -> None:
+        """Offer the enabled MCP servers in the chat header's Tools menu."""
+        if self.services.mcp_config is None:
+            return
+        records = await self.services.mcp_config.records()
+        self.workspace.header.tool_servers.set_servers([record.name for record in records if record.enabled])
+
+    def on_settings_tool_servers_changed(self) -> None:
+        self.tasks.run(self.refresh_tool_servers())
 
     def on_settings_providers_changed(self) -> None:
         self.services.directory.forget()
@@ -329,10 +374,13 @@ def _open_settings_dialog(composition: Composition) -> object:
         services.exchange,
         services.conversations,
         parent=composition.window,
+        mcp_config=services.mcp_config,
+        mcp_manager=services.mcp,
     )
     dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
     dialog.providers_changed.connect(composition.on_settings_providers_changed)
     dialog.app_settings_changed.connect(composition.on_settings_app_settings_changed)
     dialog.conversations_changed.connect(composition.on_settings_conversations_changed)
+    dialog.tool_servers_changed.connect(composition.on_settings_tool_servers_changed)
     dialog.open()
     return dialog

@@ -53,6 +53,7 @@ class WindowCommands:
     toggle_sidebar: Callable[[bool], None]
     open_log_folder: Callable[[], object]
     open_usage: Callable[[], object] | None = None
+    open_batches: Callable[[], object] | None = None
 
 
 class MainWindow(QMainWindow):
@@ -144,6 +145,7 @@ class MainWindow(QMainWindow):
         sidebar.setChecked(True)
         view_menu.addSeparator()
         self._action(view_menu, "open_usage", "&Usage…")
+        self._action(view_menu, "open_batches", "&Batches…")
 
         chat_menu = bar.addMenu("&Chat")
         self._label_action(chat_menu, "send", "Send message", "Enter")

@@ -1,4 +1,4 @@
-"""The Settings dialog: Providers, General and Data pages.
+"""The Settings dialog: Providers, General, Data and (when MCP is set up) Tools pages.
 
 The main window opens it with the collaborators it needs (no singletons) and listens to its
 signals. The pages fill themselves when the dialog is first shown; every blocking step
@@ -17,6 +17,8 @@ from PySide6.QtWidgets import QDialog, QDialogButtonBox, QTabWidget, QVBoxLayout
 from desktop_llm.secrets import KeyringStatus
 from desktop_llm.services.conversations import ConversationService
 from desktop_llm.services.exchange import ExchangeService
+from desktop_llm.services.mcp_config import McpConfigService
+from desktop_llm.services.mcp_manager import McpManager
 from desktop_llm.services.provider_directory import ProviderDirectory
 from desktop_llm.services.settings import SettingsService
 from desktop_llm.ui import exchange_dialogs
@@ -24,9 +26,10 @@ from desktop_llm.ui.await_dialog import choose_path_with_dialog
 from desktop_llm.ui.settings_data import DataPage
 from desktop_llm.ui.settings_general import GeneralPage
 from desktop_llm.ui.settings_providers import ProvidersPage
+from desktop_llm.ui.settings_tools import ToolsPage
 from desktop_llm.ui.theme import palette_for
 
-PAGES = ("providers", "general", "data")
+PAGES = ("providers", "general", "data", "tools")
 
 # Colours that read well on both themes' dialog backgrounds are not the same colours, so the
 # sheet is built for the palette the dialog opens with.
@@ -52,17 +55,20 @@ class SettingsDialog(QDialog):
         exchange: export and import.
         conversations: the trash.
         choose_path: the file chooser for export and import (tests answer it themselves).
+        mcp_config, mcp_manager: MCP servers; with both, a Tools page is shown.
 
     Signals:
         providers_changed(): a provider entry was added, changed or removed.
         app_settings_changed(dict): the app settings after a change (``AppSettings.as_dict()``:
             theme, font_size, send_key, auto_titles, proxy).
         conversations_changed(): an import or the trash changed which conversations exist.
+        tool_servers_changed(): an MCP server was added, changed or removed (Tools page).
     """
 
     providers_changed = Signal()
     app_settings_changed = Signal(dict)
     conversations_changed = Signal()
+    tool_servers_changed = Signal()
 
     def __init__(
         self,
@@ -75,6 +81,8 @@ class SettingsDialog(QDialog):
         parent: QWidget | None = None,
         *,
         choose_path: exchange_dialogs.ChoosePath = choose_path_with_dialog,
+        mcp_config: McpConfigService | None = None,
+        mcp_manager: McpManager | None = None,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Settings")
@@ -92,6 +100,10 @@ class SettingsDialog(QDialog):
         self.tabs.addTab(self.providers_page, "Providers")
         self.tabs.addTab(self.general_page, "General")
         self.tabs.addTab(self.data_page, "Data")
+        self.tools_page: ToolsPage | None = None
+        if mcp_config is not None and mcp_manager is not None:
+            self.tools_page = ToolsPage(mcp_config, mcp_manager, choose_path=choose_path)
+            self.tabs.addTab(self.tools_page, "Tools")
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
@@ -102,9 +114,11 @@ class SettingsDialog(QDialog):
         self.providers_page.providers_changed.connect(self.providers_changed)
         self.general_page.app_settings_changed.connect(self.app_settings_changed)
         self.data_page.conversations_changed.connect(self.conversations_changed)
+        if self.tools_page is not None:
+            self.tools_page.servers_changed.connect(self.tool_servers_changed)
 
     def show_page(self, name: str) -> None:
-        """Bring a page to the front: "providers", "general" or "data"."""
+        """Bring a page to the front: "providers", "general", "data" or "tools"."""
         self.tabs.setCurrentIndex(PAGES.index(name))
 
     def load(self) -> asyncio.Task[None]:
@@ -116,7 +130,10 @@ class SettingsDialog(QDialog):
     async def _load(self) -> None:
         # General first: the providers page tests connections through its proxy.
         await self.general_page.load()
-        await asyncio.gather(self.providers_page.load(), self.data_page.load())
+        pages = [self.providers_page.load(), self.data_page.load()]
+        if self.tools_page is not None:
+            pages.append(self.tools_page.load())
+        await asyncio.gather(*pages)
 
     def showEvent(self, event: QShowEvent) -> None:
         """Fill the pages the first time the dialog appears."""

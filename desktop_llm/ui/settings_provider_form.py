@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 
 from desktop_llm.providers.presets import PRESETS
 from desktop_llm.secrets import key_env_var
-from desktop_llm.services.key_destination import needs_key
+from desktop_llm.services.key_destination import destination, needs_key
 from desktop_llm.services.provider_directory import ProviderEntry
 from desktop_llm.ui.plain_text import plain_label
 from desktop_llm.ui.settings_widgets import hint_label, with_hint
@@ -74,6 +74,7 @@ class ProviderForm(QWidget):
         self._auto_name = ""
         self._has_key = False
         self._read_only = False
+        self._entry: ProviderEntry | None = None
 
         self.heading = plain_label()  # the entry's name
         self.heading.setObjectName("settingsHeading")
@@ -135,6 +136,7 @@ class ProviderForm(QWidget):
 
         self.kind.currentIndexChanged.connect(self.on_kind_current_index_changed)
         self.preset.currentIndexChanged.connect(self.on_preset_current_index_changed)
+        self.base_url.textChanged.connect(self.on_base_url_text_changed)
         self.show_key.toggled.connect(self.on_show_key_toggled)
         self.show_new()
 
@@ -144,6 +146,7 @@ class ProviderForm(QWidget):
         """Clear the form for a new entry of ``kind``."""
         self._read_only = False
         self._has_key = False
+        self._entry = None
         self._auto_name = ""
         self.heading.setText("New provider")
         self.note.hide()
@@ -161,6 +164,7 @@ class ProviderForm(QWidget):
         """Show a stored entry to edit, or an environment entry read-only."""
         self._read_only = entry.from_environment
         self._has_key = has_key
+        self._entry = entry
         self.heading.setText(entry.name)
         self._select(self.kind, entry.kind)
         self._select(self.preset, entry.preset or "")
@@ -245,6 +249,10 @@ class ProviderForm(QWidget):
         self._fill_name(preset.display_name)
         self._apply_kind()
 
+    def on_base_url_text_changed(self, _text: str) -> None:
+        """Say whether the saved key still goes with the address being typed."""
+        self._apply_kind()
+
     def on_show_key_toggled(self, shown: bool) -> None:
         """Show the key in clear text, or hide it again."""
         mode = QLineEdit.EchoMode.Normal if shown else QLineEdit.EchoMode.Password
@@ -263,7 +271,9 @@ class ProviderForm(QWidget):
         self.base_url.setPlaceholderText(
             f"Default: {official}" if official else "The server's address, e.g. http://127.0.0.1:8080/v1"
         )
-        if self._has_key:
+        if self._has_key and not self._key_follows():
+            self.api_key.setPlaceholderText("Type the key for this server: the saved one stays with the old")
+        elif self._has_key:
             where = "in the keyring" if self._keyring_available else "for this session"
             self.api_key.setPlaceholderText(f"Saved {where}; type a new key to replace it")
         elif needs_key(kind, self.preset.currentData() or None):
@@ -279,6 +289,10 @@ class ProviderForm(QWidget):
         self.key_hint.setText(
             kept + (f" {variable} in the environment takes precedence." if variable else "")
         )
+
+    def _key_follows(self) -> bool:
+        """Return whether the saved key would still go where it was saved for (see key_destination)."""
+        return self._entry is None or destination(self._entry) == destination(self.values())
 
     def _set_editable(self, editable: bool) -> None:
         for widget in (

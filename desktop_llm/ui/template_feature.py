@@ -19,6 +19,7 @@ from desktop_llm.services.templates import TemplateService
 from desktop_llm.storage.executor import DatabaseThread
 from desktop_llm.storage.response_cache import SqliteResponseCache
 from desktop_llm.ui.batch_dialog import BatchDialog
+from desktop_llm.ui.batches_feature import BatchesFeature
 from desktop_llm.ui.chat_bridge import TaskKeeper
 from desktop_llm.ui.compare_view import CompareView
 from desktop_llm.ui.template_form import TemplateFormDialog
@@ -38,13 +39,21 @@ class TemplateFeature(QObject):
         db: the database thread (templates, comparisons, the response cache).
         directory: the provider entries, for comparisons and batch runs.
         tasks: runs every async step.
+        batches: the providers' batch services (None: batch runs only run here).
     """
 
     def __init__(
-        self, workspace: Workspace, db: DatabaseThread, directory: ProviderDirectory, tasks: TaskKeeper
+        self,
+        workspace: Workspace,
+        db: DatabaseThread,
+        directory: ProviderDirectory,
+        tasks: TaskKeeper,
+        *,
+        batches: BatchesFeature | None = None,
     ) -> None:
         super().__init__(workspace)
         self.workspace = workspace
+        self.batches = batches
         self.directory = directory
         self.tasks = tasks
         self.templates = TemplateService(db)
@@ -200,8 +209,11 @@ class TemplateFeature(QObject):
             self.tasks,
             cache=self.cache,
             template_id=template_id,
+            remote=None if self.batches is None else self.batches.batches,
             parent=self.workspace.window(),
         )
+        if self.batches is not None:
+            dialog.remote_submitted.connect(self.batches.on_submitted)
         self._keep(dialog)
         self.tasks.run(dialog.start_up())
         return dialog

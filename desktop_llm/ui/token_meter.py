@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import TYPE_CHECKING, Literal, Protocol
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
@@ -57,6 +58,7 @@ class MeterReading:
     reason: str
     model: str
     model_known: bool = True
+    dollars: Decimal | None = None  # the prompt at list price, when the model's price is known
 
     @property
     def level(self) -> Level:
@@ -84,6 +86,8 @@ class MeterReading:
             f"{self.window:,} tokens, {self.window - self.budget:,} of them kept for the reply.",
             self.reason,
         ]
+        if self.dollars is not None:
+            lines.append(f"Sending it costs about ${self.dollars:.4f} at list prices, before the reply.")
         if not self.exact:
             lines.append(
                 "≈: an estimate for this model (images by the provider's published rule) "
@@ -134,6 +138,7 @@ def meter_reading(plan: ContextPlan, path: Sequence[StoredMessage]) -> MeterRead
         reason=fit.reason,
         model=plan.request.model,
         model_known=plan.model_known,
+        dollars=plan.prompt_dollars(tokens),
     )
 
 

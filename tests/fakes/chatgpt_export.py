@@ -3,6 +3,7 @@
 Each conversation has the shape of a real export: a null-message root, a hidden system
 message, user/assistant turns with the metadata ChatGPT attaches, code and execution output,
 a regenerated reply now and then (a branch), and ``current_node``. Deterministic for a seed.
+``write_zip_with_images`` builds an export .zip whose messages point at images it holds.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import json
 import random
 import uuid
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -124,3 +126,96 @@ def write_export(path: Path, target_bytes: int, *, seed: int = 1) -> dict[str, i
             started += 3600.0
         out.write("\n]\n")
     return {"conversations": conversations, "bytes": path.stat().st_size}
+
+
+def tiny_png(seed: int) -> bytes:
+    """Return a small, distinct PNG-looking file (the signature, then bytes from ``seed``)."""
+    return b"\x89PNG\r\n\x1a\n" + random.Random(seed).randbytes(64 + seed)
+
+
+def _image_part(pointer: str, size: int) -> dict[str, Any]:
+    return {
+        "content_type": "image_asset_pointer",
+        "asset_pointer": pointer,
+        "size_bytes": size,
+        "width": 640,
+        "height": 480,
+        "fovea": None,
+        "metadata": {"dalle": None, "gizmo": None, "sanitized": True},
+    }
+
+
+def image_conversation(rng: random.Random, started: float) -> tuple[dict[str, Any], dict[str, bytes]]:
+    """Return a conversation with images, and the zip members (name -> bytes) that hold them.
+
+    The first question carries two photos (one named in the message's metadata, one only by
+    its file in the zip, a newer ``sediment://`` pointer) and an image the zip lacks; the
+    follow-up sends the first photo again; the reply includes an image a tool made.
+    """
+    writer = _ConversationWriter(rng, started)
+    photo, chart, drawn = tiny_png(1), tiny_png(2), tiny_png(3)
+    files = {
+        "file-Photo1-IMG_0001.jpeg": photo,
+        "file_00000000aa11bb22cc33dd44-chart.png": chart,
+        "file-Drawn3.webp": drawn,
+        "file-Drawn3-thumbnail.webp": b"thumb",  # a longer name with the same id: not the file
+    }
+    root = writer.add(None)
+    question = {
+        "content_type": "multimodal_text",
+        "parts": [
+            _image_part("file-service://file-Photo1", len(photo)),
+            _image_part("sediment://file_00000000aa11bb22cc33dd44", len(chart)),
+            _image_part("file-service://file-Missing9", 10),
+            "What do these show?",
+        ],
+    }
+    tip = writer.add(
+        root,
+        "user",
+        question,
+        attachments=[
+            {"id": "file-Photo1", "name": "holiday.jpeg", "size": len(photo), "mimeType": "image/jpeg"}
+        ],
+    )
+    tip = writer.add(
+        tip, "assistant", {"content_type": "text", "parts": ["A beach and a chart."]}, model_slug="gpt-4o"
+    )
+    again = {
+        "content_type": "multimodal_text",
+        "parts": [_image_part("file-service://file-Photo1", len(photo)), "Draw it."],
+    }
+    tip = writer.add(tip, "user", again)
+    drawing = {
+        "content_type": "multimodal_text",
+        "parts": [_image_part("file-service://file-Drawn3", len(drawn))],
+    }
+    tip = writer.add(tip, "tool", drawing)
+    conversation_id = writer.new_id()
+    return (
+        {
+            "title": "Holiday pictures",
+            "create_time": started,
+            "update_time": writer.clock,
+            "mapping": writer.mapping,
+            "current_node": tip,
+            "conversation_id": conversation_id,
+            "id": conversation_id,
+            "default_model_slug": "gpt-4o",
+        },
+        files,
+    )
+
+
+def write_zip_with_images(path: Path, *, seed: int = 1, plain: int = 2) -> dict[str, bytes]:
+    """Write a ChatGPT export .zip: one conversation with images, ``plain`` without; return its images."""
+    rng = random.Random(seed)
+    with_images, files = image_conversation(rng, 1_700_000_000.0)
+    conversations = [with_images] + [conversation(rng, 3, 1_700_003_600.0 + 3600 * n) for n in range(plain)]
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("conversations.json", json.dumps(conversations, ensure_ascii=False))
+        archive.writestr("user.json", json.dumps({"id": "user-1", "email": "someone@example.org"}))
+        archive.writestr("chat.html", "<html></html>")
+        for name, data in files.items():
+            archive.writestr(name, data)
+    return files

@@ -3,6 +3,8 @@
 ``populate`` writes everything the export format carries through the real repositories:
 folders, branches, usage, reasoning, errors, a streaming reply, pinned/archived/trashed
 conversations, an empty one, CJK text, templates with several versions.
+``populate_files_and_tools`` adds what format version 2 carries: attachments (the same bytes
+in two conversations and twice in one message) and a tool exchange.
 """
 
 from __future__ import annotations
@@ -11,12 +13,26 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
+from desktop_llm.storage.attachments import AttachmentRepository
 from desktop_llm.storage.conversations import ConversationRepository
 from desktop_llm.storage.database import Database
 from desktop_llm.storage.messages import MessageRepository
+from desktop_llm.storage.records import StoredToolCall
 from desktop_llm.storage.templates import TemplateRepository
 
-CONTENT_TABLES = ("folders", "conversations", "messages", "templates", "template_versions")
+CONTENT_TABLES = (
+    "folders",
+    "conversations",
+    "messages",
+    "templates",
+    "template_versions",
+    "attachment_blobs",
+    "message_attachments",
+)
+# Columns that say when a row was written here, not what it holds.
+_LOCAL_COLUMNS = {"seq", "created_at"}
+PHOTO = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 64 + b"\x00end"
+NOTES = b"col1,col2\n1,2\n"
 
 
 @dataclass(frozen=True)
@@ -103,9 +119,89 @@ def table_contents(path: Path) -> dict[str, list[tuple[object, ...]]]:
     try:
         contents = {}
         for table in CONTENT_TABLES:
-            columns = [row[1] for row in conn.execute(f"PRAGMA table_info({table})") if row[1] != "seq"]
+            local = _LOCAL_COLUMNS if table == "attachment_blobs" else {"seq"}
+            columns = [row[1] for row in conn.execute(f"PRAGMA table_info({table})") if row[1] not in local]
             rows = conn.execute(f"SELECT {', '.join(columns)} FROM {table}").fetchall()
             contents[table] = sorted(rows, key=repr)
         return contents
     finally:
         conn.close()
+
+
+@dataclass(frozen=True)
+class FilesAndTools:
+    """Ids of the conversations ``populate_files_and_tools`` wrote."""
+
+    with_files: str
+    with_tools: str
+
+
+def populate_files_and_tools(db: Database) -> FilesAndTools:
+    """Add a conversation with attachments and one with a tool exchange; return their ids."""
+    conversations = ConversationRepository(db)
+    messages = MessageRepository(db)
+    files = AttachmentRepository(db)
+
+    with_files = conversations.create("Look at these")
+    with db.transaction():
+        photo = files.store("photo.png", "image/png", PHOTO)
+        again = files.store("same-photo.png", "image/png", PHOTO)
+        notes = files.store("notes.csv", "text/csv", NOTES)
+        question = messages.append(
+            with_files.id,
+            parent_id=None,
+            role="user",
+            content="What are these?",
+            attachments=[photo, notes, again],
+        )
+    answer = messages.append(
+        with_files.id, parent_id=question.id, role="assistant", content="A photo and a table."
+    )
+    messages.append(
+        with_files.id, parent_id=answer.id, role="user", content="And this one?", attachments=[photo]
+    )
+
+    with_tools = conversations.create("Adding with a tool")
+    ask = messages.append(with_tools.id, parent_id=None, role="user", content="What is 40 + 2?")
+    asking = messages.append(
+        with_tools.id, parent_id=ask.id, role="assistant", content="", status="streaming"
+    )
+    messages.finish(
+        asking.id,
+        status="complete",
+        content="Let me add.",
+        finish_reason="tool_calls",
+        tool_calls=(
+            StoredToolCall("call_1", "add_numbers", '{"a": 40, "b": 2}', {"thoughtSignature": "c2ln"}),
+            StoredToolCall("call_2", "broken", "{not json"),
+        ),
+    )
+    first = messages.append_tool_result(
+        with_tools.id,
+        parent_id=asking.id,
+        tool_call_id="call_1",
+        tool_name="add_numbers",
+        content="42",
+        server="calculator",
+        duration_ms=7,
+    )
+    second = messages.append_tool_result(
+        with_tools.id,
+        parent_id=first.id,
+        tool_call_id="call_2",
+        tool_name="broken",
+        content="The arguments were not valid JSON.",
+        server="calculator",
+        is_error=True,
+    )
+    messages.append(with_tools.id, parent_id=second.id, role="assistant", content="40 + 2 = 42.")
+    other = conversations.create("The photo again")
+    with db.transaction():
+        messages.append(
+            other.id,
+            parent_id=None,
+            role="user",
+            content="Same photo",
+            attachments=[files.store("p.png", "image/png", PHOTO)],
+        )
+    return FilesAndTools(with_files.id, with_tools.id)

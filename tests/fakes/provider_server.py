@@ -56,9 +56,10 @@ class ProviderServer:
 
     Args:
         api_key: when set, requests without this key (where the protocol carries it) get a 401.
+        batch_clock: the clock batch jobs move on (a ``FakeClock`` in tests; default: real time).
     """
 
-    def __init__(self, *, api_key: str | None = None) -> None:
+    def __init__(self, *, api_key: str | None = None, batch_clock: Callable[[], float] | None = None) -> None:
         self._initial_api_key = api_key
         self.api_key = api_key
         self.models: list[str] = list(DEFAULT_MODELS)
@@ -73,7 +74,7 @@ class ProviderServer:
             OllamaDialect(),
         )
         # The three batch APIs; set ``batches.clock`` and ``batches.script`` to drive them.
-        self.batches = BatchEngine()
+        self.batches = BatchEngine() if batch_clock is None else BatchEngine(batch_clock)
         self._lock = threading.Lock()
         self._arrived = threading.Condition(self._lock)
         self._replies: deque[Reply] = deque()

@@ -15,159 +15,36 @@ routes requests here before its chat dialects.
 from __future__ import annotations
 
 import json
-import random
 import re
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
+from .wire_batch_jobs import (
+    GEMINI_TYPE,
+    Answer,
+    BatchScript,
+    FakeJob,
+    anthropic_error,
+    completion_body,
+    gemini_error,
+    gemini_response,
+    iso,
+    json_answer,
+    jsonl,
+    parse_multipart,
+    usage_counts,
+)
 from .wire_http import RecordedRequest
 
-Answer = tuple[int, dict[str, str], bytes]
+__all__ = ["BatchEngine", "BatchScript", "FakeJob"]
 
-_JSON = {"content-type": "application/json"}
-_GEMINI_TYPE = "type.googleapis.com/google.ai.generativelanguage.v1main."
 _OPENAI = re.compile(r"^/v1/(files|batches)(?:/([^/]+))?(?:/(content|cancel))?$")
 _ANTHROPIC = re.compile(r"^/v1/messages/batches(?:/([^/]+))?(?:/(cancel|results))?$")
 _GEMINI_CREATE = re.compile(r"^/v1beta/models/([^/:]+):batchGenerateContent$")
 _GEMINI_JOB = re.compile(r"^/v1beta/(batches/[^/:]+)(:cancel)?$")
 _GEMINI_DOWNLOAD = re.compile(r"^(?:/download)?/v1beta/(files/[^/:]+):download$")
-
-
-@dataclass
-class BatchScript:
-    """How the next batch jobs behave (set ``BatchEngine.script`` before they are created).
-
-    Args:
-        validate_seconds: time spent validating (OpenAI) / pending (Gemini) before rows run.
-        run_seconds: time for all rows to finish once running.
-        shuffle: return results in a random order (seeded by ``seed``).
-        row_errors: custom id (or Gemini key) -> (HTTP status, message) for rows that fail.
-        expire_after: when set, the job expires at the end of its run with only this many rows done.
-        fail_job: when set, the whole job fails validation with this message.
-        cancel_seconds: how long "cancelling" lasts before "cancelled".
-    """
-
-    validate_seconds: float = 1.0
-    run_seconds: float = 10.0
-    shuffle: bool = False
-    seed: int = 7
-    row_errors: dict[str, tuple[int, str]] = field(default_factory=dict)
-    expire_after: int | None = None
-    fail_job: str | None = None
-    cancel_seconds: float = 1.0
-
-
-@dataclass
-class FakeJob:
-    """One batch job: its rows (id, request body), script and timeline."""
-
-    kind: str
-    id: str
-    rows: list[tuple[str, dict[str, Any]]]
-    model: str
-    created: float
-    script: BatchScript
-    input_file_id: str = ""
-    display_name: str = ""
-    from_file: bool = False
-    cancelled_at: float | None = None
-
-    def progress(self, now: float) -> tuple[str, int]:
-        """Return (state in OpenAI's words, rows finished) at ``now``."""
-        script, total = self.script, len(self.rows)
-        if script.fail_job is not None:
-            return "failed", 0
-        if self.cancelled_at is not None:
-            done = self._done_at(self.cancelled_at)
-            ended = now >= self.cancelled_at + script.cancel_seconds
-            return ("cancelled" if ended else "cancelling"), done
-        elapsed = now - self.created
-        if elapsed < script.validate_seconds:
-            return "validating", 0
-        if elapsed >= script.validate_seconds + script.run_seconds:
-            if script.expire_after is not None:
-                return "expired", min(script.expire_after, total)
-            return "completed", total
-        return "in_progress", self._done_at(now)
-
-    def _done_at(self, moment: float) -> int:
-        running = moment - self.created - self.script.validate_seconds
-        if running <= 0:
-            return 0
-        done = int(len(self.rows) * running / max(self.script.run_seconds, 1e-9))
-        if self.script.expire_after is not None:
-            done = min(done, self.script.expire_after)
-        return min(done, len(self.rows))
-
-    def outcomes(self, now: float) -> list[tuple[str, str, Any]]:
-        """Return (id, "ok" | "error" | "unfinished", reply text or (status, message)) per row."""
-        _state, done = self.progress(now)
-        lines: list[tuple[str, str, Any]] = []
-        for index, (custom_id, body) in enumerate(self.rows):
-            if index >= done:
-                lines.append((custom_id, "unfinished", None))
-            elif custom_id in self.script.row_errors:
-                lines.append((custom_id, "error", self.script.row_errors[custom_id]))
-            else:
-                lines.append((custom_id, "ok", "Echo: " + last_user_text(body)))
-        if self.script.shuffle:
-            random.Random(self.script.seed).shuffle(lines)
-        return lines
-
-    def counts(self, now: float) -> tuple[int, int, int]:
-        """Return (succeeded, failed, not finished)."""
-        _state, done = self.progress(now)
-        errors = sum(1 for custom_id, _ in self.rows[:done] if custom_id in self.script.row_errors)
-        return done - errors, errors, len(self.rows) - done
-
-
-def last_user_text(body: dict[str, Any]) -> str:
-    """Return the last user turn's text in an OpenAI, Anthropic or Gemini request body."""
-    for message in reversed(body.get("messages") or body.get("contents") or []):
-        if message.get("role") != "user":
-            continue
-        content = message.get("content", message.get("parts"))
-        if isinstance(content, str):
-            return content
-        return "".join(part.get("text", "") for part in content or [] if isinstance(part, dict))
-    return ""
-
-
-def _usage(body: dict[str, Any], text: str) -> tuple[int, int]:
-    return len(last_user_text(body).split()), len(text.split())
-
-
-def _iso(seconds: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
-
-
-def _json(status: int, data: Any, headers: dict[str, str] | None = None) -> Answer:
-    return status, {**_JSON, **(headers or {})}, json.dumps(data).encode()
-
-
-def _jsonl(lines: list[dict[str, Any]]) -> bytes:
-    return b"".join(json.dumps(line).encode() + b"\n" for line in lines)
-
-
-def parse_multipart(content_type: str, body: bytes) -> dict[str, tuple[str | None, bytes]]:
-    """Return the form fields of a multipart body: name -> (file name, bytes)."""
-    match = re.search(r'boundary="?([^";]+)"?', content_type)
-    if match is None:
-        raise ValueError("multipart body without a boundary")
-    fields: dict[str, tuple[str | None, bytes]] = {}
-    for chunk in body.split(b"--" + match.group(1).encode())[1:]:
-        if chunk.startswith(b"--"):
-            break
-        head, _, data = chunk.removeprefix(b"\r\n").partition(b"\r\n\r\n")
-        disposition = head.decode("latin-1")
-        name = re.search(r'name="([^"]*)"', disposition)
-        filename = re.search(r'filename="([^"]*)"', disposition)
-        if name is not None:
-            fields[name.group(1)] = (filename.group(1) if filename else None, data.removesuffix(b"\r\n"))
-    return fields
 
 
 class BatchEngine:
@@ -237,16 +114,13 @@ class BatchEngine:
             return self._openai_create(request)
         if item is None:
             data = [self._openai_batch(job) for job in self.jobs.values() if job.kind == "openai"]
-            return _json(200, {"object": "list", "data": data, "has_more": False})
+            return json_answer(200, {"object": "list", "data": data, "has_more": False})
         job = self.jobs.get(item)
         if job is None:
-            return _json(
-                404,
-                {"error": {"message": f"No batch found with id '{item}'.", "type": "invalid_request_error"}},
-            )
+            return json_answer(404, _openai_error(f"No batch found with id '{item}'."))
         if action == "cancel" and job.cancelled_at is None:
             job.cancelled_at = self.clock()
-        return _json(200, self._openai_batch(job))
+        return json_answer(200, self._openai_batch(job))
 
     def _openai_files(self, request: RecordedRequest, item: str | None, action: str | None) -> Answer:
         if request.method == "POST":
@@ -254,18 +128,14 @@ class BatchEngine:
             name, data = fields["file"]
             purpose = fields.get("purpose", (None, b""))[1].decode()
             if purpose != "batch":
-                return _json(
-                    400, {"error": {"message": "purpose must be batch", "type": "invalid_request_error"}}
-                )
+                return json_answer(400, _openai_error("purpose must be batch"))
             file_id = self._store_file(data, name or "upload.jsonl", "file-")
-            return _json(200, self._openai_file(file_id))
+            return json_answer(200, self._openai_file(file_id))
         if item not in self.files:
-            return _json(
-                404, {"error": {"message": f"No such File object: {item}", "type": "invalid_request_error"}}
-            )
+            return json_answer(404, _openai_error(f"No such File object: {item}"))
         if action == "content":
             return 200, {"content-type": "application/octet-stream"}, self.files[item]
-        return _json(200, self._openai_file(item))
+        return json_answer(200, self._openai_file(item))
 
     def _openai_file(self, file_id: str) -> dict[str, Any]:
         return {
@@ -281,12 +151,10 @@ class BatchEngine:
     def _openai_create(self, request: RecordedRequest) -> Answer:
         body = request.json or {}
         if body.get("endpoint") != "/v1/chat/completions" or body.get("completion_window") != "24h":
-            return _json(
-                400, {"error": {"message": "unsupported endpoint or window", "type": "invalid_request_error"}}
-            )
+            return json_answer(400, _openai_error("unsupported endpoint or window"))
         data = self.files.get(body.get("input_file_id", ""))
         if data is None:
-            return _json(400, {"error": {"message": "input file not found", "type": "invalid_request_error"}})
+            return json_answer(400, _openai_error("input file not found"))
         rows = []
         for line in data.splitlines():
             if line.strip():
@@ -294,7 +162,7 @@ class BatchEngine:
                 rows.append((item["custom_id"], item["body"]))
         model = rows[0][1].get("model", "") if rows else ""
         job = self._new_job("openai", rows, model, input_file_id=body["input_file_id"])
-        return _json(200, self._openai_batch(job))
+        return json_answer(200, self._openai_batch(job))
 
     def _openai_batch(self, job: FakeJob) -> dict[str, Any]:
         now = self.clock()
@@ -341,11 +209,11 @@ class BatchEngine:
                 "error": None,
             }
             if kind == "ok":
-                prompt, completion = _usage(bodies[custom_id], value)
+                prompt, completion = usage_counts(bodies[custom_id], value)
                 line["response"] = {
                     "status_code": 200,
                     "request_id": uuid.uuid4().hex,
-                    "body": _completion(job.model, value, prompt, completion),
+                    "body": completion_body(job.model, value, prompt, completion),
                 }
                 good.append(line)
             elif kind == "error":
@@ -370,8 +238,8 @@ class BatchEngine:
                     "message": f"This request was {word} before it ran.",
                 }
                 bad.append(line)
-        output = self._store_file(_jsonl(good), "batch_output.jsonl", "file-") if good else None
-        errors = self._store_file(_jsonl(bad), "batch_errors.jsonl", "file-") if bad else None
+        output = self._store_file(jsonl(good), "batch_output.jsonl", "file-") if good else None
+        errors = self._store_file(jsonl(bad), "batch_errors.jsonl", "file-") if bad else None
         self._uploads[key] = f"{output or ''}|{errors or ''}"
         return output, errors
 
@@ -384,26 +252,26 @@ class BatchEngine:
         if item is None and request.method == "POST":
             requests = (request.json or {}).get("requests")
             if not isinstance(requests, list) or not requests:
-                return _json(400, _anthropic_error("requests: a non-empty list is required"))
+                return json_answer(400, anthropic_error("requests: a non-empty list is required"))
             ids = [r.get("custom_id") for r in requests]
             if len(set(ids)) != len(ids):
-                return _json(400, _anthropic_error("custom_id values must be unique"))
+                return json_answer(400, anthropic_error("custom_id values must be unique"))
             rows = [(r["custom_id"], r["params"]) for r in requests]
             job = self._new_job("anthropic", rows, rows[0][1].get("model", ""))
-            return _json(200, self._anthropic_batch(job, request))
+            return json_answer(200, self._anthropic_batch(job, request))
         if item is None:
             data = [self._anthropic_batch(j, request) for j in self.jobs.values() if j.kind == "anthropic"]
-            return _json(200, {"data": data, "has_more": False, "first_id": None, "last_id": None})
+            return json_answer(200, {"data": data, "has_more": False, "first_id": None, "last_id": None})
         job = self.jobs.get(item)
         if job is None:
-            return _json(
+            return json_answer(
                 404, {"type": "error", "error": {"type": "not_found_error", "message": "batch not found"}}
             )
         if action == "cancel" and job.cancelled_at is None:
             job.cancelled_at = self.clock()
         if action == "results":
             return self._anthropic_results(job)
-        return _json(200, self._anthropic_batch(job, request))
+        return json_answer(200, self._anthropic_batch(job, request))
 
     def _anthropic_batch(self, job: FakeJob, request: RecordedRequest) -> dict[str, Any]:
         now = self.clock()
@@ -426,11 +294,11 @@ class BatchEngine:
             "type": "message_batch",
             "processing_status": status,
             "request_counts": counts,
-            "ended_at": _iso(time.time()) if ended else None,
-            "created_at": _iso(time.time()),
-            "expires_at": _iso(time.time() + 86400),
+            "ended_at": iso(time.time()) if ended else None,
+            "created_at": iso(time.time()),
+            "expires_at": iso(time.time() + 86400),
             "archived_at": None,
-            "cancel_initiated_at": _iso(time.time()) if job.cancelled_at is not None else None,
+            "cancel_initiated_at": iso(time.time()) if job.cancelled_at is not None else None,
             "results_url": f"http://{host}/v1/messages/batches/{job.id}/results" if ended else None,
         }
 
@@ -438,14 +306,14 @@ class BatchEngine:
         now = self.clock()
         state, _done = job.progress(now)
         if state not in ("completed", "expired", "cancelled"):
-            return _json(
+            return json_answer(
                 404, {"type": "error", "error": {"type": "not_found_error", "message": "results not ready"}}
             )
         bodies = dict(job.rows)
         lines = []
         for custom_id, kind, value in job.outcomes(now):
             if kind == "ok":
-                prompt, completion = _usage(bodies[custom_id], value)
+                prompt, completion = usage_counts(bodies[custom_id], value)
                 message = {
                     "id": "msg_" + uuid.uuid4().hex[:12],
                     "type": "message",
@@ -458,11 +326,11 @@ class BatchEngine:
                 }
                 result: dict[str, Any] = {"type": "succeeded", "message": message}
             elif kind == "error":
-                result = {"type": "errored", "error": _anthropic_error(value[1])}
+                result = {"type": "errored", "error": anthropic_error(value[1])}
             else:
                 result = {"type": "canceled" if state == "cancelled" else "expired"}
             lines.append({"custom_id": custom_id, "result": result})
-        return 200, {"content-type": "application/binary"}, _jsonl(lines)
+        return 200, {"content-type": "application/binary"}, jsonl(lines)
 
     # -- Gemini --------------------------------------------------------------------------------
 
@@ -474,7 +342,7 @@ class BatchEngine:
         if download is not None:
             data = self.files.get(download.group(1))
             if data is None:
-                return _json(404, _gemini_error(404, "file not found"))
+                return json_answer(404, gemini_error(404, "file not found"))
             return 200, {"content-type": "application/octet-stream"}, data
         create = _GEMINI_CREATE.match(path)
         if create is not None:
@@ -483,12 +351,12 @@ class BatchEngine:
         assert match is not None
         job = self.jobs.get(match.group(1))
         if job is None:
-            return _json(404, _gemini_error(404, "batch not found"))
+            return json_answer(404, gemini_error(404, "batch not found"))
         if match.group(2):
             if job.cancelled_at is None:
                 job.cancelled_at = self.clock()
-            return _json(200, {})
-        return _json(200, self._gemini_operation(job))
+            return json_answer(200, {})
+        return json_answer(200, self._gemini_operation(job))
 
     def _gemini_upload(self, request: RecordedRequest) -> Answer:
         command = request.headers.get("x-goog-upload-command", "")
@@ -498,10 +366,10 @@ class BatchEngine:
             self._uploads["gemini:" + upload_id] = name
             host = request.headers.get("host", "127.0.0.1")
             url = f"http://{host}/upload/v1beta/files?upload_id={upload_id}"
-            return _json(200, {}, {"x-goog-upload-url": url, "x-goog-upload-status": "active"})
+            return json_answer(200, {}, {"x-goog-upload-url": url, "x-goog-upload-status": "active"})
         name = self._uploads.pop("gemini:" + request.query.get("upload_id", ""), None)
         if name is None or "finalize" not in command:
-            return _json(400, _gemini_error(400, "unknown upload"))
+            return json_answer(400, gemini_error(400, "unknown upload"))
         file_id = self._store_file(request.body, name, "files/")
         file = {
             "name": file_id,
@@ -510,7 +378,7 @@ class BatchEngine:
             "sizeBytes": str(len(request.body)),
             "state": "ACTIVE",
         }
-        return _json(200, {"file": file}, {"x-goog-upload-status": "final"})
+        return json_answer(200, {"file": file}, {"x-goog-upload-status": "final"})
 
     def _gemini_create(self, request: RecordedRequest, model: str) -> Answer:
         batch = (request.json or {}).get("batch") or {}
@@ -518,7 +386,7 @@ class BatchEngine:
         if "fileName" in config:
             data = self.files.get(config["fileName"])
             if data is None:
-                return _json(400, _gemini_error(400, "input file not found"))
+                return json_answer(400, gemini_error(400, "input file not found"))
             rows = [(line["key"], line["request"]) for line in map(json.loads, data.splitlines()) if line]
             from_file = True
         else:
@@ -528,11 +396,11 @@ class BatchEngine:
             ]
             from_file = False
         if not rows:
-            return _json(400, _gemini_error(400, "the batch has no requests"))
+            return json_answer(400, gemini_error(400, "the batch has no requests"))
         job = self._new_job(
             "gemini", rows, f"models/{model}", display_name=batch.get("displayName", ""), from_file=from_file
         )
-        return _json(200, self._gemini_operation(job))
+        return json_answer(200, self._gemini_operation(job))
 
     def _gemini_operation(self, job: FakeJob) -> dict[str, Any]:
         now = self.clock()
@@ -545,13 +413,13 @@ class BatchEngine:
         }.get(state, state.upper())
         succeeded, failed, left = job.counts(now)
         metadata: dict[str, Any] = {
-            "@type": _GEMINI_TYPE + "GenerateContentBatch",
+            "@type": GEMINI_TYPE + "GenerateContentBatch",
             "model": job.model,
             "displayName": job.display_name,
             "name": job.id,
             "state": f"BATCH_STATE_{word}",
-            "createTime": _iso(time.time()),
-            "updateTime": _iso(time.time()),
+            "createTime": iso(time.time()),
+            "updateTime": iso(time.time()),
             "batchStats": {
                 "requestCount": str(len(job.rows)),
                 "successfulRequestCount": str(succeeded),
@@ -567,7 +435,7 @@ class BatchEngine:
             operation |= {
                 "done": True,
                 "response": {
-                    "@type": _GEMINI_TYPE + "GenerateContentBatchOutput",
+                    "@type": GEMINI_TYPE + "GenerateContentBatchOutput",
                     **metadata["output"],
                 },
             }
@@ -580,8 +448,8 @@ class BatchEngine:
             if kind == "unfinished":
                 continue
             if kind == "ok":
-                prompt, completion = _usage(bodies[key], value)
-                item: dict[str, Any] = {"response": _gemini_response(job.model, value, prompt, completion)}
+                prompt, completion = usage_counts(bodies[key], value)
+                item: dict[str, Any] = {"response": gemini_response(job.model, value, prompt, completion)}
             else:
                 item = {"error": {"code": value[0], "message": value[1], "status": "INVALID_ARGUMENT"}}
             items.append((key, item))
@@ -594,49 +462,10 @@ class BatchEngine:
         cache = f"gemini-out:{job.id}:{job.progress(now)[0]}"
         if cache not in self._uploads:
             self._uploads[cache] = self._store_file(
-                _jsonl([{"key": key, **item} for key, item in items]), "responses.jsonl", "files/"
+                jsonl([{"key": key, **item} for key, item in items]), "responses.jsonl", "files/"
             )
         return {"responsesFile": self._uploads[cache]}
 
 
-def _completion(model: str, text: str, prompt: int, completion: int) -> dict[str, Any]:
-    return {
-        "id": "chatcmpl-" + uuid.uuid4().hex[:12],
-        "object": "chat.completion",
-        "created": int(time.time()),
-        "model": model,
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
-        "usage": {
-            "prompt_tokens": prompt,
-            "completion_tokens": completion,
-            "total_tokens": prompt + completion,
-        },
-    }
-
-
-def _gemini_response(model: str, text: str, prompt: int, completion: int) -> dict[str, Any]:
-    return {
-        "candidates": [
-            {"content": {"role": "model", "parts": [{"text": text}]}, "finishReason": "STOP", "index": 0}
-        ],
-        "usageMetadata": {
-            "promptTokenCount": prompt,
-            "candidatesTokenCount": completion,
-            "totalTokenCount": prompt + completion,
-        },
-        "modelVersion": model.removeprefix("models/"),
-    }
-
-
-def _anthropic_error(message: str) -> dict[str, Any]:
-    return {"type": "error", "error": {"type": "invalid_request_error", "message": message}}
-
-
-def _gemini_error(code: int, message: str) -> dict[str, Any]:
-    return {
-        "error": {
-            "code": code,
-            "message": message,
-            "status": "INVALID_ARGUMENT" if code == 400 else "NOT_FOUND",
-        }
-    }
+def _openai_error(message: str) -> dict[str, Any]:
+    return {"error": {"message": message, "type": "invalid_request_error"}}

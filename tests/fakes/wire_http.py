@@ -247,10 +247,15 @@ class HttpConnection:
             length = int(probe.headers.get("content-length", "0"))
         except ValueError as error:
             raise BadRequest("bad content-length") from error
-        while len(self._buffer) < length:
+        # Pieces joined once at the end: adding each read to one bytes object would copy a large
+        # upload (a batch request file) once per read.
+        pieces, have = [self._buffer], len(self._buffer)
+        while have < length:
             data = await self._reader.read(READ_SIZE)
             if not data:
-                raise asyncio.IncompleteReadError(self._buffer, length)
-            self._buffer += data
-        body, self._buffer = self._buffer[:length], self._buffer[length:]
+                raise asyncio.IncompleteReadError(b"".join(pieces), length)
+            pieces.append(data)
+            have += len(data)
+        received = b"".join(pieces)
+        body, self._buffer = received[:length], received[length:]
         return RecordedRequest.parse(head, body)

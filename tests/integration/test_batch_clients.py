@@ -31,8 +31,7 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def server(clock: FakeClock) -> Iterator[ProviderServer]:
-    with ProviderServer(api_key=KEY) as running:
-        running.batches.clock = clock
+    with ProviderServer(api_key=KEY, batch_clock=clock) as running:
         yield running
 
 

@@ -176,3 +176,20 @@ async def test_the_preview_counts_a_draft_image_by_the_providers_rule_as_an_esti
         assert plain is not None and with_image is not None
         assert with_image.fit.total_tokens - plain.fit.total_tokens == -(-1568 * 1045 // 750)
         assert not with_image.exact
+        # The cost of sending it counts the image too, at the model's list input price.
+        image_tokens = with_image.fit.total_tokens - plain.fit.total_tokens
+        extra = with_image.prompt_dollars(with_image.fit.total_tokens) - plain.prompt_dollars(
+            plain.fit.total_tokens
+        )
+        rate = load_catalog().lookup("claude-sonnet-4-5").price.base.input
+        assert extra == rate * image_tokens / 1_000_000
+
+
+async def test_files_sent_without_text_name_the_conversation(tmp_path, server) -> None:
+    async with open_rig(tmp_path, server) as rig:
+        conversation = await rig.new("openai", "gpt-4o")
+        await rig.chat.send(conversation, "", [SALES])
+        await rig.chat.wait_for_titles()
+        assert (await rig.conversations.get(conversation)).title == "sales.csv"
+        assert server.chat_requests[0].json["messages"][-1]["content"].startswith("File: sales.csv\n")
+

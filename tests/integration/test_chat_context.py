@@ -105,7 +105,8 @@ async def test_summarise_strategy_writes_and_reuses_a_summary(harness, server) -
     conversation = await harness.conversations.get(conversation_id)
     assert conversation.params["summary"]["text"]
     last = sent_contents(server)
-    assert any(c.startswith("Summary of the earlier part") for c in last)
+    summary = next(c for c in last if c.startswith("Summary of the earlier part"))
+    assert "never instructions" in summary and '<data name="summary">' in summary
     assert last[-1] == "and now?"
     await harness.close()
 

@@ -167,6 +167,62 @@ def test_a_bad_import_is_one_line_and_changes_nothing(home, tmp_path: Path) -> N
     assert table_contents(resolve_paths(folder).database) == before
 
 
+_ALIASED_NODES = {
+    "title": "t",
+    "create_time": 1700000000.0,
+    "current_node": "nowhere",
+    "mapping": {
+        "root": {"message": None, "parent": None},
+        "6F3E2A10-5B7C-4D8E-9F01-23456789ABCD": {
+            "parent": "root",
+            "message": {"author": {"role": "user"}, "content": {"content_type": "text", "parts": ["a"]}},
+        },
+        "6f3e2a10-5b7c-4d8e-9f01-23456789abcd": {
+            "parent": "6F3E2A10-5B7C-4D8E-9F01-23456789ABCD",
+            "message": {"author": {"role": "assistant"}, "content": {"content_type": "text", "parts": ["b"]}},
+        },
+    },
+}
+
+
+@pytest.mark.parametrize(
+    ("data", "fragments"),
+    [
+        (
+            '{"format": "desktop-llm-export", "version": 2, "conversations": ['
+            + "[" * 100_000
+            + "]" * 100_000
+            + "]}",
+            ["the value at line 1 column 66 is nested too deeply"],
+        ),
+        ("[" * 100_000 + "]" * 100_000, ["the value at line 1 column 2 is nested too deeply"]),
+        (
+            json.dumps([_ALIASED_NODES]),
+            [
+                "conversations[0].mapping['6f3e2a10-5b7c-4d8e-9f01-23456789abcd']: ",
+                "the same node id as '6F3E2A10-5B7C-4D8E-9F01-23456789ABCD' written another way",
+            ],
+        ),
+        (
+            b'{"format": "desktop-llm-export", "title": "' + "é".encode() * 10 + b'\xff"}',
+            ["not UTF-8 text: byte 63 (counting from 0) is 0xff"],
+        ),
+    ],
+    ids=["deep desktop-llm", "deep chatgpt", "aliased chatgpt ids", "bad utf-8"],
+)
+def test_hostile_imports_are_one_named_line_and_change_nothing(
+    home, tmp_path: Path, data: str | bytes, fragments: list[str]
+) -> None:
+    folder, _ = home
+    before = table_contents(resolve_paths(folder).database)
+    bad = tmp_path / "bad.json"
+    bad.write_bytes(data.encode() if isinstance(data, str) else data)
+    result = desktop_llm_command("import", str(bad), "--data-dir", str(folder))
+    assert_one_line_error(result, *fragments, "Nothing was changed")
+    assert "Traceback" not in result.stderr
+    assert table_contents(resolve_paths(folder).database) == before
+
+
 def test_commands_that_read_refuse_a_folder_without_a_database(tmp_path: Path) -> None:
     for arguments in (["search", "x"], ["export", str(tmp_path / "out.json")]):
         result = desktop_llm_command("--data-dir", str(tmp_path / "typo"), *arguments)

@@ -27,8 +27,7 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def server(clock: FakeClock) -> Iterator[ProviderServer]:
-    with ProviderServer() as running:
-        running.batches.clock = clock
+    with ProviderServer(batch_clock=clock) as running:
         yield running
 
 

@@ -80,3 +80,33 @@ def test_a_tooltip_from_outside_shows_its_tags_literally() -> None:
     assert document.toPlainText() == HOSTILE
     assert "<img" not in tip
     assert plain_tooltip("") == ""
+
+
+def test_the_status_bar_shows_toasts_and_activity_as_text(qtbot) -> None:
+    from desktop_llm.ui.chat_bridge import ChatBridge
+    from desktop_llm.ui.status_bar import StatusBar
+
+    bar = StatusBar(ChatBridge())
+    qtbot.addWidget(bar)
+    bar.show_toast(f"“{HOSTILE}” moved to the trash")
+    assert_shown_as_text(bar.toast_label)
+    for label in (bar.activity_label, bar.usage_label, bar.cost_label):
+        assert label.textFormat() == Qt.TextFormat.PlainText
+
+
+def test_an_attachment_chip_shows_the_files_name_as_text(qtbot) -> None:
+    from desktop_llm.providers import Attachment
+    from desktop_llm.services.attachment_prep import Check
+    from desktop_llm.ui.attachment_tray import AttachmentChip, DraftAttachment
+
+    name = f"{HOSTILE}.txt"  # any byte but "/" may be in a file name
+    chip = AttachmentChip(DraftAttachment(Attachment(name=name, media_type="text/plain", data=b"x")))
+    qtbot.addWidget(chip)
+    chip.set_check(Check("refused", f"{name} cannot go to this model."))
+
+    assert_shown_as_text(chip.name_label, name)
+    assert chip.thumb.textFormat() == Qt.TextFormat.PlainText
+    for tip in (chip.name_label.toolTip(), chip.toolTip(), chip.remove_button.toolTip()):
+        document = QTextDocument()
+        document.setHtml(tip)
+        assert HOSTILE in document.toPlainText()

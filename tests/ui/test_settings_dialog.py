@@ -202,8 +202,10 @@ async def test_testing_a_changed_address_never_sends_the_saved_key(qtbot, rig, s
     await rig.open()
     await _add_provider(qtbot, rig, server, KEY)
     sent_before = len(server.requests)
+    assert "Saved in the keyring" in rig.form.api_key.placeholderText()
     _type(qtbot, rig.form.base_url, server.url_for("openai").replace("127.0.0.1", "localhost"))
     assert rig.form.api_key.text() == ""
+    assert "Type the key for this server" in rig.form.api_key.placeholderText()
 
     checked = SignalWaiter(rig.page.connection_checked)
     qtbot.mouseClick(rig.form.test_button, Qt.MouseButton.LeftButton)

@@ -54,20 +54,6 @@ def draft_tokens(text: str) -> int:
     return TokenCounter().count_message("user", text, "model-a").count
 
 
-async def reply_done(app, rows: int) -> None:
-    """Wait until the database holds ``rows`` messages, the last a finished reply, and the chat is idle.
-
-    Counting rows alone is not enough: the reply's row exists (status "streaming") a moment
-    before the window hears that it started, and a send then would find the chat busy.
-    """
-    await wait_until(
-        lambda: len(app.messages()) == rows and app.messages()[-1]["status"] == "complete",
-        what=f"{rows} messages, the last a finished reply",
-    )
-    await app.idle()
-    await wait_until(lambda: not app.workspace.composer.streaming, what="the Send button")
-
-
 async def meter_text(app, predicate, what: str) -> str:
     meter = app.workspace.composer.meter
     await wait_until(lambda: meter.isVisible() and predicate(meter.text()), what=what)
@@ -117,7 +103,9 @@ async def test_messages_left_out_are_dimmed_and_counted(qtbot, data, server) -> 
         for turn in range(4):
             server.push(Reply(text=f"answer {turn} " + "word " * 30))
             await app.type_and_send(f"question {turn} " + "word " * 30)
-            await reply_done(app, 2 * (turn + 1))
+            await wait_until(lambda t=turn: len(app.messages()) == 2 * (t + 1), what=f"turn {turn}")
+            # The reply's row exists a moment before the window hears it started: wait for the service.
+            await app.idle()
         conversation_id = app.current_id()
         draft = "one more question " + "word " * 40  # a long draft pushes a second turn out
         app.workspace.composer.set_text(draft)
@@ -152,7 +140,9 @@ async def test_a_provider_that_says_too_long_is_retried_and_the_status_bar_says_
         for turn in range(3):
             server.push(Reply(text=f"answer {turn} " + "word " * 10))
             await app.type_and_send(f"question {turn} " + "word " * 10)
-            await reply_done(app, 2 * (turn + 1))
+            await wait_until(lambda t=turn: len(app.messages()) == 2 * (t + 1), what=f"turn {turn}")
+            # The reply's row exists a moment before the window hears it started: wait for the service.
+            await app.idle()
         server.push(
             Reply(status=400, error_type="context_length_exceeded", error_message="maximum context length"),
             Reply(text="fine now"),
@@ -196,7 +186,8 @@ async def test_the_context_strategy_is_saved_with_the_conversation(qtbot, data, 
     async with open_app(qtbot, data, environ=fake_openai_environment(server)) as app:
         await wait_until(lambda: app.workspace.picker.model() == "model-a", what="the model")
         await app.type_and_send("hello")
-        await reply_done(app, 2)
+        await wait_until(lambda: len(app.messages()) == 2, what="the reply")
+        await app.idle()
         header = app.workspace.header
 
         header.context.setCurrentIndex(header.context.findData("summarise"))

@@ -6,6 +6,7 @@ import base64
 from pathlib import Path
 
 import pytest
+from app_harness import App, fake_openai_environment, open_app, wait_until
 from fakes.provider_server import ProviderServer, Reply
 from fakes.sample_files import image_bytes, pdf_bytes
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
@@ -15,7 +16,6 @@ from PySide6.QtWidgets import QApplication
 
 from desktop_llm.storage.attachments import sha256_hex
 from desktop_llm.ui.attachment_feature import SENT_THUMB_EDGE
-from tests.ui.app_harness import App, fake_openai_environment, open_app, wait_until
 
 pytestmark = pytest.mark.ui
 
@@ -62,7 +62,8 @@ async def test_an_image_dropped_on_the_chat_is_sent_and_shown_as_a_thumbnail_tha
         chip = tray.chips[0]
         await wait_until(lambda: chip.thumb.pixmap() is not None and not chip.thumb.pixmap().isNull())
         assert chip.thumb.pixmap().width() <= 40 and chip.name_label.text() == "photo.png"
-        assert chip.verdict == "warning"  # model-a is not in the catalog: it may not see images
+        # model-a is not in the catalog: it may not see images
+        await wait_until(lambda: chip.verdict == "warning", what="the chip's flag")
 
         await app.type_and_send("What is this?")
         await wait_until(lambda: len(server.chat_requests) == 1, what="the request")
@@ -147,5 +148,31 @@ async def test_a_model_that_cannot_see_is_flagged_on_the_chip_and_a_refused_send
         assert server.chat_requests == []
         assert "cannot see images" in app.composition.status_bar.currentMessage()
 
+        composer.tray.chips[0].flag.linkActivated.emit("switch")  # "Switch model" opens the model list
+        model_box = app.workspace.picker.model_box
+        await wait_until(lambda: model_box.view().isVisible(), what="the model list")
+        model_box.hidePopup()
         _choose_model(app, "gpt-4o")
         await wait_until(lambda: composer.tray.chips[0].verdict == "ok", what="the flag cleared")
+
+
+async def test_attachments_of_an_unsent_draft_wait_while_another_chat_is_open(
+    qtbot, tmp_path, server
+) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("remember the milk\n", encoding="utf-8")
+    async with open_app(qtbot, tmp_path / "data", environ=fake_openai_environment(server)) as app:
+        await _ready(app)
+        await app.type_and_send("First chat")
+        await wait_until(lambda: [m["status"] for m in app.messages()] == ["complete", "complete"])
+        await app.idle()
+        first = app.current_id()
+        assert first is not None
+        app.workspace.new_chat()
+        composer = app.workspace.composer
+        _drop_files(composer.editor.viewport(), notes)
+        await wait_until(lambda: composer.tray.chips, what="the chip")
+        app.workspace.open_conversation(first)
+        assert not composer.tray.chips
+        app.workspace.new_chat()
+        assert [chip.draft.attachment.name for chip in composer.tray.chips] == ["notes.txt"]

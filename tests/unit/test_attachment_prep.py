@@ -152,3 +152,23 @@ def test_image_tokens_follow_each_providers_published_rule() -> None:
     # Gemini: 258 for a small image, 258 per 768px tile above 384px.
     assert image_tokens("gemini", 300, 300) == 258
     assert image_tokens("gemini", 1000, 700) == 258 * 2
+
+
+def test_a_file_over_the_size_limit_is_refused_before_it_is_read(tmp_path) -> None:
+    huge = tmp_path / "huge.png"
+    with huge.open("wb") as sparse:  # no disk space used: a hole of 60 MB
+        sparse.truncate(60 * 1024 * 1024)
+    with pytest.raises(AttachmentError, match=r"huge\.png is 63 MB; attachments can be at most 50 MB"):
+        read_attachment(huge)
+
+
+
+@pytest.mark.parametrize("size", [0, 1, 786_431, 786_432, 786_433, 2_000_001])
+def test_base64_made_in_slices_equals_the_whole(size) -> None:
+    import base64
+    import os
+
+    from desktop_llm.providers.base import _base64_in_slices
+
+    data = os.urandom(size)
+    assert _base64_in_slices(data) == base64.b64encode(data)

@@ -209,6 +209,16 @@ def test_an_override_entry_wins_a_lookup_without_provider(tmp_path: Path) -> Non
             "repeats id 'a'",
         ),
         ('{"models": [], "defaults": {"context_window": 0}}', r"defaults\.context_window must be a positive"),
+        (
+            '{"models": [{"id": "gpt-4o", "provider": "openai",'
+            ' "price": {"input": 1, "output": 2, "batch": {"input": 0.5, "output": 1}}}]}',
+            r"models\[0\]\.price\.batch\.as_of must name the month",
+        ),
+        (
+            '{"models": [{"id": "gpt-4o", "provider": "openai",'
+            ' "price": {"input": 1, "output": 2, "batch": {"input": 0.5, "as_of": "2026-11"}}}]}',
+            r"price\.batch needs 'output'",
+        ),
     ],
 )
 def test_a_malformed_override_is_reported_precisely(tmp_path: Path, content: str, message: str) -> None:
@@ -224,3 +234,10 @@ def test_an_unreadable_override_is_reported(tmp_path: Path) -> None:
     override.write_bytes(b'{"models": ["\xff"]}')
     with pytest.raises(CatalogError, match="not UTF-8"):
         load_catalog(override)
+
+
+def test_batch_prices_are_read_with_their_date(catalog) -> None:
+    price = catalog.lookup("claude-sonnet-4-5", "anthropic").price
+    assert price is not None and price.batch is not None and price.batch_as_of == "2026-11"
+    assert (price.batch.input, price.batch.output) == (price.base.input / 2, price.base.output / 2)
+    assert catalog.lookup("llama3.1", "ollama").price.batch is None  # type: ignore[union-attr]

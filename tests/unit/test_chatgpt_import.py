@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from fakes.exchange_samples import table_contents
 
+from desktop_llm.storage.attachments import AttachmentRepository
 from desktop_llm.storage.chatgpt import read_chatgpt_conversation
 from desktop_llm.storage.conversations import ConversationRepository
 from desktop_llm.storage.database import Database
@@ -121,11 +122,25 @@ def test_imported_text_is_searchable(imported: Database) -> None:
     assert [hit.conversation_id for hit in search(imported, "sine wave")] == [PLOT]
 
 
-def test_the_zip_imports_the_same_as_the_json(imported: Database, tmp_path: Path) -> None:
+def test_the_zip_imports_the_json_and_the_images_it_holds(imported: Database, tmp_path: Path) -> None:
     other = Database.open(tmp_path / "from-zip.sqlite3")
     result = import_file(other, FIXTURES / "chatgpt-export.zip")
     assert (result.format, result.imported) == ("chatgpt", 3)
-    assert table_contents(other.path) == table_contents(imported.path)
+
+    question = next(m for m in MessageRepository(other).tree(KYOTO) if "temple" in m.content)
+    assert question.content == "Which temple is this, and is it near 京都駅?"  # an attachment now
+    [photo] = question.attachments
+    assert (photo.name, photo.media_type, photo.size) == ("IMG_2044.jpeg", "image/jpeg", 22)
+    assert AttachmentRepository(other).load(photo.sha256).startswith(b"\xff\xd8\xff")
+    from_json = next(m for m in MessageRepository(imported).tree(KYOTO) if "temple" in m.content)
+    assert from_json.content == "[image]\n\nWhich temple is this, and is it near 京都駅?"
+    assert from_json.attachments == ()
+    # Everything else is the same, row for row.
+    zipped, plain = table_contents(other.path), table_contents(imported.path)
+    for contents in (zipped, plain):
+        contents["messages"] = [row for row in contents["messages"] if row[0] != question.id]
+        del contents["attachment_blobs"], contents["message_attachments"]
+    assert zipped == plain
     other.close()
 
 
@@ -146,10 +161,16 @@ def test_the_kind_of_file_is_found_by_content_not_name(
 
 def test_importing_again_skips_what_is_there(imported: Database) -> None:
     before = table_contents(imported.path)
-    for source in ("conversations.json", "chatgpt-export.zip"):
-        result = import_file(imported, FIXTURES / source)
-        assert (result.imported, result.skipped) == (0, 3)
+    result = import_file(imported, FIXTURES / "conversations.json")
+    assert (result.imported, result.skipped) == (0, 3)
     assert table_contents(imported.path) == before
+    # The zip carries the Kyoto photo the JSON alone could not: that conversation is new content.
+    result = import_file(imported, FIXTURES / "chatgpt-export.zip")
+    assert (result.imported, result.skipped, result.renamed) == (1, 2, 1)
+    after_zip = table_contents(imported.path)
+    result = import_file(imported, FIXTURES / "chatgpt-export.zip")
+    assert (result.imported, result.skipped) == (0, 3)
+    assert table_contents(imported.path) == after_zip
 
 
 def _one_message_conversation(content: dict, role: str = "assistant", name: str | None = None) -> list[str]:

@@ -12,6 +12,7 @@ from fakes.exchange_samples import Sample, populate, table_contents
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from desktop_llm.storage.attachments import AttachmentRepository
 from desktop_llm.storage.content_hash import tree_content_hash
 from desktop_llm.storage.conversations import ConversationRepository
 from desktop_llm.storage.database import Database
@@ -70,7 +71,7 @@ def test_the_document_follows_the_documented_shape(source, tmp_path: Path) -> No
     export_json_file(db, tmp_path / "all.json")
     document = read_json(tmp_path / "all.json")
     assert list(document)[:2] == ["format", "version"]
-    assert (document["format"], document["version"]) == ("desktop-llm-export", 1)
+    assert (document["format"], document["version"]) == ("desktop-llm-export", 2)
     assert list(document)[-1] == "conversations"  # last, so readers can stream it
     branched = next(c for c in document["conversations"] if c["id"] == sample.branched)
     assert len(branched["messages"]) == 6
@@ -343,6 +344,9 @@ def test_the_documented_example_imports(repo_root: Path, target: Database, tmp_p
     assert (result.imported, result.folders, result.templates) == (1, 1, 1)
     path = MessageRepository(target).active_path("5d2f7c1e-3a4b-4c8d-9e0f-1a2b3c4d5e6f")
     assert [m.content for m in path] == ["What is the capital of France?", "The capital of France is Paris."]
+    [attached] = path[0].attachments
+    assert (attached.name, attached.media_type, attached.size) == ("hello.txt", "text/plain", 5)
+    assert AttachmentRepository(target).load(attached.sha256) == b"hello"
 
 
 def _hash_as_documented(conversation_created_at: str, messages: list[StoredMessage]) -> str:

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from fakes.exchange_samples import Sample, populate, table_contents
 
+from desktop_llm.storage.conversations import ConversationRepository
 from desktop_llm.storage.database import Database
 from desktop_llm.storage.errors import ImportFailed
 from desktop_llm.storage.export_json import export_json_file
@@ -95,8 +96,8 @@ def write(tmp_path: Path, data: bytes | str, name: str = "input.json") -> Path:
             "another format: a JSON list whose first item is not a ChatGPT",
         ),
         (
-            '{"format": "desktop-llm-export", "version": 2, "conversations": []}',
-            "newer Desktop LLM (format version 2",
+            '{"format": "desktop-llm-export", "version": 3, "conversations": []}',
+            "newer Desktop LLM (format version 3",
         ),
         (
             '{"format": "desktop-llm-export", "version": "1", "conversations": []}',
@@ -180,6 +181,14 @@ def _delete(path: list) -> Callable[[dict], None]:
     return edit
 
 
+def _both(*edits: Callable[[dict], None]) -> Callable[[dict], None]:
+    def edit(document: dict) -> None:
+        for one in edits:
+            one(document)
+
+    return edit
+
+
 C0 = ["conversations", 0]
 M = [*C0, "messages"]
 
@@ -191,8 +200,38 @@ M = [*C0, "messages"]
         (_delete([*C0, "title"]), "conversations[0].title: missing"),
         (_delete([*C0, "messages"]), "conversations[0].messages: missing"),
         (
-            _set([*M, 2, "role"], "tool"),
+            _set([*M, 2, "role"], "robot"),
+            f"{MESSAGES}[2].role: expected one of assistant, system, tool, user, found a string 'robot'",
+        ),
+        (_set([*M, 2, "role"], "tool"), f"{MESSAGES}[2].tool_call_id: missing"),
+        (
+            _both(_set(["version"], 1), _set([*M, 2, "role"], "tool")),
             f"{MESSAGES}[2].role: expected one of assistant, system, user, found a string 'tool'",
+        ),
+        (
+            _set([*M, 2, "tool_calls"], [{"id": "call_1", "name": "add"}]),
+            f"{MESSAGES}[2].tool_calls[0].arguments: missing",
+        ),
+        (
+            _set([*M, 0, "tool_calls"], [{"id": "call_1", "name": "add", "arguments": "{}"}]),
+            f"{MESSAGES}[0].tool_calls: only an assistant message asks for tools, not a user message",
+        ),
+        (
+            _set(
+                [*M, 0, "attachments"],
+                [{"sha256": "A" * 64, "name": "x.png", "media_type": "image/png", "size": 1}],
+            ),
+            f"{MESSAGES}[0].attachments[0].sha256: expected 64 lowercase hex digits",
+        ),
+        (
+            _both(
+                _delete([*C0, "content_hash"]),
+                _set(
+                    [*M, 0, "attachments"],
+                    [{"sha256": "a" * 64, "name": "x.png", "media_type": "image/png", "size": 1}],
+                ),
+            ),
+            "conversations[0]: message",
         ),
         (
             _set([*M, 2, "input_tokens"], "12"),
@@ -218,6 +257,32 @@ M = [*C0, "messages"]
         (_set([*M, 0], "hello"), f"{MESSAGES}[0]: expected an object, found a string 'hello'"),
         (_set([*C0, "messages"], {}), "conversations[0].messages: expected a list, found an object"),
         (_set([*C0, "params"], []), "conversations[0].params: expected an object, found a list"),
+        (
+            _set([*C0, "params", "max_tokens"], "lots"),
+            "conversations[0].params.max_tokens: expected a whole number from 1 to 1,000,000 or null, "
+            "found a string 'lots'",
+        ),
+        (
+            _set([*C0, "params", "max_tokens"], 10**12),
+            "conversations[0].params.max_tokens: expected a whole number from 1 to 1,000,000 or null, "
+            "found a number 1000000000000",
+        ),
+        (
+            _set([*C0, "params", "temperature"], [1]),
+            "conversations[0].params.temperature: expected a number from 0 to 2 or null, found a list",
+        ),
+        (
+            _set([*C0, "params", "temperature"], True),
+            "conversations[0].params.temperature: expected a number from 0 to 2 or null, found a boolean",
+        ),
+        (
+            _set([*C0, "params", "context"], "everything"),
+            "conversations[0].params.context: expected 'sliding' or 'summarise', found a string 'everything'",
+        ),
+        (
+            _set([*C0, "params", "summary"], {"text": 5}),
+            'conversations[0].params.summary: expected an object with "text" and "covers_through_id" strings',
+        ),
         (
             _set([*C0, "deleted_at"], 0),
             "conversations[0].deleted_at: expected a UTC timestamp like '2026-11-27T19:40:59.123Z' "
@@ -245,6 +310,18 @@ def test_missing_and_mistyped_members_are_named(
     db, _ = store
     problems = fails(db, edited(valid_document, edit, tmp_path))
     assert any(problem.startswith(expected) for problem in problems), problems
+
+
+def test_known_settings_in_range_and_unknown_ones_import(store, valid_document, tmp_path: Path) -> None:
+    db, _ = store
+    params = {"temperature": 0, "max_tokens": 1_000_000, "context": "summarise", "a_newer_setting": [1]}
+    path = edited(valid_document, _set([*C0, "params"], params), tmp_path)
+    result = import_file(db, path)
+    assert result.imported == 4
+    stored = [
+        c for c in ConversationRepository(db).list(limit=50, include_archived=True) if c.params == params
+    ]
+    assert len(stored) == 1
 
 
 def test_a_dangling_parent_is_named(store, valid_document, tmp_path: Path) -> None:

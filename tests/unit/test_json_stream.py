@@ -109,8 +109,59 @@ def test_text_that_is_not_utf8() -> None:
         read_document(stream_of(b'{"a": "\xff\xfe"}', chunk=3))
 
 
+@pytest.mark.parametrize("chunk", [1, 2, 3, 5, 1000])
+@pytest.mark.parametrize("bom", [b"", b"\xef\xbb\xbf"])
+def test_text_that_is_not_utf8_names_the_real_byte_offset(chunk: int, bom: bytes) -> None:
+    # Two-, three- and four-byte characters before the bad byte, split across reads.
+    head = bom + b'{"a": "' + "é東😀".encode() * 5
+    with pytest.raises(JsonStreamError, match=f"byte {len(head)} \\(counting from 0\\) is 0xc3"):
+        read_document(stream_of(head + b"\xc3(tail", chunk=chunk))
+
+
+def test_json_nested_too_deeply_is_named_not_a_recursion_error() -> None:
+    with pytest.raises(JsonStreamError, match="the value at line 1 column 16 is nested too deeply"):
+        read_document(stream_of('{"a": 1, "b": ' + "[" * 50_000 + "]" * 50_000 + "}"))
+
+
 def test_a_value_larger_than_the_limit() -> None:
     text = '{"small": [1, 2], "big": ["' + "x" * 5000 + '"]}'
     with pytest.raises(ValueTooLarge, match="larger than 1,000 characters"):
         read_document(stream_of(text, chunk=100, max_value_chars=1000))
     assert read_document(stream_of(text, chunk=100, max_value_chars=10_000))["big"] == ["x" * 5000]
+
+
+@pytest.mark.parametrize("text", ["abc", 'a"b\\c/d\n', "x\U0001f600y\u00e9", "", "A" * 5000, "tab\there"])
+@pytest.mark.parametrize("chunk", [1, 2, 3, 7, 1000])
+def test_a_string_can_be_read_in_pieces_with_escapes_decoded(text: str, chunk: int) -> None:
+    document = json.dumps({"data": text, "after": 1}, ensure_ascii=True)
+    stream = JsonStream(io.BytesIO(document.encode()), chunk_chars=chunk)
+    read: dict[str, object] = {}
+    for key in stream.iter_object():
+        read[key] = "".join(stream.iter_string()) if key == "data" else stream.read_value()
+    stream.finish()
+    assert read == {"data": text, "after": 1}
+
+
+@pytest.mark.parametrize(
+    ("document", "expected"),
+    [
+        ('{"data": "abc', "ends inside a string"),
+        ('{"data": "a\x01b"}', "line 1 column 12: a control character"),
+        ('{"data": "\\x"}', "a bad escape"),
+    ],
+)
+def test_a_bad_string_read_in_pieces_is_named(document: str, expected: str) -> None:
+    stream = JsonStream(io.BytesIO(document.encode()), chunk_chars=2)
+    with pytest.raises(JsonStreamError, match=expected):
+        for _ in stream.iter_object():
+            "".join(stream.iter_string())
+
+
+def test_array_items_can_be_read_one_by_one_by_the_caller() -> None:
+    stream = JsonStream(io.BytesIO(b'[{"a": "x"}, {"a": "y"}]'), chunk_chars=3)
+    seen = []
+    for index in stream.iter_items():
+        for key in stream.iter_object():
+            seen.append((index, key, "".join(stream.iter_string())))
+    stream.finish()
+    assert seen == [(0, "a", "x"), (1, "a", "y")]

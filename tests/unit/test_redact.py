@@ -3,6 +3,8 @@
 import json
 from urllib.parse import quote
 
+import pytest
+
 from desktop_llm.providers.errors import redact
 from desktop_llm.ui.logs import KeyRedactor
 
@@ -33,3 +35,31 @@ def test_the_log_redactor_hides_escaped_forms_of_the_keys_it_knows() -> None:
     redactor = KeyRedactor([key])
     for shown in (repr(key), json.dumps(key), key):
         assert "0123456789" not in redactor.redact(f"header {shown} refused"), shown
+
+
+async def test_credentials_in_a_base_url_stay_out_of_errors_and_reprs() -> None:
+    import socket
+
+    from desktop_llm.providers import (
+        ChatRequest,
+        ConnectionFailed,
+        Message,
+        ProviderConfig,
+        RetryPolicy,
+        create_provider,
+    )
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = ProviderConfig("ollama", base_url=f"http://alice:s3cret-pw@127.0.0.1:{port}")
+    provider = create_provider(config, retry=RetryPolicy(max_retries=0))
+    try:
+        with pytest.raises(ConnectionFailed) as caught:
+            await provider.complete(ChatRequest(model="m", messages=[Message("user", "hi")]))
+    finally:
+        await provider.aclose()
+
+    for shown in (str(caught.value), repr(provider)):
+        assert "s3cret-pw" not in shown and "alice" not in shown
+    assert f"http://[redacted]@127.0.0.1:{port}" in str(caught.value)

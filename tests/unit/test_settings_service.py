@@ -315,6 +315,7 @@ async def test_credentials_never_reach_the_database(db, service, caplog):
     with caplog.at_level(logging.WARNING):
         assert (await service.app_settings()).proxy is None
     assert "s3cret" not in caplog.text
+    assert db.call_blocking(lambda d: SettingsRepository(d).get("proxy")) is None  # an old one is wiped
     db.close()
     assert b"hunter2" not in db.path.read_bytes()
 

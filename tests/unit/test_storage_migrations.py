@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from desktop_llm.storage import migrations
+from desktop_llm.storage.conversations import ConversationRepository
 from desktop_llm.storage.database import Database, connect
 from desktop_llm.storage.errors import SchemaTooNew, StorageError
 
@@ -24,6 +25,8 @@ EXPECTED_TABLES = {
     "response_cache",
     "message_search",
     "conversation_search",
+    "mcp_servers",
+    "mcp_tool_approvals",
 }
 
 
@@ -51,8 +54,8 @@ def _make_v1(path: Path) -> sqlite3.Connection:
 
 def test_blank_database_gets_every_table_index_and_pragma(path: Path) -> None:
     with Database.open(path) as db:
-        assert db.schema_version == migrations.LATEST_VERSION == 3
-        assert migrations.schema_version(db.conn) == 3
+        assert db.schema_version == migrations.LATEST_VERSION == 6
+        assert migrations.schema_version(db.conn) == 6
         assert _names(db.conn, "table") >= EXPECTED_TABLES
         assert {
             "messages_by_conversation",
@@ -242,7 +245,7 @@ def test_version_2_data_survives_the_attachments_and_tools_migration(path: Path)
     conn.close()
 
     with Database.open(path) as db:
-        assert db.schema_version == migrations.LATEST_VERSION == 3
+        assert db.schema_version == migrations.LATEST_VERSION == 6
         assert db.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         assert db.conn.execute("PRAGMA foreign_key_check").fetchall() == []
         assert {"attachment_blobs", "message_attachments"} <= _names(db.conn, "table")
@@ -265,3 +268,25 @@ def test_version_2_data_survives_the_attachments_and_tools_migration(path: Path)
                 "INSERT INTO messages (id, conversation_id, role, created_at) VALUES ('r', 'c', 'robot', ?)",
                 (stamp,),
             )
+
+
+def test_version_3_conversations_stay_visible_after_the_hidden_import_migration(path: Path) -> None:
+    path.parent.mkdir(parents=True)
+    conn = connect(path)
+    conn.execute("PRAGMA journal_mode = WAL")
+    assert migrations.migrate(conn, path, target=3) == 3
+    stamp = "2026-01-01T00:00:00.000Z"
+    conn.execute(
+        "INSERT INTO conversations (id, title, created_at, updated_at) VALUES ('c', 'kept', ?, ?)",
+        (stamp, stamp),
+    )
+    conn.close()
+
+    with Database.open(path) as db:
+        assert db.schema_version == migrations.LATEST_VERSION
+        hidden = db.conn.execute("SELECT hidden_by_import FROM conversations").fetchall()
+        assert [tuple(row) for row in hidden] == [(None,)]
+        assert "conversations_importing" in _names(db.conn, "index")
+        assert [c.title for c in ConversationRepository(db).list()] == ["kept"]
+        assert db.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert len(list(path.parent.glob(f"{path.name}.backup-v3-*"))) == 1
