@@ -135,6 +135,7 @@ async def build_services(
     app_settings = await settings.app_settings()
     directory = ProviderDirectory(db, keystore, environ=environ, retry=retry)
     directory.set_proxy(app_settings.proxy)
+    directory.set_content_timeout(app_settings.content_timeout)
     bridge = ChatBridge()
     # The user's <data>/models.json over the shipped catalog; a broken one is reported, not fatal.
     catalog, catalog_problem = await asyncio.to_thread(open_catalog, paths.data / "models.json")
@@ -296,7 +297,7 @@ class Composition:
             self.context.show_catalog_problem(self.services.catalog_problem)
 
     def apply_app_settings(self, settings: AppSettings) -> None:
-        """Apply theme, font size, send key, proxy and automatic titles."""
+        """Apply theme, font size, send key, proxy, reply timeout and automatic titles."""
         self.services.app_settings = settings
         app = QApplication.instance()
         dark = is_dark(settings.theme)
@@ -305,6 +306,7 @@ class Composition:
         self.workspace.apply_appearance(dark=dark, font_size=settings.font_size, send_key=settings.send_key)
         self.window.set_send_key_label(settings.send_key)
         self.services.directory.set_proxy(settings.proxy)
+        self.services.directory.set_content_timeout(settings.content_timeout)
         if self.services.mcp is not None:
             self.services.mcp.set_proxy(settings.proxy)
 
