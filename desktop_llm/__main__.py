@@ -7,9 +7,15 @@ import sys
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; with no subcommand, start the GUI."""
+    args = sys.argv[1:] if argv is None else argv
+    if args[:1] == ["--highlight-worker"]:  # the bundle's code highlighter (see core.highlight_pool)
+        from desktop_llm.core.highlight_worker import main as serve
+
+        serve()
+        return 0
     from desktop_llm.cli import run
 
-    return run(sys.argv[1:] if argv is None else argv)
+    return run(args)
 
 
 def gui_main() -> int:

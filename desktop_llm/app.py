@@ -120,6 +120,7 @@ def _cannot_start(message: str, smoke_test: bool) -> int:
 
 
 async def _main(app: QApplication, paths: AppPaths, lock: DataFolderLock, *, smoke_test: bool) -> int:
+    from desktop_llm.ui.chat_bridge import cancel_stray_tasks
     from desktop_llm.ui.error_dialog import CrashReporter
     from desktop_llm.ui.garbage import QtThreadCollector
     from desktop_llm.ui.logs import KeyRedactor, configure_logging
@@ -149,6 +150,7 @@ async def _main(app: QApplication, paths: AppPaths, lock: DataFolderLock, *, smo
         doorbell.close()
         wakeup.close()
         collector.stop()
+        await cancel_stray_tasks()
 
 
 async def _serve(

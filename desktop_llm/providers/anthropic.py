@@ -13,12 +13,15 @@ it). A call whose arguments were not a JSON object is sent back with its text wr
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
+from desktop_llm.providers import bodies
 from desktop_llm.providers.attachments import PDF, Accepts, b64, check_attachments, is_pdf, media_type
 from desktop_llm.providers.base import CallState, Provider, StreamReader
 from desktop_llm.providers.http_errors import error_from_payload, malformed_data
+from desktop_llm.providers.paging import PageCursor, unique
 from desktop_llm.providers.registry import register
 from desktop_llm.providers.sse import SSEDecoder, SSEEvent
 from desktop_llm.providers.turns import Turn, call_input, calls_by_id, group_turns, result_text
@@ -94,6 +97,35 @@ class AnthropicStreamReader(StreamReader):
     def new_decoder(self) -> SSEDecoder:
         """Return an SSE decoder."""
         return SSEDecoder()
+
+    def is_keepalive(self, item: SSEEvent) -> bool:
+        """Return whether the event is a ``ping``."""
+        return item.event == "ping"
+
+    def whole_items(self, value: Any) -> list[Any]:
+        """Return a ``message`` object as the events its stream would have had."""
+        message = self.reply_object(value, "the reply")
+        blocks = bodies.objects(message.get("content"))
+        deltas = [
+            {"type": "text_delta", "text": block.get("text")}
+            if block.get("type") == "text"
+            else {"type": "thinking_delta", "thinking": block.get("thinking")}
+            for block in blocks
+            if block.get("type") in ("text", "thinking")
+        ]
+        events: list[tuple[str, dict[str, Any]]] = [
+            ("message_start", {"message": {**message, "content": []}}),
+            *(
+                ("content_block_delta", {"index": index, "delta": delta})
+                for index, delta in enumerate(deltas)
+            ),
+            (
+                "message_delta",
+                {"delta": {"stop_reason": message.get("stop_reason")}, "usage": message.get("usage")},
+            ),
+            ("message_stop", {}),
+        ]
+        return [SSEEvent(kind, json.dumps({"type": kind, **data})) for kind, data in events]
 
     def handle(self, item: SSEEvent) -> Iterator[StreamEvent]:
         """Yield text and thinking deltas; collect tool_use blocks; note model, usage, stop reason, end."""
@@ -191,13 +223,16 @@ class AnthropicProvider(Provider):
         """GET {base}/v1/models page by page (``after_id``) until ``has_more`` is false."""
         models: list[ModelInfo] = []
         params: dict[str, str | int] = {"limit": _PAGE_LIMIT}
+        pages = PageCursor(self.name)
         while True:
             page = await self.get_object(f"{self.base_url}/v1/models", params)
-            data = [item for item in page.get("data") or () if isinstance(item, dict) and item.get("id")]
+            data = [item for item in bodies.objects(page.get("data")) if bodies.text(item.get("id"))]
             models.extend(
-                ModelInfo(id=item["id"], display_name=item.get("display_name") or "") for item in data
+                ModelInfo(id=bodies.text(item["id"]), display_name=bodies.text(item.get("display_name")))
+                for item in data
             )
             last_id = page.get("last_id") or (data[-1]["id"] if data else None)
-            if not (page.get("has_more") and last_id):
-                return models
-            params = {"limit": _PAGE_LIMIT, "after_id": last_id}
+            after = pages.follow(last_id) if page.get("has_more") else None
+            if after is None:
+                return unique(models)
+            params = {"limit": _PAGE_LIMIT, "after_id": after}

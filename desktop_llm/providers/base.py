@@ -22,9 +22,10 @@ import ipaddress
 import json
 import logging
 import os
+import time
 from abc import ABC, abstractmethod
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator, Mapping
-from contextlib import aclosing, asynccontextmanager
+from contextlib import AsyncExitStack, aclosing, asynccontextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol, Self, TypeVar
@@ -32,6 +33,7 @@ from typing import Any, Protocol, Self, TypeVar
 import httpx
 
 from desktop_llm import __version__
+from desktop_llm.providers import bodies
 from desktop_llm.providers.circuit import CircuitBreaker
 from desktop_llm.providers.errors import (
     AuthenticationError,
@@ -64,6 +66,8 @@ from desktop_llm.providers.types import (
     ToolCall,
     Usage,
 )
+from desktop_llm.providers.watch import ContentWatch
+from desktop_llm.providers.whole import ReplyBody
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +80,10 @@ SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "x-api-key",
 _OUTAGES = (ServerError, RateLimitError, ProviderTimeout, ConnectionFailed, StreamInterrupted)
 
 _POOL = httpx.Limits(max_connections=20, max_keepalive_connections=10, keepalive_expiry=30.0)
+
+# What a reader's code raises when an item has values of types the protocol does not allow
+# (a number where text goes, a list where an object goes): the item is malformed.
+_SHAPE_ERRORS = (AttributeError, KeyError, IndexError, TypeError, ValueError, RecursionError)
 
 
 def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
@@ -138,13 +146,20 @@ class StreamReader(ABC):
     """Turn one response body into stream events; record finish, usage and model in the state.
 
     Subclasses give the decoder and ``handle`` one decoded item. Items after the protocol's
-    terminator (``state.done``) are ignored.
+    terminator (``state.done``) are ignored. A whole JSON reply to the streaming request is
+    collected instead and read through ``whole_items``. ``progress`` counts the items that were
+    not keep-alives (``is_keepalive``), for the content watch.
     """
+
+    # The protocol streams JSON lines, which start like a whole JSON reply (Ollama).
+    json_lines = False
 
     def __init__(self, state: CallState, origin: Origin) -> None:
         self.state = state
         self.origin = origin
+        self.progress = 0
         self._decoder = self.new_decoder()
+        self._body = ReplyBody(json_lines=self.json_lines)
 
     @abstractmethod
     def new_decoder(self) -> Decoder:
@@ -154,19 +169,39 @@ class StreamReader(ABC):
     def handle(self, item: Any) -> Iterator[StreamEvent]:
         """Yield the deltas in one decoded item; raise ``ProviderError`` for an error item."""
 
+    def is_keepalive(self, item: Any) -> bool:
+        """Return whether a decoded item only keeps the connection alive (Anthropic's ``ping``)."""
+        return False
+
+    def whole_items(self, value: Any) -> list[Any]:
+        """Return the items ``handle`` would have read had ``value``, a whole JSON reply, been streamed.
+
+        The default suits protocols whose stream items are the reply objects themselves (Ollama).
+        """
+        return [value]
+
+    def begin(self, content_type: str) -> None:
+        """Note the response's content type, before its first byte."""
+        self._body.content_type = content_type
+
     def feed(self, chunk: bytes) -> Iterator[StreamEvent]:
         """Yield the deltas completed by ``chunk``."""
         try:
-            items = self._decoder.feed(chunk)
-        except ValueError as exc:  # EventTooLarge, NDJSONDecodeError
+            items = self._decoder.feed(self._body.take(chunk))
+        except ValueError as exc:  # EventTooLarge, NDJSONDecodeError, BodyTooLarge
             raise malformed_data(self.origin, str(exc)) from exc
         yield from self._handle_all(items)
 
     def close(self) -> Iterator[StreamEvent]:
-        """Yield the deltas of an unterminated final item, at the end of the body."""
+        """Yield the deltas of an unterminated final item (or of a whole reply), at the end of the body."""
         try:
-            items = self._decoder.close()
-        except ValueError as exc:
+            if self._body.mode == "whole":
+                items = self.whole_items(bodies.loads(self._body.flush()))
+            else:
+                items = self._decoder.feed(self._body.flush()) + self._decoder.close()
+        except ProviderError:
+            raise
+        except _SHAPE_ERRORS as exc:  # a decoder's ValueError, JSON nested too deeply, an odd reply
             raise malformed_data(self.origin, str(exc)) from exc
         yield from self._handle_all(items)
 
@@ -174,14 +209,25 @@ class StreamReader(ABC):
         for item in items:
             if self.state.done:
                 return
-            yield from self.handle(item)
+            if not self.is_keepalive(item):
+                self.progress += 1
+            try:
+                events = [_checked_event(event) for event in self.handle(item)]
+                _check_state(self.state)
+            except ProviderError:
+                raise
+            except _SHAPE_ERRORS as exc:
+                log.warning("%s: an item of unexpected shape", self.origin.name, exc_info=True)
+                detail = f"an item of unexpected shape: {type(exc).__name__}"
+                raise malformed_data(self.origin, detail) from exc
+            yield from events
 
     def parse_json(self, text: str) -> Any:
-        """Parse one event's JSON; data that is not JSON is a malformed stream."""
+        """Parse one event's JSON; data that is not JSON (or nested too deeply) is a malformed stream."""
         try:
-            return json.loads(text)
+            return bodies.loads(text)
         except ValueError as exc:
-            raise malformed_data(self.origin, f"invalid JSON: {exc}") from exc
+            raise malformed_data(self.origin, str(exc)) from exc
 
     def reply_object(self, value: Any, what: str) -> dict[str, Any]:
         """Return ``value`` if it is a JSON object that is not an error report.
@@ -221,6 +267,8 @@ class Provider(ABC):
     # instance before calling ``Provider.__init__``.
     display_name: str = "The provider"
     default_base_url: str = ""
+    # The content watch's clock; a test may set an instance's to a fake one.
+    clock: Callable[[], float] = staticmethod(time.monotonic)
     key_env: tuple[str, ...] = ()
     needs_key: bool = False
 
@@ -244,6 +292,7 @@ class Provider(ABC):
             read_timeout=config.read_timeout,
             secret=config.api_key,
         )
+        local = is_local_address(self.base_url)
         self._client = httpx.AsyncClient(
             timeout=httpx.Timeout(
                 connect=config.connect_timeout,
@@ -253,7 +302,11 @@ class Provider(ABC):
             ),
             limits=_POOL,
             http2=True,
-            proxy=None if _is_loopback(self.base_url) else config.proxy,
+            # A server on this computer is always reached directly: neither the proxy setting nor
+            # the environment's HTTP_PROXY/ALL_PROXY (which httpx reads when it trusts the
+            # environment) may send a local request, or the key with it, elsewhere.
+            proxy=None if local else config.proxy,
+            trust_env=not local,
             headers={"user-agent": f"desktop-llm/{__version__}", **config.headers},
         )
 
@@ -340,7 +393,10 @@ class Provider(ABC):
                     break
                 except ProviderError as error:
                     if state.output_started:
-                        raise self._interrupted(error, state) from error
+                        interrupted = self._interrupted(error, state)
+                        if interrupted is error:
+                            raise  # already the interruption: it must not become its own cause
+                        raise interrupted from error
                     retries = await self._wait_before_retry(error, retries)
         except ProviderError as error:
             self._record_failure(error)
@@ -357,15 +413,22 @@ class Provider(ABC):
         state.begin_attempt(request.model)
         url, body = await self._encoded_chat_request(request)
         reader = self.stream_reader(state)
+        watch = ContentWatch(self.config.content_timeout, self.clock, self.name)
         try:
             async with self._send("POST", url, **body) as response:
-                async for chunk in response.aiter_bytes():
-                    # After the terminator, keep reading to the end of the body so the
-                    # connection goes back to the pool instead of being closed.
-                    if not state.done:
-                        for event in reader.feed(chunk):
-                            yield event
-                if not state.done:
+                reader.begin(response.headers.get("content-type", ""))
+                chunks = response.aiter_bytes()
+                async for chunk in chunks:
+                    for event in reader.feed(chunk):
+                        yield event
+                    if state.done:
+                        # The terminator: the reply is whole, however long the server keeps the
+                        # connection open and whatever it sends after.
+                        break
+                    watch.check(reader.progress)
+                if state.done:
+                    await bodies.drain(chunks)
+                else:
                     for event in reader.close():
                         yield event
         except httpx.HTTPError as exc:
@@ -378,7 +441,12 @@ class Provider(ABC):
                 partial_text="".join(state.text),
                 provider=self.name,
             )
-        state.tool_calls = state.calls.build()
+        try:
+            state.tool_calls = [_checked_call(call) for call in state.calls.build()]
+        except _SHAPE_ERRORS as exc:  # an id, name or arguments that is not text
+            raise malformed_data(
+                self.origin, f"a tool call of unexpected shape: {type(exc).__name__}"
+            ) from exc
         # Gemini and Ollama say "stop" after calls; the contract says "tool_calls" in every kind.
         if state.tool_calls and state.finish_reason == "stop":
             state.finish_reason = "tool_calls"
@@ -434,13 +502,15 @@ class Provider(ABC):
             extra = dict(body()) if body is not None else {}
             try:
                 async with self._send(method, url, **kwargs, **extra) as response:
-                    data = await response.aread()
+                    data, more = await bodies.read_capped(response, bodies.MAX_LISTING_BODY)
             except httpx.HTTPError as exc:
                 raise error_from_transport(exc, self.origin) from exc
             try:
-                value = json.loads(data) if data.strip() else {}
-            except ValueError as exc:
-                raise malformed_data(self.origin, f"invalid JSON: {exc}") from exc
+                if more:
+                    raise bodies.BodyTooLarge(bodies.MAX_LISTING_BODY)
+                value = bodies.loads(data) if data.strip() else {}
+            except ValueError as exc:  # larger than the cap, or not JSON
+                raise malformed_data(self.origin, f"{url}: {exc}") from exc
             if not isinstance(value, dict):
                 raise malformed_data(self.origin, f"expected a JSON object from {url}")
             return value, response.headers
@@ -517,9 +587,17 @@ class Provider(ABC):
         headers = {**(headers or {}), **self.auth_headers()}
         if log.isEnabledFor(logging.DEBUG):
             log.debug("%s %s headers=%s", method, url, redact_headers({**self.config.headers, **headers}))
-        async with self._client.stream(method, url, headers=headers, **kwargs) as response:
+        async with AsyncExitStack() as stack:
+            try:
+                _check_port(url)
+                response = await stack.enter_async_context(
+                    self._client.stream(method, url, headers=headers, **kwargs)
+                )
+            except httpx.InvalidURL as exc:  # not an HTTPError: raised while the request is built
+                raise error_from_transport(exc, self.origin) from exc
             if not response.is_success:
-                body = await response.aread()
+                # Only the start is quoted; the rest of a huge body is never read.
+                body, _more = await bodies.read_capped(response, bodies.MAX_ERROR_BODY)
                 error = error_from_response(response.status_code, body, response.headers, self.origin)
                 log.info("%s %s -> %d: %s", method, url, response.status_code, error)
                 raise error
@@ -565,12 +643,66 @@ class Provider(ABC):
             )
 
 
-def _is_loopback(url: str) -> bool:
-    """Whether ``url`` points at this computer: a local server is reached directly, never by proxy."""
-    host = httpx.URL(url).host
-    if host == "localhost":
+def _checked_event(event: StreamEvent) -> StreamEvent:
+    """Return ``event`` with its text cleaned; text that is not a string is a malformed item."""
+    if isinstance(event, TextDelta | ReasoningDelta):
+        if not isinstance(event.text, str):
+            raise TypeError(f"{type(event).__name__} text is {type(event.text).__name__}")
+        cleaned = bodies.clean(event.text)
+        if cleaned is not event.text:
+            return type(event)(cleaned)
+    return event
+
+
+def _checked_call(call: ToolCall) -> ToolCall:
+    """Return ``call`` with its text cleaned; an id, name or arguments that is not text is malformed."""
+    if not all(isinstance(value, str) for value in (call.id, call.name, call.arguments)):
+        raise TypeError("a tool call's id, name or arguments is not text")
+    return ToolCall(
+        bodies.clean(call.id), bodies.clean(call.name), bodies.clean(call.arguments), call.provider_data
+    )
+
+
+def _check_state(state: CallState) -> None:
+    """Raise ``TypeError`` unless what a reader noted has the types the contract promises."""
+    if not isinstance(state.model, str) or not isinstance(state.finish_reason, str | None):
+        raise TypeError("the model or the finish reason is not text")
+    state.model = bodies.clean(state.model)
+    if state.finish_reason is not None:
+        state.finish_reason = bodies.clean(state.finish_reason)
+    usage = state.usage
+    if usage is not None and any(
+        bodies.integer(count) is None
+        for count in (
+            usage.input_tokens,
+            usage.output_tokens,
+            usage.cached_input_tokens,
+            usage.reasoning_tokens,
+        )
+    ):
+        raise TypeError("a token count is not an integer")
+
+
+def _check_port(url: str) -> None:
+    """Raise ``httpx.InvalidURL`` for a port no socket can use (httpx leaves it to the socket)."""
+    port = httpx.URL(url).port
+    if port is not None and not 0 < port < 65536:
+        raise httpx.InvalidURL(f"port {port} is out of range")
+
+
+def is_local_address(url: str) -> bool:
+    """Return whether ``url`` points at this computer (``localhost``, a loopback or unspecified address).
+
+    ``0.0.0.0`` counts: an ``OLLAMA_HOST`` of ``0.0.0.0`` reaches the server on this machine.
+    """
+    try:
+        host = httpx.URL(url).host.lower()
+    except httpx.InvalidURL:
+        return False  # every request fails later with a message naming the address
+    if host == "localhost" or host.endswith(".localhost"):
         return True
     try:
-        return ipaddress.ip_address(host).is_loopback
+        address = ipaddress.ip_address(host)
     except ValueError:
         return False
+    return address.is_loopback or address.is_unspecified

@@ -20,7 +20,9 @@ No message ever contains the API key: ``redact`` is applied to every text taken 
 
 from __future__ import annotations
 
+import json
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 
 class ProviderError(Exception):
@@ -135,9 +137,33 @@ class CircuitOpenError(ProviderError):
 MIN_REDACTED_LENGTH = 6
 
 
+def secret_forms(secret: str) -> set[str]:
+    """Return the ways ``secret`` can appear in text: as it is, and quoted the ways code quotes it.
+
+    A key with an unusual character shows up escaped: ``repr`` in a traceback or an httpx error
+    (``\\x01``), JSON (``\\u0001``), a URL (``%01``), the repr of its bytes (``\\xc3\\xa9``).
+    Forms shorter than ``MIN_REDACTED_LENGTH`` are left out.
+    """
+    forms = {
+        secret,
+        repr(secret)[1:-1],
+        ascii(secret)[1:-1],
+        json.dumps(secret)[1:-1],
+        json.dumps(secret, ensure_ascii=False)[1:-1],
+        repr(secret.encode("utf-8", "surrogatepass"))[2:-1],
+        quote(secret, safe=""),
+        quote_plus(secret, safe=""),
+    }
+    return {form for form in forms if len(form) >= MIN_REDACTED_LENGTH}
+
+
 def redact(text: str, *secrets: str | None) -> str:
-    """Return ``text`` with every secret (of at least six characters) replaced by a placeholder."""
+    """Return ``text`` with every secret (six characters or more), in every form, replaced."""
+    forms: set[str] = set()
     for secret in secrets:
         if secret and len(secret) >= MIN_REDACTED_LENGTH:
-            text = text.replace(secret, "[redacted]")
+            forms |= secret_forms(secret)
+    # Longest first: a form that contains another (the escaped one) is replaced whole.
+    for form in sorted(forms, key=len, reverse=True):
+        text = text.replace(form, "[redacted]")
     return text

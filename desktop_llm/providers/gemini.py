@@ -2,7 +2,8 @@
 
 Turns are ``contents`` with roles ``user`` and ``model``; the system prompt is
 ``systemInstruction``. Each SSE event is a whole ``GenerateContentResponse``; parts marked
-``thought`` are the model's thinking. There is no terminator: the body simply ends.
+``thought`` are the model's thinking. There is no terminator: the response that carries the
+``finishReason`` (and the full usage) is the last, and the reply ends there.
 
 Files go as ``inline_data`` parts. A call is a ``functionCall`` part whose ``thoughtSignature``
 (and ``id``, when given) is kept in ``ToolCall.provider_data`` and sent back unchanged, or
@@ -18,9 +19,11 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+from desktop_llm.providers import bodies
 from desktop_llm.providers.attachments import GEMINI_IMAGES, Accepts, b64, check_attachments, media_type
 from desktop_llm.providers.base import CallState, Provider, StreamReader
 from desktop_llm.providers.errors import ContentFiltered
+from desktop_llm.providers.paging import PageCursor, unique
 from desktop_llm.providers.registry import register
 from desktop_llm.providers.sse import SSEDecoder, SSEEvent
 from desktop_llm.providers.turns import Turn, call_input, calls_by_id, group_turns, result_text, tool_name
@@ -113,6 +116,11 @@ class GeminiStreamReader(StreamReader):
         """Return an SSE decoder."""
         return SSEDecoder()
 
+    def whole_items(self, value: Any) -> list[Any]:
+        """Return a ``GenerateContentResponse``, or the JSON array of them sent without SSE, as events."""
+        responses = value if isinstance(value, list) else [value]
+        return [SSEEvent(data=json.dumps(response)) for response in responses]
+
     def handle(self, item: SSEEvent) -> Iterator[StreamEvent]:
         """Yield the first candidate's thoughts and text; note finish, usage, model and blocks."""
         data = self.reply_object(self.parse_json(item.data), "a stream event")
@@ -142,6 +150,7 @@ class GeminiStreamReader(StreamReader):
         reason = candidate.get("finishReason")
         if reason:
             state.finish_reason = _FINISH.get(reason, reason.lower())
+            state.done = True  # the last response carries the reason (and the full usage)
 
     def _add_call(self, part: dict[str, Any]) -> None:
         call = part["functionCall"]
@@ -205,20 +214,22 @@ class GeminiProvider(Provider):
         """GET {base}/v1beta/models page by page; ids lose their "models/" prefix."""
         models: list[ModelInfo] = []
         params: dict[str, str | int] = {"pageSize": _PAGE_SIZE}
+        pages = PageCursor(self.name)
         while True:
             page = await self.get_object(f"{self.base_url}/v1beta/models", params)
-            for item in page.get("models") or ():
+            for item in bodies.objects(page.get("models")):
+                name = bodies.text(item.get("name"))
                 methods = item.get("supportedGenerationMethods")
-                if not item.get("name") or (methods is not None and "generateContent" not in methods):
+                if not name or (isinstance(methods, list) and "generateContent" not in methods):
                     continue  # embedding-only models cannot chat
                 models.append(
                     ModelInfo(
-                        id=item["name"].removeprefix("models/"),
-                        display_name=item.get("displayName") or "",
-                        context_window=item.get("inputTokenLimit"),
+                        id=name.removeprefix("models/"),
+                        display_name=bodies.text(item.get("displayName")),
+                        context_window=bodies.integer(item.get("inputTokenLimit")),
                     )
                 )
-            token = page.get("nextPageToken")
-            if not token:
-                return models
+            token = pages.follow(page.get("nextPageToken"))
+            if token is None:
+                return unique(models)
             params = {"pageSize": _PAGE_SIZE, "pageToken": token}

@@ -7,7 +7,6 @@ redacted) and never contains the key itself.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -15,6 +14,7 @@ from typing import Any
 
 import httpx
 
+from desktop_llm.providers import bodies
 from desktop_llm.providers.errors import (
     AuthenticationError,
     ConnectionFailed,
@@ -106,27 +106,30 @@ class ServerSaid:
 
     @classmethod
     def from_payload(cls, payload: Any) -> ServerSaid:
-        """Read OpenAI, Anthropic, Gemini and Ollama error shapes alike."""
+        """Read OpenAI, Anthropic, Gemini and Ollama error shapes alike; values of odd types are ignored."""
         if not isinstance(payload, dict):
-            return cls(message=str(payload) if payload else "")
+            return cls(message=bodies.text(payload))
         error = payload.get("error", payload)
         if isinstance(error, str):
-            return cls(message=error)
+            return cls(message=bodies.clean(error))
         if not isinstance(error, dict):
             return cls()
         code = error.get("code") or error.get("type") or error.get("status") or ""
         # Gemini's "code" is the HTTP status number; its words are in "status".
         if isinstance(code, int):
             code = error.get("status") or ""
-        return cls(message=str(error.get("message") or ""), code=str(code))
+        return cls(message=bodies.text(error.get("message")), code=bodies.text(code))
 
     @classmethod
     def from_body(cls, body: bytes) -> ServerSaid:
-        """Parse an error body; a body that is not JSON is quoted as text."""
+        """Parse an error body; a body that is not a JSON object is quoted as text."""
         try:
-            return cls.from_payload(json.loads(body))
+            payload = bodies.loads(body)
         except ValueError:
-            return cls(message=body.decode("utf-8", "replace").strip())
+            payload = None
+        if isinstance(payload, dict):
+            return cls.from_payload(payload)
+        return cls(message=bodies.clean(body.decode("utf-8", "replace").strip()))
 
 
 def error_from_response(
@@ -141,8 +144,9 @@ def error_from_payload(payload: Any, origin: Origin) -> ProviderError:
     said = ServerSaid.from_payload(payload)
     status = _TYPE_STATUS.get(said.code, 500)
     error = payload.get("error") if isinstance(payload, dict) else None
-    if isinstance(error, dict) and isinstance(error.get("code"), int):
-        status = error["code"]
+    code = bodies.integer(error.get("code")) if isinstance(error, dict) else None
+    if code is not None and 100 <= code <= 599:
+        status = code
     return error_from_status(status, said, {}, origin)
 
 
@@ -229,10 +233,17 @@ def _quote(message: str, origin: Origin) -> str:
     return f' The server said: "{text}"'
 
 
-def error_from_transport(exc: httpx.HTTPError, origin: Origin) -> ProviderError:
+def error_from_transport(exc: httpx.HTTPError | httpx.InvalidURL, origin: Origin) -> ProviderError:
     """Map an httpx failure (no usable response) to ``ConnectionFailed`` or ``ProviderTimeout``."""
     name = origin.name
     detail = redact(str(exc), origin.secret) or type(exc).__name__
+    if isinstance(exc, httpx.InvalidURL):
+        return ConnectionFailed(
+            f"The address {origin.base_url} is not a valid URL ({detail}). Fix the base URL in"
+            f" {SETTINGS_PLACE}.",
+            provider=name,
+            retryable=False,
+        )
     if isinstance(exc, httpx.ReadTimeout | httpx.WriteTimeout | httpx.PoolTimeout):
         return ProviderTimeout(
             f"{name} sent nothing for {origin.read_timeout:g} s. It may be busy: try again, or raise"

@@ -47,12 +47,15 @@ class NDJSONDecoder:
             as soon as it is known to be too long, without waiting for its end.
     """
 
-    __slots__ = ("_line_number", "_lines", "_max_line_bytes")
+    __slots__ = ("_deferred", "_line_number", "_lines", "_max_line_bytes")
 
     def __init__(self, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> None:
         self._max_line_bytes = max_line_bytes
         self._lines = LineSplitter()
         self._line_number = 0
+        # A bad line after good ones in the same chunk: the good values are returned first and
+        # the error is raised on the next call (a reader that stops at its terminator never makes one).
+        self._deferred: NDJSONDecodeError | None = None
 
     def feed(self, chunk: bytes) -> list[Any]:
         """Return the values on the lines completed by ``chunk``.
@@ -60,6 +63,7 @@ class NDJSONDecoder:
         Raises:
             NDJSONDecodeError: a line is not UTF-8 JSON, or is longer than ``max_line_bytes``.
         """
+        self._raise_deferred()
         values = self._parse(self._lines.feed(chunk))
         pending = self._lines.pending_bytes
         if pending > self._max_line_bytes:
@@ -68,13 +72,27 @@ class NDJSONDecoder:
 
     def close(self) -> list[Any]:
         """Return the value on a final line that has no newline, if there is one."""
+        self._raise_deferred()
         return self._parse(self._lines.close())
+
+    def _raise_deferred(self) -> None:
+        if self._deferred is not None:
+            raise self._deferred
 
     def _too_long(self, size: int) -> str:
         return f"it is longer than the limit of {self._max_line_bytes:,} bytes (at least {size:,})"
 
     def _parse(self, lines: list[bytes]) -> list[Any]:
-        values = []
+        values: list[Any] = []
+        try:
+            self._parse_into(values, lines)
+        except NDJSONDecodeError as error:
+            if not values:
+                raise
+            self._deferred = error
+        return values
+
+    def _parse_into(self, values: list[Any], lines: list[bytes]) -> None:
         for raw in lines:
             self._line_number += 1
             if len(raw) > self._max_line_bytes:
@@ -94,4 +112,3 @@ class NDJSONDecoder:
             except RecursionError as error:
                 reason = "its values are nested too deeply to parse"
                 raise NDJSONDecodeError(self._line_number, reason, _excerpt(raw)) from error
-        return values

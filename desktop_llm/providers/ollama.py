@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
+from desktop_llm.providers import bodies
 from desktop_llm.providers.attachments import Accepts, b64, check_attachments
 from desktop_llm.providers.base import CallState, Provider, StreamReader, bearer_headers
 from desktop_llm.providers.ndjson import NDJSONDecoder
@@ -66,7 +67,9 @@ def ollama_message(message: Message, calls: dict[str, ToolCall]) -> dict[str, An
 
 
 class OllamaStreamReader(StreamReader):
-    """Read /api/chat lines up to the one with ``done: true``."""
+    """Read /api/chat lines up to the one with ``done: true`` (or one whole reply, without ``stream``)."""
+
+    json_lines = True
 
     def new_decoder(self) -> NDJSONDecoder:
         """Return an NDJSON decoder."""
@@ -144,7 +147,7 @@ class OllamaProvider(Provider):
         """GET {base}/api/tags: the locally installed models."""
         page = await self.get_object(f"{self.base_url}/api/tags")
         return [
-            ModelInfo(id=item.get("model") or item["name"], display_name=item.get("name") or "")
-            for item in page.get("models") or ()
-            if isinstance(item, dict) and (item.get("model") or item.get("name"))
+            ModelInfo(id=bodies.text(item.get("model")) or name, display_name=name)
+            for item in bodies.objects(page.get("models"))
+            if (name := bodies.text(item.get("name"))) or bodies.text(item.get("model"))
         ]

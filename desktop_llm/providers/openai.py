@@ -16,9 +16,11 @@ import json
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from desktop_llm.providers import bodies
 from desktop_llm.providers.attachments import Accepts, check_attachments, data_url, is_pdf
 from desktop_llm.providers.base import CallState, Provider, StreamReader, bearer_headers
 from desktop_llm.providers.circuit import CircuitBreaker
+from desktop_llm.providers.paging import PageCursor, unique
 from desktop_llm.providers.presets import preset_for
 from desktop_llm.providers.registry import register
 from desktop_llm.providers.retry import RetryPolicy
@@ -102,6 +104,15 @@ class OpenAIStreamReader(StreamReader):
     def new_decoder(self) -> SSEDecoder:
         """Return an SSE decoder."""
         return SSEDecoder()
+
+    def whole_items(self, value: Any) -> list[Any]:
+        """Return a ``chat.completion`` object as the one chunk (and ``[DONE]``) it amounts to."""
+        reply = self.reply_object(value, "the reply")
+        choices = [
+            {**choice, "delta": choice.get("message")} for choice in bodies.objects(reply.get("choices"))
+        ]
+        chunk = {**reply, "choices": choices}
+        return [SSEEvent(data=json.dumps(chunk)), SSEEvent(data="[DONE]")]
 
     def handle(self, item: SSEEvent) -> Iterator[StreamEvent]:
         """Yield the first choice's reasoning and text; note finish reason, usage and model."""
@@ -202,15 +213,17 @@ class OpenAIProvider(Provider):
         """GET {base}/models, following ``has_more``/``last_id`` where a server paginates."""
         models: list[ModelInfo] = []
         params: dict[str, str | int] = {}
+        pages = PageCursor(self.name)
         while True:
             page = await self.get_object(f"{self.base_url}/models", params)
-            data = page.get("data") or []
+            data = bodies.objects(page.get("data"))
             models.extend(
-                ModelInfo(id=item["id"], owned_by=item.get("owned_by") or "")
+                ModelInfo(id=bodies.text(item.get("id")), owned_by=bodies.text(item.get("owned_by")))
                 for item in data
-                if isinstance(item, dict) and item.get("id")
+                if bodies.text(item.get("id"))
             )
             last_id = page.get("last_id") or (data[-1].get("id") if data else None)
-            if not (page.get("has_more") and last_id):
-                return models
-            params = {"after": last_id}
+            after = pages.follow(last_id) if page.get("has_more") else None
+            if after is None:
+                return unique(models)
+            params = {"after": after}

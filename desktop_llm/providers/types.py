@@ -10,6 +10,9 @@ KINDS = ("openai", "anthropic", "gemini", "ollama", "openai-compatible")
 
 Role = Literal["system", "user", "assistant", "tool"]
 
+# Five minutes: longer than any real model thinks aloud before its first word.
+DEFAULT_CONTENT_TIMEOUT = 300.0
+
 
 @dataclass(frozen=True, eq=True)
 class ProviderConfig:
@@ -17,14 +20,18 @@ class ProviderConfig:
 
     Args:
         kind: one of ``KINDS``; anything else raises ``ValueError``.
-        api_key: the secret; never shown by ``repr`` or in any error text.
+        api_key: the secret; never shown by ``repr`` or in any error text. Printable ASCII
+            without spaces (``key_problem``), else ``ValueError``.
         base_url: None for the official endpoint.
         name: a display name.
         preset: for ``openai-compatible``, a known server ("lmstudio", "groq", ...).
         connect_timeout: seconds to establish a connection.
         read_timeout: the longest silence between bytes before ``ProviderTimeout``.
+        content_timeout: the longest a reply may go without content before ``ProviderTimeout``;
+            keep-alive pings and comments do not count as content, so they cannot hold a reply
+            open forever.
         proxy: an HTTP(S) proxy URL, or None.
-        headers: extra request headers.
+        headers: extra request headers (printable ASCII, else ``ValueError``).
     """
 
     kind: str
@@ -34,6 +41,7 @@ class ProviderConfig:
     preset: str | None = None
     connect_timeout: float = 10.0
     read_timeout: float = 120.0
+    content_timeout: float = DEFAULT_CONTENT_TIMEOUT
     proxy: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
 
@@ -47,13 +55,17 @@ class ProviderConfig:
         preset: str | None = None,
         connect_timeout: float = 10.0,
         read_timeout: float = 120.0,
+        content_timeout: float = DEFAULT_CONTENT_TIMEOUT,
         proxy: str | None = None,
         headers: dict[str, str] | None = None,
     ) -> None:
         if kind not in KINDS:
             raise ValueError(f"Unknown provider kind {kind!r}; expected one of {', '.join(KINDS)}.")
-        if connect_timeout <= 0 or read_timeout <= 0:
+        if connect_timeout <= 0 or read_timeout <= 0 or content_timeout <= 0:
             raise ValueError("Timeouts must be positive numbers of seconds.")
+        problem = (key_problem(api_key) if api_key else None) or _header_problem(headers or {})
+        if problem is not None:
+            raise ValueError(problem)
         values = {
             "kind": kind,
             "api_key": api_key or None,
@@ -62,6 +74,7 @@ class ProviderConfig:
             "preset": preset,
             "connect_timeout": float(connect_timeout),
             "read_timeout": float(read_timeout),
+            "content_timeout": float(content_timeout),
             "proxy": proxy or None,
             "headers": dict(headers or {}),
         }
@@ -69,6 +82,39 @@ class ProviderConfig:
             object.__setattr__(self, key, value)
 
     __hash__ = None  # type: ignore[assignment]  # headers is a dict
+
+
+def key_problem(key: str) -> str | None:
+    """Return why ``key`` cannot be sent in an HTTP header, or None; the reason never quotes the key.
+
+    Keys are printable ASCII without spaces. Anything else is a copy-and-paste accident (a line
+    break, a curly quote, an invisible space) that HTTP cannot carry or that would leak into
+    error messages in a form redaction does not recognise.
+    """
+    for position, char in enumerate(key, 1):
+        if "!" <= char <= "~":
+            continue
+        if char == " ":
+            what = "a space"
+        elif char.isascii():
+            what = "a control character (such as a line break or a tab)"
+        else:
+            what = "a non-ASCII character (such as an accented letter, a curly quote or an invisible space)"
+        return (
+            f"The API key contains {what} at position {position}. API keys are printable ASCII:"
+            " paste the key again, exactly as the provider shows it."
+        )
+    return None
+
+
+def _header_problem(headers: Mapping[str, str]) -> str | None:
+    # Names only in the message: a header's value may be a secret.
+    for name, value in headers.items():
+        if not name or not all("!" <= char <= "~" and char != ":" for char in name):
+            return "A header name may only contain printable ASCII characters, without spaces or colons."
+        if not all(" " <= char <= "~" for char in value):
+            return f"The value of the header {name!r} may only contain printable ASCII characters."
+    return None
 
 
 @dataclass(frozen=True)

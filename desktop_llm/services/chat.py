@@ -81,6 +81,9 @@ FINISH_RETRY_DELAY = 1.0
 # A fast local server fills the socket faster than we read it; every few milliseconds the loop
 # must get control back so the window can repaint (qasync runs on the Qt thread).
 YIELD_EVERY = 0.004
+# Saved with a reply that failed in a way nobody named (a bug); the exception itself goes on to
+# the crash reporter and the log.
+UNEXPECTED_FAILURE = "The reply failed because of an unexpected problem. The details are in the log."
 TOO_LONG_RETRY_NOTICE = (
     "The provider said this conversation is too long for the model; sending less history and trying again."
 )
@@ -464,7 +467,9 @@ class ChatService:
             self._listener(StreamRetrying(conversation_id, reply.round.assistant.id, delay))
 
         token = retry_notice_target.set(notice)
-        status, error = "complete", None
+        # Until the stream is known to have finished, a failure of any kind saves an error.
+        status: str = "error"
+        error: str | None = UNEXPECTED_FAILURE
         try:
             provider = await self._providers.provider(conversation.provider_id or "")
             catalog = await self._tools.catalog(conversation, self._listener) if self._tools else None
@@ -515,6 +520,7 @@ class ChatService:
                 if self._clock() - last_save >= self._save_interval and current.saved is None:
                     last_save = self._clock()
                     await self._save_progress(message_id, "".join(current.text), "".join(current.reasoning))
+            status, error = "complete", None
         except asyncio.CancelledError:
             status = "stopped"
             raise

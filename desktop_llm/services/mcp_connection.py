@@ -29,7 +29,7 @@ from mcp.client.streamable_http import streamable_http_client
 
 from desktop_llm import __version__
 from desktop_llm.core.mcp_config import McpServerConfig
-from desktop_llm.providers.base import _is_loopback
+from desktop_llm.providers.base import is_local_address
 from desktop_llm.services.mcp_types import (
     McpCallTimeout,
     McpError,
@@ -226,9 +226,13 @@ class McpConnection:
                 await asyncio.to_thread(stderr.close)
             return
         # As for providers: a server on this computer is reached directly, never through the proxy.
-        proxy = None if _is_loopback(config.url) else self._proxy
+        # Nor through the environment's HTTP_PROXY/ALL_PROXY, which httpx reads when it trusts it.
+        local = is_local_address(config.url)
         client = httpx2.AsyncClient(
-            headers=dict(config.headers), timeout=httpx2.Timeout(30.0, read=300.0), proxy=proxy
+            headers=dict(config.headers),
+            timeout=httpx2.Timeout(30.0, read=300.0),
+            proxy=None if local else self._proxy,
+            trust_env=not local,
         )
         async with client, streamable_http_client(config.url, http_client=client) as streams:
             yield streams

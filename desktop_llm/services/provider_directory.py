@@ -20,12 +20,14 @@ from dataclasses import dataclass
 
 from desktop_llm import secrets
 from desktop_llm.providers import (
+    AuthenticationError,
     ModelInfo,
     ProviderConfig,
     RetryPolicy,
     create_provider,
 )
 from desktop_llm.providers.base import Provider
+from desktop_llm.providers.types import DEFAULT_CONTENT_TIMEOUT, key_problem
 from desktop_llm.storage.executor import DatabaseThread
 from desktop_llm.storage.records import ProviderSetting
 from desktop_llm.storage.settings import SettingsRepository
@@ -115,6 +117,7 @@ class ProviderDirectory:
         self._providers: dict[str, tuple[ProviderConfig, Provider]] = {}
         self._models: dict[str, list[ModelInfo]] = {}
         self._proxy: str | None = None
+        self._content_timeout = DEFAULT_CONTENT_TIMEOUT
         # Tasks that asked for each provider and may still be using it; replaced providers
         # wait in _retired until their last task ends; closes in flight are kept in _closing.
         self._holders: dict[Provider, set[asyncio.Task[object]]] = {}
@@ -165,6 +168,10 @@ class ProviderDirectory:
         """
         self._proxy = proxy or None
 
+    def set_content_timeout(self, seconds: float) -> None:
+        """Give up on replies that send no content for ``seconds`` (from each provider's next call)."""
+        self._content_timeout = float(seconds)
+
     def forget(self, entry_id: str | None = None) -> None:
         """Drop cached model lists (one entry's, or all) and a removed entry's provider.
 
@@ -187,12 +194,14 @@ class ProviderDirectory:
             kind = entry_id.removeprefix(ENVIRONMENT_PREFIX)
             for env in secrets.environment_providers(self._environ):
                 if env.kind == kind:
+                    _check_key(env.api_key, env.name, env.key_env_var)
                     return ProviderConfig(
                         env.kind,
                         api_key=env.api_key,
                         base_url=env.base_url,
                         name=env.name,
                         proxy=self._proxy,
+                        content_timeout=self._content_timeout,
                     )
             raise UnknownProvider(entry_id)
         settings = await self._db.call(lambda db: SettingsRepository(db).list_providers())
@@ -200,6 +209,7 @@ class ProviderDirectory:
         if setting is None:
             raise UnknownProvider(entry_id)
         key = await asyncio.to_thread(secrets.resolve_key, setting, self._keystore, self._environ)
+        _check_key(key, setting.name, setting.key_env_var)
         return ProviderConfig(
             setting.kind,
             api_key=key,
@@ -207,6 +217,7 @@ class ProviderDirectory:
             name=setting.name,
             preset=setting.preset,
             proxy=self._proxy,
+            content_timeout=self._content_timeout,
         )
 
     async def provider(self, entry_id: str) -> Provider:
@@ -288,6 +299,14 @@ class ProviderDirectory:
         self._retired.clear()
         self._holders.clear()
         await asyncio.gather(*(p.aclose() for p in providers), *self._closing)
+
+
+def _check_key(key: str | None, name: str, env_var: str | None) -> None:
+    """Raise ``AuthenticationError`` for a stored or environment key that HTTP cannot carry."""
+    problem = key_problem(key) if key else None
+    if problem is not None:
+        where = f"the {env_var} environment variable" if env_var else "Settings > Providers"
+        raise AuthenticationError(f"{name} cannot use its API key. {problem} (in {where})", provider=name)
 
 
 def _log_close_failure(task: asyncio.Task[None]) -> None:

@@ -21,6 +21,7 @@ import httpx
 from desktop_llm.providers import KINDS, ProviderConfig, RetryPolicy, create_provider
 from desktop_llm.providers.base import Provider
 from desktop_llm.providers.presets import PRESETS
+from desktop_llm.providers.types import DEFAULT_CONTENT_TIMEOUT, key_problem
 from desktop_llm.secrets import KeyStore
 from desktop_llm.services.key_destination import KEY_NOT_SENT, destination, needs_key
 from desktop_llm.services.tool_loop import DEFAULT_MAX_ROUNDS
@@ -35,6 +36,8 @@ log = logging.getLogger(__name__)
 THEMES = ("system", "light", "dark")
 SEND_KEYS = ("enter", "ctrl+enter")
 FONT_SIZES = range(8, 33)
+# Seconds a reply may go without content (keep-alives only) before it ends with an error.
+CONTENT_TIMEOUTS = range(30, 3601)
 PROXY_SCHEMES = ("http", "https", "socks5")
 # httpx speaks SOCKS only with the optional socksio package installed.
 SOCKS_AVAILABLE = importlib.util.find_spec("socksio") is not None
@@ -64,6 +67,15 @@ class InvalidSetting(ValueError):
     """A setting the person entered cannot be used; the message says which and why."""
 
 
+def _sendable_key(api_key: str | None) -> str:
+    """Return the typed key, stripped; raise ``InvalidSetting`` if HTTP cannot carry it."""
+    key = (api_key or "").strip()
+    problem = key_problem(key)
+    if problem is not None:
+        raise InvalidSetting(problem)
+    return key
+
+
 @dataclass(frozen=True)
 class AppSettings:
     """How the app looks and behaves; stored in the database's app settings by field name."""
@@ -74,6 +86,7 @@ class AppSettings:
     auto_titles: bool = True
     proxy: str | None = None
     tool_rounds: int = DEFAULT_MAX_ROUNDS  # model requests per reply when it calls tools
+    content_timeout: int = int(DEFAULT_CONTENT_TIMEOUT)
 
     def as_dict(self) -> dict[str, Any]:
         """Return the settings as a plain dict (the dialog's ``app_settings_changed`` payload)."""
@@ -175,6 +188,12 @@ def validate_app_settings(values: Mapping[str, Any]) -> AppSettings:
     rounds = settings.tool_rounds
     if not isinstance(rounds, int) or isinstance(rounds, bool) or not 1 <= rounds <= MAX_TOOL_ROUNDS:
         raise InvalidSetting(f"Tool rounds per reply must be a whole number from 1 to {MAX_TOOL_ROUNDS}.")
+    timeout = settings.content_timeout
+    if not isinstance(timeout, int) or isinstance(timeout, bool) or timeout not in CONTENT_TIMEOUTS:
+        raise InvalidSetting(
+            f"The reply timeout must be a whole number of seconds from {CONTENT_TIMEOUTS[0]}"
+            f" to {CONTENT_TIMEOUTS[-1]}."
+        )
     return dataclasses.replace(settings, proxy=validate_proxy(settings.proxy))
 
 
@@ -260,7 +279,7 @@ class SettingsService:
         setting = validate_provider(setting)
         if not setting.id:
             setting = dataclasses.replace(setting, id=new_id())
-        key = (api_key or "").strip()
+        key = _sendable_key(api_key)
         if not key and await self._key_left_behind(setting):
             if needs_key(setting.kind, setting.preset):
                 raise InvalidSetting(KEY_NOT_SENT)
@@ -367,7 +386,7 @@ class SettingsService:
                 raise InvalidSetting(KEY_NOT_SENT)
         config = ProviderConfig(
             check.kind,
-            api_key=(api_key or "").strip() or None,
+            api_key=_sendable_key(api_key) or None,
             base_url=check.base_url,
             preset=check.preset,
             proxy=proxy,

@@ -121,6 +121,13 @@ QPushButton#composerButton:hover, QPushButton#primaryButton:hover {{ background:
 QPushButton#composerButton[stop="true"] {{ background: {chrome.stop}; }}
 QLabel#composerHint, QLabel#mutedLabel, QLabel#emptyHint, QLabel#welcomeIntro {{ color: {colours.muted}; }}
 QLabel#composerEditBanner {{ color: {colours.link}; font-weight: 600; }}
+QFrame#attachmentChip {{ border: 1px solid {chrome.border}; border-radius: 8px; background: {chrome.base}; }}
+QLabel#attachmentThumb {{
+    background: {chrome.hover}; border-radius: 5px; color: {colours.muted}; font-weight: 600;
+}}
+QLabel#attachmentSize {{ color: {colours.muted}; }}
+QToolButton#composerAttach {{ border: none; border-radius: 6px; padding: 4px; }}
+QToolButton#composerAttach:hover, QToolButton#composerAttach:focus {{ background: {chrome.hover}; }}
 QLabel#welcomeTitle {{ font-size: 20pt; font-weight: 600; }}
 QLabel#emptyTitle {{ font-size: 15pt; font-weight: 600; }}
 QPlainTextEdit#systemPrompt {{

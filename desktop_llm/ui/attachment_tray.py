@@ -9,8 +9,8 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtCore import QEvent, QSize, Qt, Signal
+from PySide6.QtGui import QImage, QPalette, QPixmap, QResizeEvent
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
 
 from desktop_llm.core.attachment_rules import file_kind
@@ -20,7 +20,11 @@ from desktop_llm.ui.message_chrome import human_size
 from desktop_llm.ui.plain_text import plain_label, plain_tooltip
 
 THUMB_EDGE = 40
-_FLAG_COLOURS = {"warning": "#b7791f", "refused": "#c53030"}
+NAME_WIDTH = 180  # pixels; a longer name is shortened in the middle ("Pasted im…16.31.png")
+NAME_MIN_WIDTH = 56  # squeezed by many chips in a narrow window, a name still shows its ends
+# Each readable on the chip's background in its theme (light: dark amber/red; dark: pale ones).
+_FLAG_COLOURS = {"warning": "#9a6700", "refused": "#c53030"}
+_DARK_FLAG_COLOURS = {"warning": "#e3b341", "refused": "#f47067"}
 _keys = itertools.count(1)
 
 
@@ -51,6 +55,39 @@ def _file_tag(name: str) -> str:
     return suffix.upper()[:4]
 
 
+class ElidedName(QLabel):
+    """A file's name as plain text, shortened in the middle with "…" to the width it is given.
+
+    The middle goes first: the start and the extension are the parts that tell files apart.
+    """
+
+    def __init__(self, name: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setTextFormat(Qt.TextFormat.PlainText)  # a file's name is anyone's text
+        self.full_name = name
+        self.setToolTip(plain_tooltip(name))
+        self.setMaximumWidth(NAME_WIDTH)
+        self._elide(NAME_WIDTH)
+
+    def sizeHint(self) -> QSize:
+        """Ask for the whole name's width, up to ``NAME_WIDTH``."""
+        hint = super().sizeHint()
+        full = self.fontMetrics().horizontalAdvance(self.full_name) + 2
+        return QSize(min(full, NAME_WIDTH), hint.height())
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(min(self.sizeHint().width(), NAME_MIN_WIDTH), super().minimumSizeHint().height())
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        """Shorten the name to the new width."""
+        super().resizeEvent(event)
+        self._elide(event.size().width())
+
+    def _elide(self, width: int) -> None:
+        metrics = self.fontMetrics()
+        self.setText(metrics.elidedText(self.full_name, Qt.TextElideMode.ElideMiddle, min(width, NAME_WIDTH)))
+
+
 class AttachmentChip(QFrame):
     """One attached file.
 
@@ -73,15 +110,13 @@ class AttachmentChip(QFrame):
         self.thumb.setFixedSize(THUMB_EDGE, THUMB_EDGE)
         self.thumb.setAlignment(Qt.AlignmentFlag.AlignCenter)
         attachment = draft.attachment
-        self.name_label = plain_label(attachment.name)
-        self.name_label.setToolTip(plain_tooltip(attachment.name))
-        self.name_label.setMaximumWidth(180)
+        self.name_label = ElidedName(attachment.name)
+        self.name_label.setObjectName("attachmentName")
         self.size_label = QLabel(human_size(len(attachment.data)))
         self.size_label.setObjectName("attachmentSize")
         self.flag = QLabel()
         self.flag.setObjectName("attachmentFlag")
-        self.flag.setWordWrap(True)
-        self.flag.setMaximumWidth(260)
+        self.flag.setWordWrap(False)  # two short lines: what happens, then the way out
         self.flag.setVisible(False)
         self.flag.linkActivated.connect(lambda _link: self.switch_model_requested.emit())
         self.remove_button = QToolButton()
@@ -102,6 +137,13 @@ class AttachmentChip(QFrame):
         row.addLayout(text)
         row.addWidget(self.remove_button, 0, Qt.AlignmentFlag.AlignTop)
         self.verdict = "ok"
+        self._check: Check | None = None
+
+    def changeEvent(self, event: QEvent) -> None:
+        """Recolour the flag for the new theme."""
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange and self._check is not None:
+            self.set_check(self._check)
 
     def set_thumbnail(self, image: QImage) -> None:
         """Show the image's thumbnail (made off the Qt thread)."""
@@ -111,14 +153,16 @@ class AttachmentChip(QFrame):
     def set_check(self, result: Check) -> None:
         """Flag the chip with what the chosen model will do with the file."""
         self.verdict = result.verdict
-        colour = _FLAG_COLOURS.get(result.verdict)
+        self._check = result
+        dark = self.palette().color(QPalette.ColorRole.Base).lightness() < 128
+        colour = (_DARK_FLAG_COLOURS if dark else _FLAG_COLOURS).get(result.verdict)
         self.flag.setVisible(colour is not None)
         if colour is None:
             self.flag.clear()
             return
         short = "Not sent to this model" if result.verdict == "refused" else "May not be understood"
         self.flag.setText(
-            f'<span style="color: {colour}">⚠ {short}</span> · <a href="switch">Switch model</a>'
+            f'<span style="color: {colour}">⚠ {short}</span><br><a href="switch">Switch model</a>'
         )
         self.flag.setToolTip(plain_tooltip(result.message))
         self.setToolTip(plain_tooltip(result.message))

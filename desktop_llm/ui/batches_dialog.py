@@ -35,7 +35,8 @@ from desktop_llm.ui.plain_text import plain_label
 from desktop_llm.ui.template_colours import theme_of
 
 
-def _table(model: QAbstractItemModel, name: str) -> QTableView:
+def _table(model: QAbstractItemModel, name: str, stretch: int) -> QTableView:
+    """Return a read-only table whose column ``stretch`` takes the room the others do not need."""
     table = QTableView()
     table.setObjectName(name)
     table.setModel(model)
@@ -44,8 +45,11 @@ def _table(model: QAbstractItemModel, name: str) -> QTableView:
     table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
     table.verticalHeader().setVisible(False)
     table.setWordWrap(False)
-    table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-    table.horizontalHeader().setStretchLastSection(True)
+    header = table.horizontalHeader()
+    header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    # Not the last column: "Submitted" or "Error" would take the width and squeeze the text.
+    header.setStretchLastSection(False)
+    header.setSectionResizeMode(stretch, QHeaderView.ResizeMode.Stretch)
     return table
 
 
@@ -66,8 +70,8 @@ class BatchesDialog(QDialog):
         self.model = BatchListModel(self)
         self.results = BatchResultsModel(self)
         self.shown: tuple[str, BatchInput, dict[int, RowResult]] | None = None
-        self.list_view = _table(self.model, "batchList")
-        self.results_view = _table(self.results, "batchRows")
+        self.list_view = _table(self.model, "batchList", stretch=0)
+        self.results_view = _table(self.results, "batchRows", stretch=2)
         self.list_view.selectionModel().selectionChanged.connect(self.on_list_selection_changed)
         self.message = plain_label()
         self.message.setWordWrap(True)

@@ -116,6 +116,23 @@ class ChatBridge(QObject):
             self.tool_notice.emit(event.conversation_id, event.text)
 
 
+async def cancel_stray_tasks() -> int:
+    """Cancel every other task on the loop and wait for each to end; return how many there were.
+
+    The last step of shutdown: tasks nobody keeps (a dialog's qasync slots, its own loads) would
+    otherwise have their steps run by qasync's last pass of Qt events, after the loop stopped,
+    where ``asyncio.to_thread`` and friends fail with "no running event loop".
+    """
+    current = asyncio.current_task()
+    stray = [task for task in asyncio.all_tasks() if task is not current and not task.done()]
+    for task in stray:
+        task.cancel()
+    for task, outcome in zip(stray, await asyncio.gather(*stray, return_exceptions=True), strict=True):
+        if isinstance(outcome, Exception):
+            log.warning("a task ended with an error while shutting down: %r", task, exc_info=outcome)
+    return len(stray)
+
+
 class TaskKeeper:
     """Start coroutines as tasks, keep them alive, and route their failures.
 

@@ -8,6 +8,7 @@ from PySide6.QtCore import QMimeData, QUrl
 from PySide6.QtGui import QColor, QImage, QTextCharFormat
 from PySide6.QtWidgets import QFrame, QTextBrowser, QTextEdit, QWidget
 
+from desktop_llm.core.math_svg import MATH_SCHEME
 from desktop_llm.ui.message_chrome import THUMB_SCHEME
 
 MAX_HIGHLIGHTS = 1000
@@ -18,18 +19,26 @@ class ChatBrowser(QTextBrowser):
 
     It never loads a resource from the network or a file: remote images in replies stay
     unfetched; the only images are thumbnails of attached files, which come from
-    ``image_source`` (by the stored bytes' hash). It puts the selection's text without
+    ``image_source`` (by the stored bytes' hash), and formulas, drawn by ``images``. It puts
+    the selection's text without
     interface labels on the clipboard, and never follows a link itself (the chat view decides
     what a click means).
 
     Args:
         parent: the chat view.
         copy_text: returns the text to copy for a selection's [start, end) positions.
+        images: draws the app's own images (formulas, ``math:`` names); nothing else is loaded.
     """
 
-    def __init__(self, parent: QWidget, copy_text: Callable[[int, int], str]) -> None:
+    def __init__(
+        self,
+        parent: QWidget,
+        copy_text: Callable[[int, int], str],
+        images: Callable[[str], QImage | None] | None = None,
+    ) -> None:
         super().__init__(parent)
         self._copy_text = copy_text
+        self._images = images
         self.setOpenLinks(False)
         self.setOpenExternalLinks(False)
         self.setUndoRedoEnabled(False)
@@ -38,10 +47,13 @@ class ChatBrowser(QTextBrowser):
         self.image_source: Callable[[str], QImage] | None = None
 
     def loadResource(self, kind: int, name: QUrl | str) -> object:
-        """Return the thumbnail for ``thumb:<hash>``; refuse everything else (nothing is fetched)."""
+        """Return a thumbnail (``thumb:<hash>``) or a formula (``math:``); refuse everything else."""
         url = QUrl(name) if isinstance(name, str) else name
         if url.scheme() == THUMB_SCHEME and self.image_source is not None:
             return self.image_source(url.path())
+        address = name if isinstance(name, str) else name.toString()
+        if self._images is not None and address.startswith(f"{MATH_SCHEME}:"):
+            return self._images(address)
         return None
 
     def createMimeDataFromSelection(self) -> QMimeData:

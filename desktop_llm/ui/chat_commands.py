@@ -8,8 +8,10 @@ when its first message is sent, so the list never fills with empty chats.
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
@@ -42,12 +44,15 @@ class ChatCommands(QObject):
 
     Signals:
         conversation_created(object): the new chat was saved as this ``Conversation``.
-        draft_returned(str, str, list): a send failed before its message was saved (session key,
-            text, its ``DraftAttachment`` list).
+        draft_returned(str, str, list): a send failed or was stopped before its message was saved
+            (session key, text, its ``DraftAttachment`` list).
+        sending_changed(object): a send in this ``ChatSession`` was accepted, or has ended (its
+            ``sending`` task says which); the composer reads Stop from the first moment.
     """
 
     conversation_created = Signal(object)
     draft_returned = Signal(str, str, list)
+    sending_changed = Signal(object)
 
     def __init__(
         self,
@@ -76,10 +81,26 @@ class ChatCommands(QObject):
         session.pending_text = text
         session.pending_files = list(files)
         attachments = [draft.attachment for draft in files]
-        self._tasks.run(
-            self._send(session, text, attachments),
-            on_error=lambda message: self._send_failed(session, message),
-        )
+        self._start_sending(session, self._send(session, text, attachments))
+
+    def _start_sending(self, session: ChatSession, coroutine: Coroutine[Any, Any, Any]) -> None:
+        """Run a send as the session's ``sending`` task, from acceptance until its reply ends."""
+        task = self._tasks.run(coroutine, on_error=lambda message: self._send_failed(session, message))
+        if task is None:
+            return
+        session.sending = task
+        task.add_done_callback(lambda done: self._sending_ended(session, done))
+        self.sending_changed.emit(session)
+
+    def _sending_ended(self, session: ChatSession, task: asyncio.Task[Any]) -> None:
+        if session.sending is task:
+            session.sending = None
+        if task.cancelled() and session.pending_text is not None:
+            # Stopped before the reply started: nothing typed is lost.
+            text, session.pending_text = session.pending_text, None
+            files, session.pending_files = session.pending_files, []
+            self.draft_returned.emit(session.key, text, files)
+        self.sending_changed.emit(session)
 
     async def _send(self, session: ChatSession, text: str, attachments: Sequence[Attachment]) -> None:
         if session.conversation is None:
@@ -115,18 +136,23 @@ class ChatCommands(QObject):
     def edit_and_resend(self, session: ChatSession, message_id: str, text: str) -> None:
         """Send an edited copy of one of the person's messages as a new branch."""
         session.pending_text = text
-        self._tasks.run(
-            self._chat.edit_and_resend(message_id, text),
-            on_error=lambda message: self._send_failed(session, message),
-        )
+        self._start_sending(session, self._chat.edit_and_resend(message_id, text))
 
     def regenerate(self, message_id: str) -> None:
         """Ask for another reply in place of ``message_id`` (also Retry after a failure)."""
         self._tasks.run(self._chat.regenerate(message_id))
 
     def stop(self, session: ChatSession | None) -> bool:
-        """Stop the session's streaming reply at once (its text is kept as ``stopped``)."""
-        if session is None or session.conversation is None:
+        """Stop the session's streaming reply at once (its text is kept as ``stopped``).
+
+        A send still on its way (the reply not started) is cancelled and its text handed back.
+        """
+        if session is None:
+            return False
+        if session.sending is not None and session.pending_text is not None:
+            session.sending.cancel()
+            return True
+        if session.conversation is None:
             return False
         return self._chat.stop(session.conversation.id)
 

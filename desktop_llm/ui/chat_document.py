@@ -34,6 +34,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import (
     QTextBlock,
     QTextBlockFormat,
@@ -44,16 +45,23 @@ from PySide6.QtGui import (
     QTextListFormat,
 )
 
-from desktop_llm.ui.markdown import CHROME_STATE, COPY_CODE_SCHEME
+from desktop_llm.core.math_markdown import math_source
+from desktop_llm.core.math_svg import parse_formula_name
+from desktop_llm.ui.markdown import CHROME_STATE, COPY_CODE_SCHEME, SHOW_ALL_SCHEME
 from desktop_llm.ui.message_chrome import ACTION_SCHEME
 from desktop_llm.ui.theme import Palette
 
-_INTERNAL_LINK = re.compile(rf"^({ACTION_SCHEME}|{COPY_CODE_SCHEME}):")
+_INTERNAL_LINK = re.compile(rf"^({ACTION_SCHEME}|{COPY_CODE_SCHEME}|{SHOW_ALL_SCHEME}):")
 _BULLETS = (
     QTextListFormat.Style.ListDisc,
     QTextListFormat.Style.ListCircle,
     QTextListFormat.Style.ListSquare,
 )
+_ALIGNMENTS = {
+    "left": Qt.AlignmentFlag.AlignLeft,
+    "center": Qt.AlignmentFlag.AlignHCenter,
+    "right": Qt.AlignmentFlag.AlignRight,
+}
 _SPACER_HEIGHT = 14.0  # pixels of air between two messages (the empty block before each)
 
 
@@ -199,11 +207,12 @@ class ChatDocument:
         finished_html: str = "",
         open_code_html: str = "",
         drop_open_code: bool = False,
+        table_rows: tuple[tuple[tuple[str, str], ...], ...] = (),
     ) -> None:
         """Apply one refresh of a streaming body (see ``markdown_stream.StreamStep``).
 
-        In order: drop the tail (and the open code box if asked), append newly finished
-        blocks, append lines to the open code box, insert the new tail.
+        In order: drop the tail (and the open box if asked), append newly finished blocks,
+        append lines to the open code box or rows to the open table, insert the new tail.
         """
         slot.shown.pop("body", None)
         end = slot.footer_start()
@@ -218,7 +227,75 @@ class ChatDocument:
             self._replace(at, at, finished_html, slot)
         if open_code_html:
             slot.code_length += self._replace(slot.footer_start(), slot.footer_start(), open_code_html, slot)
+        if table_rows:
+            self._append_rows(slot, table_rows)
         slot.tail_length = self._replace(slot.footer_start(), slot.footer_start(), tail_html, slot)
+
+    def _append_rows(self, slot: MessageSlot, rows: tuple[tuple[tuple[str, str], ...], ...]) -> None:
+        """Add rows to the table in the open box: only those cells change, not the whole table."""
+        block = self.document.findBlock(slot.footer_start() - 1)
+        table = None
+        for _ in range(3):  # the table, or the empty block Qt puts after it
+            table = QTextCursor(block).currentTable()
+            if table is not None or not block.previous().isValid():
+                break
+            block = block.previous()
+        if table is None:
+            return
+        before = self.document.characterCount()
+        first = table.rows()
+        table.appendRows(len(rows))
+        for offset, cells in enumerate(rows):
+            for column, (html, alignment) in enumerate(cells[: table.columns()]):
+                cursor = table.cellAt(first + offset, column).firstCursorPosition()
+                if alignment:
+                    block_format = cursor.blockFormat()
+                    block_format.setAlignment(_ALIGNMENTS[alignment])
+                    cursor.setBlockFormat(block_format)
+                cursor.insertHtml(html)
+        grown = self.document.characterCount() - before
+        slot.code_length += grown
+        slot.length += grown
+
+    def replace_code(self, slot: MessageSlot, href: str, pre_html: str) -> bool:
+        """Replace the code of the block whose Copy link is ``href`` with ``pre_html``; True if found.
+
+        Only that table cell changes (the same text with colours), so the rest of the message
+        is neither rendered nor laid out again.
+        """
+        position = self._find_anchor(slot, href)
+        if position is None:
+            return False
+        table = QTextCursor(self.document.findBlock(position)).currentTable()
+        if table is None or table.rows() < 2:
+            return False
+        cell = table.cellAt(1, 0)
+        start, end = cell.firstPosition(), cell.lastPosition()
+        tail_start = slot.footer_start() - slot.tail_length
+        before = self.document.characterCount()
+        cursor = QTextCursor(self.document)
+        cursor.setPosition(start)
+        cursor.setPosition(end, QTextCursor.MoveMode.KeepAnchor)
+        cursor.removeSelectedText()
+        cursor.insertFragment(self._fragment(pre_html, inline=True))
+        delta = self.document.characterCount() - before
+        slot.length += delta
+        if start >= tail_start:
+            slot.tail_length += delta
+        return True
+
+    def _find_anchor(self, slot: MessageSlot, href: str) -> int | None:
+        block = self.document.findBlock(slot.body_start())
+        end = slot.footer_start()
+        while block.isValid() and block.position() < end:
+            iterator = block.begin()
+            while not iterator.atEnd():
+                fragment = iterator.fragment()
+                if fragment.charFormat().anchorHref() == href:
+                    return fragment.position()
+                iterator += 1
+            block = block.next()
+        return None
 
     def set_footer(self, slot: MessageSlot, html: str) -> None:
         """Replace the footer region."""
@@ -297,12 +374,14 @@ class ChatDocument:
         scratch.setDefaultStyleSheet(self._style_sheet)
         scratch.setHtml(html.strip())
         children = scratch.rootFrame().childFrames()
-        starts_with_table = bool(children) and children[0].firstPosition() == 1
+        # Only a table: Qt also makes frames for some inline images (formulas), which still merge.
+        first = children[0] if children else None
+        starts_with_table = first is not None and first.firstPosition() == 1 and first.inherits("QTextTable")
         if not inline and not starts_with_table:
             # An empty first block absorbs the merge, so the real first block keeps its format.
-            first = scratch.begin()
-            QTextCursor(scratch).insertBlock(first.blockFormat(), first.charFormat())
-            first.next().setUserState(first.userState())
+            block = scratch.begin()
+            QTextCursor(scratch).insertBlock(block.blockFormat(), block.charFormat())
+            block.next().setUserState(block.userState())
         return QTextDocumentFragment(scratch)
 
 
@@ -313,8 +392,14 @@ def _block_text(block: QTextBlock, start: int, end: int) -> str:
     while not iterator.atEnd():
         fragment = iterator.fragment()
         first, last = fragment.position(), fragment.position() + fragment.length()
-        if first < end and last > start and not _INTERNAL_LINK.match(fragment.charFormat().anchorHref()):
-            parts.append(fragment.text()[max(start, first) - first : min(end, last) - first])
+        char_format = fragment.charFormat()
+        if first < end and last > start and not _INTERNAL_LINK.match(char_format.anchorHref()):
+            image = char_format.toImageFormat().name() if char_format.isImageFormat() else ""
+            formula = parse_formula_name(image)
+            if formula is not None:  # a formula copies as the LaTeX it was written in
+                parts.append(math_source(formula[0], formula[1]))
+            else:
+                parts.append(fragment.text()[max(start, first) - first : min(end, last) - first])
         iterator += 1
     # Qt stores a line break inside a paragraph (<br>, pre-wrap newlines) as U+2028.
     text = "".join(parts).replace("\u2028", "\n")

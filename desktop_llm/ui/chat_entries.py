@@ -6,6 +6,7 @@ from dataclasses import dataclass, field, replace
 
 from PySide6.QtGui import QTextBlockFormat
 
+from desktop_llm.core.highlight_pool import HighlightJob, HighlightKey
 from desktop_llm.ui.chat_document import ChatDocument, MessageSlot
 from desktop_llm.ui.markdown import MarkdownRenderer
 from desktop_llm.ui.markdown_stream import MarkdownStream
@@ -34,6 +35,9 @@ class ChatEntry:
     reasoning_expanded: bool = False
     tool_expanded: bool = False  # a tool message: its arguments and result are shown
     code_blocks: tuple[str, ...] = ()
+    whole: bool = False  # the reader asked to see all of a message cut to the limits
+    hidden: bool = False  # what is shown was cut to the limits (so are ``code_blocks``)
+    _whole_code: tuple[str, ...] | None = None
 
     @property
     def reasoning(self) -> str:
@@ -44,11 +48,20 @@ class ChatEntry:
             self.reasoning_parts[:] = ["".join(self.reasoning_parts)]
         return self.reasoning_parts[0] if self.reasoning_parts else ""
 
-    def code_block(self, index: int) -> str | None:
-        """Return the code of the message's code block ``index``, or None."""
+    def code_block(self, index: int, renderer: MarkdownRenderer | None = None) -> str | None:
+        """Return the code of the message's code block ``index``, or None.
+
+        With ``renderer``, a block cut to the limits comes back whole (the message is parsed
+        again, once, for the first copy).
+        """
         if self.stream is not None:
             return self.stream.code_block(index)
-        return self.code_blocks[index] if 0 <= index < len(self.code_blocks) else None
+        blocks = self.code_blocks
+        if self.hidden and renderer is not None:
+            if self._whole_code is None:
+                self._whole_code = renderer.code_blocks_of(self.message.content)
+            blocks = self._whole_code
+        return blocks[index] if 0 <= index < len(blocks) else None
 
 
 class EntryWriter:
@@ -62,6 +75,12 @@ class EntryWriter:
     def __init__(self, document: ChatDocument, renderer: MarkdownRenderer) -> None:
         self._document = document
         self._renderer = renderer
+        # Code blocks shown plain, by the highlighting they wait for: (message id, block index).
+        self.awaiting: dict[HighlightKey, set[tuple[str, int]]] = {}
+
+    def _await(self, message_id: str, pending: tuple[tuple[int, HighlightJob], ...]) -> None:
+        for index, job in pending:
+            self.awaiting.setdefault(job.key, set()).add((message_id, index))
 
     def insert(self, entry: ChatEntry, palette: Palette, *, at_top: bool = False) -> None:
         """Add the entry's message at the bottom (or top) of the document."""
@@ -76,15 +95,18 @@ class EntryWriter:
         self.render_reasoning(entry, palette)
         if entry.stream is not None:
             step = entry.stream.rerender(palette)
+            self._await(message.id, step.pending)
             self._document.set_body(slot, step.finished_html)
             self._document.update_stream(slot, open_code_html=step.open_code_html, tail_html=step.tail_html)
         elif message.role == "tool":
             self._document.set_body(slot, tool_body_html(message, palette, expanded=entry.tool_expanded))
         else:
             rendered = self._renderer.render_message(
-                message.id, message.content, palette, markdown=message.role == "assistant"
+                message.id, message.content, palette, markdown=message.role == "assistant", whole=entry.whole
             )
             entry.code_blocks = rendered.code_blocks
+            entry.hidden, entry._whole_code = rendered.hidden, None
+            self._await(message.id, rendered.pending)
             body = body_html(message, rendered.html, palette) + tool_calls_html(message, palette)
             self._document.set_body(slot, body)
         self._document.set_footer(slot, footer_html(message, palette, streaming=entry.stream is not None))
@@ -114,13 +136,17 @@ class EntryWriter:
             return 0, False
         shown_before = stream.shown
         step = stream.step(allowance, ending=ending)
-        if entry.slot is not None:
+        self._await(entry.message.id, step.pending)
+        if stream.stale and entry.slot is not None:  # a link definition arrived for text shown earlier
+            self.render(entry, palette)
+        elif entry.slot is not None:
             self._document.update_stream(
                 entry.slot,
                 tail_html=step.tail_html,
                 finished_html=step.finished_html,
                 open_code_html=step.open_code_html,
                 drop_open_code=step.drop_open_code,
+                table_rows=step.table_rows,
             )
             if entry.reasoning_changed:
                 self.render_reasoning(entry, palette)
@@ -134,7 +160,10 @@ class EntryWriter:
         entry.code_blocks = (*stream.code_blocks, *stream.tail_code_blocks)
         entry.message = replace(message, content=stream.received, reasoning=entry.reasoning)
         entry.stream = entry.finished = None
-        if entry.slot is not None:
+        if entry.slot is not None and (stream.hidden or stream.tail_hidden or stream.references):
+            # Cut to the limits, or links defined anywhere: render it as a reopen shows it.
+            self.render(entry, palette)
+        elif entry.slot is not None:
             self._document.set_header(entry.slot, header_html(entry.message, palette))
             self.render_reasoning(entry, palette)
             self._document.set_footer(entry.slot, footer_html(entry.message, palette, streaming=False))

@@ -10,7 +10,9 @@ from __future__ import annotations
 from typing import Any, TypeGuard
 
 from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
+    QBoxLayout,
     QComboBox,
     QDoubleSpinBox,
     QHBoxLayout,
@@ -100,23 +102,56 @@ class ChatHeader(QWidget):
         self._prompt_timer.setInterval(SAVE_DELAY_MS)
         self._prompt_timer.timeout.connect(self.flush_prompt)
 
-        row = QHBoxLayout()
-        row.setSpacing(8)
-        row.addWidget(picker)
-        row.addStretch(1)
-        row.addWidget(self.tool_servers)
-        row.addWidget(self.prompt_toggle)
+        top = QHBoxLayout()
+        top.setSpacing(8)
+        top.addWidget(picker)
+        top.addStretch(1)
+        self._settings_row = QHBoxLayout()
+        self._settings_row.setSpacing(8)
+        self._settings_row.addWidget(self.tool_servers)
+        self._settings_row.addWidget(self.prompt_toggle)
         for text, box in (("Temperature", self.temperature), ("Max tokens", self.max_tokens)):
             caption = QLabel(text)
             caption.setObjectName("mutedLabel")
             caption.setBuddy(box)
-            row.addWidget(caption)
-            row.addWidget(box)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(16, 10, 16, 8)
-        layout.setSpacing(6)
-        layout.addLayout(row)
-        layout.addWidget(self.prompt_editor)
+            self._settings_row.addWidget(caption)
+            self._settings_row.addWidget(box)
+        self._settings_row.addStretch(0)
+        # One row when it fits; in a narrow window the settings move under the picker rather
+        # than squeezing the provider and model boxes to a few letters.
+        self._rows = QBoxLayout(QBoxLayout.Direction.LeftToRight)
+        self._rows.setSpacing(8)
+        self._rows.addLayout(top, 1)
+        self._rows.addLayout(self._settings_row)
+        self._layout = QVBoxLayout(self)
+        self._layout.setContentsMargins(16, 10, 16, 8)
+        self._layout.setSpacing(6)
+        self._layout.addLayout(self._rows)
+        self._layout.addWidget(self.prompt_editor)
+
+    @property
+    def stacked(self) -> bool:
+        """Whether the settings sit on a second row under the picker (a narrow window)."""
+        return self._rows.direction() == QBoxLayout.Direction.TopToBottom
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        """Put the settings under the picker when one row would squeeze the picker."""
+        super().resizeEvent(event)
+        margins = self._layout.contentsMargins()
+        one_row = (
+            self.picker.sizeHint().width()
+            + self._settings_row.sizeHint().width()
+            + self._rows.spacing()
+            + margins.left()
+            + margins.right()
+        )
+        stack = event.size().width() < one_row
+        if stack != self.stacked:
+            self._rows.setDirection(
+                QBoxLayout.Direction.TopToBottom if stack else QBoxLayout.Direction.LeftToRight
+            )
+            # Stacked, the settings start at the left edge like the picker above them.
+            self._settings_row.setStretch(self._settings_row.count() - 1, 1 if stack else 0)
 
     def show_settings(self, system_prompt: str, params: dict[str, Any]) -> None:
         """Show a conversation's settings without reporting them as edits.

@@ -9,6 +9,7 @@ has not looked at for a while are dropped (their drafts are kept) to save memory
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 from collections.abc import Callable
@@ -113,6 +114,7 @@ class ChatSession:
     loaded: bool = False
     pending_text: str | None = None  # sent, not yet accepted: put back if the send fails
     pending_files: list[Any] = field(default_factory=list)  # its attachments (``DraftAttachment``)
+    sending: asyncio.Task[Any] | None = None  # the send or resend running from Enter to the reply's end
 
     @property
     def key(self) -> str:
@@ -246,7 +248,9 @@ class ChatSessions(QObject):
         return list(self._sessions.values())
 
     def is_streaming(self, key: str) -> bool:
-        return key in self._streaming
+        """Return whether a reply streams in ``key``, or a send there was accepted and is on its way."""
+        session = self._sessions.get(key)
+        return key in self._streaming or (session is not None and session.sending is not None)
 
     def _new_view(self, key: str) -> ChatView:
         view = self._make_view()

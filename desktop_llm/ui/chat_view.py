@@ -22,6 +22,7 @@ from PySide6.QtGui import (
     QColor,
     QDesktopServices,
     QFontDatabase,
+    QFontInfo,
     QImage,
     QKeyEvent,
     QKeySequence,
@@ -34,13 +35,22 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QApplication, QTextBrowser, QVBoxLayout, QWidget
 
+from desktop_llm.core.highlight_pool import HighlightKey, highlight_key
 from desktop_llm.ui.chat_browser import ChatBrowser
 from desktop_llm.ui.chat_document import ChatDocument
 from desktop_llm.ui.chat_entries import ChatEntry, EntryWriter
 from desktop_llm.ui.find_bar import FindBar
 from desktop_llm.ui.flush_pacer import FlushPacer
-from desktop_llm.ui.markdown import COPY_CODE_SCHEME, SAFE_LINK_SCHEMES, MarkdownRenderer
+from desktop_llm.ui.highlight_relay import HighlightRelay
+from desktop_llm.ui.markdown import (
+    COPY_CODE_SCHEME,
+    SAFE_LINK_SCHEMES,
+    SHOW_ALL_SCHEME,
+    MarkdownRenderer,
+    code_pre_html,
+)
 from desktop_llm.ui.markdown_stream import MarkdownStream
+from desktop_llm.ui.math_images import MathImages
 from desktop_llm.ui.message_chrome import (
     ATTACHMENT_SCHEME,
     THUMB_SCHEME,
@@ -94,10 +104,16 @@ class ChatView(QWidget):
         self._renderer = renderer or MarkdownRenderer(mono_family=mono)
         self._open_url = open_url or QDesktopServices.openUrl
         self._palette = palette_for(dark)
-        self._browser = ChatBrowser(self, self._copy_text)
+        self._math = MathImages(self, scale=self.devicePixelRatioF())
+        self._math.drawn.connect(self.on_math_drawn)
+        self._math_relayout = False
+        self._browser = ChatBrowser(self, self._copy_text, self._math.image)
         self._browser.document().setDocumentMargin(12)
+        self._renderer.math_pixel_size = QFontInfo(self._browser.font()).pixelSize()
         self._document = ChatDocument(self._browser.document(), self._palette)
         self._writer = EntryWriter(self._document, self._renderer)
+        self._highlights = HighlightRelay(self._renderer.highlighter, self)
+        self._highlights.finished.connect(self.on_highlights_finished)
         self._find_bar = FindBar(self)
         self._find_bar.hide()
 
@@ -316,6 +332,40 @@ class ChatView(QWidget):
             self.stream_rendered.emit(message_id)
         return taken, more
 
+    def on_highlights_finished(self, key: HighlightKey) -> None:
+        """Swap the colours of a code block into the document, in place, where it is still shown."""
+        waiting = self._writer.awaiting.pop(key, set())
+        html = self._renderer.highlighter.lookup(key)[1]
+        language, style, _digest = key
+        if html is None or style != self._palette.pygments_style:
+            return
+        pre = code_pre_html(html, self._renderer.mono_family)
+        with self._document.edit():
+            for message_id, index in sorted(waiting):
+                entry = self._by_id.get(message_id)
+                code = entry.code_block(index) if entry is not None else None
+                if entry is None or entry.slot is None or code is None:
+                    continue
+                if highlight_key(code, language, style) == key:  # still the same block there
+                    self._document.replace_code(entry.slot, f"{COPY_CODE_SCHEME}:{message_id}:{index}", pre)
+
+    def on_math_drawn(self, name: str) -> None:
+        """Put a drawn formula in place of its source; lay the document out again once per batch."""
+        image = self._math.image(name)
+        document = self._browser.document()
+        kind = QTextDocument.ResourceType.ImageResource.value
+        if image is None or document.resource(kind, QUrl(name)) is None:
+            return  # not shown here
+        document.addResource(kind, QUrl(name), image)
+        if not self._math_relayout:
+            self._math_relayout = True
+            QTimer.singleShot(30, self._relayout_math)
+
+    def _relayout_math(self) -> None:
+        self._math_relayout = False
+        document = self._browser.document()
+        document.markContentsDirty(0, document.characterCount())
+
     # -- appearance ----------------------------------------------------------------------------
 
     def set_theme(self, dark: bool) -> None:
@@ -342,6 +392,8 @@ class ChatView(QWidget):
         font.setPointSize(points)
         self._browser.setFont(font)
         self._browser.document().setDefaultFont(font)
+        # Formulas rendered from now on match it (those shown keep their size until redrawn).
+        self._renderer.math_pixel_size = QFontInfo(font).pixelSize()
 
     def _apply_palette(self) -> None:
         colours = self._browser.palette()
@@ -428,9 +480,17 @@ class ChatView(QWidget):
         if scheme == COPY_CODE_SCHEME:
             message_id, _, index = url.path().rpartition(":")
             entry = self._by_id.get(message_id)
-            code = entry.code_block(int(index)) if entry is not None and index.isdigit() else None
+            number = int(index) if index.isdigit() else -1
+            code = entry.code_block(number, self._renderer) if entry is not None else None
             if code is not None:
                 QApplication.clipboard().setText(code)
+            return
+        if scheme == SHOW_ALL_SCHEME:
+            entry = self._by_id.get(url.path())
+            if entry is not None and entry.slot is not None and entry.stream is None:
+                entry.whole = True
+                with self._document.edit():
+                    self._writer.render(entry, self._palette)
             return
         if scheme == ATTACHMENT_SCHEME:
             message_id, _, index = url.path().rpartition(":")

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop_llm.core.highlight_pool import HighlightKey
 from desktop_llm.core.prompt_templates import PromptTemplate, PromptTemplateError, VariableSpec
 from desktop_llm.services.compare import (
     CompareChoice,
@@ -40,6 +41,7 @@ from desktop_llm.services.compare import (
 from desktop_llm.services.provider_directory import ProviderDirectory
 from desktop_llm.services.templates import LoadedTemplate, TemplateService
 from desktop_llm.ui.chat_bridge import TaskKeeper
+from desktop_llm.ui.highlight_relay import HighlightRelay
 from desktop_llm.ui.markdown import COPY_CODE_SCHEME, SAFE_LINK_SCHEMES, MarkdownRenderer
 from desktop_llm.ui.model_picker import ModelPicker
 from desktop_llm.ui.plain_text import plain_label, rich_with
@@ -107,6 +109,10 @@ class ComparePane(QWidget):
         self._name = name
         self._open_url = open_url or QDesktopServices.openUrl
         self._code_blocks: tuple[str, ...] = ()
+        self._waiting: set[HighlightKey] = set()  # code shown plain until these are highlighted
+        self._rendered_text = ""
+        highlights = HighlightRelay(renderer.highlighter, self)
+        highlights.finished.connect(self.on_highlights_finished)
         self.title = QLabel(rich_with("<b>{name}</b>", name=name))
         self.browser = QTextBrowser()
         self.browser.setObjectName(f"compareReply{name}")
@@ -147,13 +153,23 @@ class ComparePane(QWidget):
 
     def finish(self, outcome: SideOutcome) -> None:
         """Show the whole reply as rendered markdown, and how it ended."""
-        palette = theme_of(self.palette())
         if outcome.text:
-            rendered = self._renderer.render(outcome.text, message_id=self._name, palette=palette)
-            self._code_blocks = rendered.code_blocks
-            self.browser.setHtml(rendered.html)
+            self._show_rendered(outcome.text)
         self.text = outcome.text
         self.status.setText(outcome_summary(outcome))
+
+    def _show_rendered(self, text: str) -> None:
+        palette = theme_of(self.palette())
+        rendered = self._renderer.render(text, message_id=self._name, palette=palette)
+        self._code_blocks = rendered.code_blocks
+        self._waiting = {job.key for _index, job in rendered.pending}
+        self._rendered_text = text
+        self.browser.setHtml(rendered.html)
+
+    def on_highlights_finished(self, key: HighlightKey) -> None:
+        """Show the reply again once the colours of one of its code blocks are known."""
+        if key in self._waiting and self._rendered_text == self.text:
+            self._show_rendered(self.text)
 
     def on_browser_anchor_clicked(self, url: QUrl) -> None:
         """Open web links in the browser, as the chat does; copy a code block; follow nothing else."""

@@ -10,8 +10,8 @@ in edit mode a banner says so and Esc leaves it.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QMimeData, QObject, Qt, Signal
-from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent, QFontMetrics, QKeyEvent
+from PySide6.QtCore import QEvent, QMimeData, QObject, QSize, Qt, Signal
+from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent, QFontMetrics, QKeyEvent, QPalette
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -25,12 +25,14 @@ from PySide6.QtWidgets import (
 
 from desktop_llm.ui.attachment_drop import DropCatcher, carries_attachment
 from desktop_llm.ui.attachment_tray import AttachmentTray
+from desktop_llm.ui.icons import tinted_icon
 from desktop_llm.ui.token_meter import TokenMeter
 
 SEND_ENTER = "enter"
 SEND_CTRL_ENTER = "ctrl+enter"
 MIN_LINES = 1
 MAX_LINES = 10
+ATTACH_ICON_EDGE = 18
 
 
 class _GrowingEdit(QPlainTextEdit):
@@ -126,9 +128,11 @@ class Composer(QWidget):
         self.tray = AttachmentTray()
         self.attach_button = QToolButton()
         self.attach_button.setObjectName("composerAttach")
-        self.attach_button.setText("+")
-        self.attach_button.setToolTip("Attach files (or drop them here, or paste an image)")
+        self.attach_button.setToolTip("Attach files… (or drop them on the message box, or paste an image)")
         self.attach_button.setAccessibleName("Attach files")
+        self.attach_button.setAccessibleDescription("Opens a file dialog to attach files to the message")
+        self.attach_button.setIconSize(QSize(ATTACH_ICON_EDGE, ATTACH_ICON_EDGE))
+        self._tint_attach_icon()
         self.attach_button.setAutoRaise(True)
         self.attach_button.setCursor(Qt.CursorShape.PointingHandCursor)
         self.attach_button.clicked.connect(self.attach_requested)
@@ -163,6 +167,18 @@ class Composer(QWidget):
         layout.addLayout(self.footer)
         self.drops.watch(self)
         self._refresh()
+
+    def changeEvent(self, event: QEvent) -> None:
+        """Redraw the paperclip in the new text colour when the theme changes."""
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange:
+            self._tint_attach_icon()
+
+    def _tint_attach_icon(self) -> None:
+        colour = self.palette().color(QPalette.ColorRole.PlaceholderText)
+        icon = tinted_icon("paperclip", colour, ATTACH_ICON_EDGE)
+        self.attach_button.setIcon(icon)
+        self.attach_button.setText("Attach" if icon.isNull() else "")  # words if the drawing is missing
 
     # -- state -------------------------------------------------------------------------------
 

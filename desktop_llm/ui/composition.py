@@ -21,7 +21,6 @@ from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QApplication, QWidget
 
-from desktop_llm.core.encodings import preload_encodings
 from desktop_llm.core.paths import AppPaths
 from desktop_llm.core.tokens import TokenCounter
 from desktop_llm.providers import RetryPolicy
@@ -99,7 +98,7 @@ class Services:
     batches: RemoteBatchService
     attachments: ChatAttachments
     catalog_problem: str | None = None  # why the user's models.json is not used, if it is not
-    preloading: asyncio.Future[None] | None = None  # the tokenizer files loading
+    preloading: asyncio.Future[None] | None = None  # the image libraries loading (not tokenizers)
     mcp_config: McpConfigService | None = None  # MCP servers, their secrets and approvals
     mcp: McpManager | None = None  # the running MCP servers
 
@@ -138,6 +137,7 @@ async def build_services(
     app_settings = await settings.app_settings()
     directory = ProviderDirectory(db, keystore, environ=environ, retry=retry)
     directory.set_proxy(app_settings.proxy)
+    directory.set_content_timeout(app_settings.content_timeout)
     bridge = ChatBridge()
     # The user's <data>/models.json over the shipped catalog; a broken one is reported, not fatal.
     catalog, catalog_problem = await asyncio.to_thread(open_catalog, paths.data / "models.json")
@@ -178,11 +178,12 @@ async def build_services(
     )
     services.mcp_config = mcp_config
     services.mcp = mcp
-    # Token counts need the tokenizer files: load them now, off the Qt thread, not on first use.
-    # tiktoken's Rust constructor holds the GIL while it builds an encoder (0.1-0.5 s here), so
-    # the window stalls briefly whenever that happens: right after the first paint, before the
-    # person types, is the least noticeable moment (tests/ui/test_main_window_export_lag.py).
-    services.preloading = asyncio.ensure_future(asyncio.to_thread(_preload))
+    # No tokenizer is loaded here: each is read (off the Qt thread, by the planner's counting)
+    # when a model that needs it is first metered, so a person who never uses an OpenAI model
+    # never pays the ~100 MB and the GIL stall of building tiktoken's encoders at start-up.
+    # The image libraries are loaded now, off the Qt thread: the first attached file would
+    # otherwise wait for them.
+    services.preloading = asyncio.ensure_future(asyncio.to_thread(preload_image_libraries))
     services.preloading.add_done_callback(_log_preload_failure)
     return services
 
@@ -192,15 +193,9 @@ async def _batch_client(directory: ProviderDirectory, entry_id: str) -> BatchCli
     return batch_client(await directory.provider(entry_id))
 
 
-def _preload() -> None:
-    """Load what the first message would otherwise load while the person waits (blocking)."""
-    preload_encodings()
-    preload_image_libraries()
-
-
 def _log_preload_failure(task: asyncio.Future[None]) -> None:
     if not task.cancelled() and task.exception() is not None:
-        log.error("the tokenizer files could not be loaded", exc_info=task.exception())
+        log.error("the image libraries could not be loaded", exc_info=task.exception())
 
 
 class Composition:
@@ -308,7 +303,7 @@ class Composition:
             self.context.show_catalog_problem(self.services.catalog_problem)
 
     def apply_app_settings(self, settings: AppSettings) -> None:
-        """Apply theme, font size, send key, proxy and automatic titles."""
+        """Apply theme, font size, send key, proxy, reply timeout and automatic titles."""
         self.services.app_settings = settings
         app = QApplication.instance()
         dark = is_dark(settings.theme)
@@ -317,6 +312,7 @@ class Composition:
         self.workspace.apply_appearance(dark=dark, font_size=settings.font_size, send_key=settings.send_key)
         self.window.set_send_key_label(settings.send_key)
         self.services.directory.set_proxy(settings.proxy)
+        self.services.directory.set_content_timeout(settings.content_timeout)
         if self.services.mcp is not None:
             self.services.mcp.set_proxy(settings.proxy)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QGuiApplication, QImage, QPixmap
-from PySide6.QtWidgets import QDialog, QLabel, QScrollArea, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDialog, QFrame, QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from desktop_llm.ui.thumbnails import decode_thumbnail
 
@@ -35,6 +35,9 @@ class ImageViewer(QDialog):
         self.label = QLabel("Loading…")
         self.label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         area = QScrollArea()
+        # No frame: a dialog sized to the image would otherwise be a frame's width short and
+        # show scroll bars for an image that fits.
+        area.setFrameShape(QFrame.Shape.NoFrame)
         area.setWidget(self.label)
         area.setWidgetResizable(True)
         area.setAlignment(Qt.AlignmentFlag.AlignCenter)

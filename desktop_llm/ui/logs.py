@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from desktop_llm.core.private_files import private_file, private_folder
+from desktop_llm.providers.errors import secret_forms
 
 LOG_FILENAME = "desktop-llm.log"
 REDACTED = "[redacted]"
@@ -52,8 +53,13 @@ class KeyRedactor(logging.Filter):
         self.add(*secrets)
 
     def add(self, *secrets: str | None) -> None:
-        """Redact these strings from now on (None, blank and very short ones are ignored)."""
-        fresh = {s.strip() for s in secrets if s and len(s.strip()) >= MIN_SECRET_LENGTH}
+        """Redact these strings and their escaped forms from now on (None and short ones are ignored)."""
+        fresh = {
+            form
+            for secret in secrets
+            if secret and len(secret.strip()) >= MIN_SECRET_LENGTH
+            for form in secret_forms(secret.strip())
+        }
         with self._lock:
             self._secrets = self._secrets | fresh
 

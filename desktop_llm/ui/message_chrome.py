@@ -184,21 +184,27 @@ def footer_html(message: MessageView, palette: Palette, *, streaming: bool) -> s
 
 
 def attachments_html(message: MessageView, palette: Palette) -> str:
-    """Return the inline HTML of a message's files: images as thumbnails, other files as named links."""
-    pieces = []
+    """Return the inline HTML of a message's files: images as thumbnails, other files as named links.
+
+    The images come first on one line and the other files on the next: a file's name set beside
+    a thumbnail would sit on its baseline, at the thumbnail's bottom corner.
+    """
+    images: list[str] = []
+    files: list[str] = []
     for index, attachment in enumerate(message.attachments):
         href = html.escape(f"{ATTACHMENT_SCHEME}:{message.id}:{index}")
         label = html.escape(attachment.name)
         if attachment.is_image:
-            pieces.append(
+            images.append(
                 f'<a href="{href}" title="{label}"><img src="{THUMB_SCHEME}:{attachment.key}"'
                 f' height="{THUMB_HEIGHT}" alt="{label}"></a>'
             )
         else:
             kind = html.escape(_file_tag(attachment))
             size = _chrome(f"{kind} · {human_size(attachment.size)}", palette.muted)
-            pieces.append(f'<a href="{href}">{label}</a> {size}')
-    return "&nbsp;&nbsp;&nbsp;".join(pieces)
+            files.append(f'<a href="{href}">{label}</a> {size}')
+    runs = ["&nbsp;&nbsp;&nbsp;".join(run) for run in (images, files) if run]
+    return "<br>".join(runs)
 
 
 def _file_tag(attachment: AttachmentView) -> str:

@@ -1,4 +1,4 @@
-"""The General page of Settings: theme, font size, send key, automatic titles, HTTP proxy.
+"""The General page of Settings: theme, font size, send key, automatic titles, HTTP proxy, reply timeout.
 
 Every change is saved at once (the proxy when its field is left) and announced with
 ``app_settings_changed``; the proxy is also handed to the provider directory so the next request
@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 
 from desktop_llm.services.provider_directory import ProviderDirectory
 from desktop_llm.services.settings import (
+    CONTENT_TIMEOUTS,
     FONT_SIZES,
     MAX_TOOL_ROUNDS,
     AppSettings,
@@ -85,6 +86,10 @@ class GeneralPage(QWidget):
         self.proxy_error.setObjectName("settingsError")
         self.proxy_error.setWordWrap(True)
         self.proxy_error.hide()
+        self.content_timeout = QSpinBox()
+        self.content_timeout.setRange(CONTENT_TIMEOUTS[0], CONTENT_TIMEOUTS[-1])
+        self.content_timeout.setSingleStep(30)
+        self.content_timeout.setSuffix(" s")
 
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
@@ -107,6 +112,10 @@ class GeneralPage(QWidget):
         assert isinstance(proxy_layout, QBoxLayout)
         proxy_layout.insertWidget(1, self.proxy_error)
         form.addRow("HTTP proxy:", proxy_box)
+        timeout_hint = hint_label(
+            "A reply that sends nothing but keep-alive messages for this long is stopped with an error."
+        )
+        form.addRow("Reply timeout:", with_hint(self.content_timeout, timeout_hint))
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addStretch(1)
@@ -117,6 +126,7 @@ class GeneralPage(QWidget):
         self.auto_titles.toggled.connect(self.on_control_changed)
         self.tool_rounds.valueChanged.connect(self.on_control_changed)
         self.proxy.editingFinished.connect(self.on_control_changed)
+        self.content_timeout.editingFinished.connect(self.on_control_changed)
 
     @property
     def current(self) -> AppSettings:
@@ -141,6 +151,7 @@ class GeneralPage(QWidget):
             self.auto_titles.setChecked(settings.auto_titles)
             self.tool_rounds.setValue(settings.tool_rounds)
             self.proxy.setText(settings.proxy or "")
+            self.content_timeout.setValue(settings.content_timeout)
         finally:
             self._loading = False
 
@@ -152,6 +163,7 @@ class GeneralPage(QWidget):
             "auto_titles": self.auto_titles.isChecked(),
             "tool_rounds": self.tool_rounds.value(),
             "proxy": self.proxy.text().strip() or None,
+            "content_timeout": self.content_timeout.value(),
         }
 
     @async_slot()
@@ -174,4 +186,5 @@ class GeneralPage(QWidget):
         self._current = saved
         if proxy_changed:
             self._providers.set_proxy(saved.proxy)
+        self._providers.set_content_timeout(saved.content_timeout)
         self.app_settings_changed.emit(saved.as_dict())

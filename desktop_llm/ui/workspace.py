@@ -149,6 +149,7 @@ class Workspace(QWidget):
         self.sessions.tool_answered.connect(self.on_sessions_tool_answered)
         self.commands.draft_returned.connect(self.on_commands_draft_returned)
         self.commands.conversation_created.connect(self.on_commands_conversation_created)
+        self.commands.sending_changed.connect(self.on_commands_sending_changed)
         self.composer.send_requested.connect(self.on_composer_send_requested)
         self.composer.edit_submitted.connect(self.on_composer_edit_submitted)
         self.composer.stop_requested.connect(self.stop_current)
@@ -343,9 +344,14 @@ class Workspace(QWidget):
 
     # -- sessions ----------------------------------------------------------------------------
 
-    def on_sessions_streaming_changed(self, key: str, streaming: bool) -> None:
+    def on_sessions_streaming_changed(self, key: str, _streaming: bool) -> None:
         if self._current is not None and self._current.key == key:
-            self.composer.set_streaming(streaming)
+            # Still Stop while the send that started this reply winds up (it holds the conversation).
+            self.composer.set_streaming(self.sessions.is_streaming(key))
+
+    def on_commands_sending_changed(self, session: ChatSession) -> None:
+        if session is self._current:
+            self.composer.set_streaming(self.sessions.is_streaming(session.key))
 
     def on_sessions_path_changed(self, key: str) -> None:
         if self._current is not None and self._current.key == key:

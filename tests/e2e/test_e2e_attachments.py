@@ -16,8 +16,7 @@ from pathlib import Path
 
 from fakes.provider_server import ProviderServer, Reply
 from PIL import Image
-
-from tests.e2e.test_e2e_app import (
+from test_e2e_app import (
     _environment,
     _focus_window,
     _log_says,

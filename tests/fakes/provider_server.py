@@ -13,7 +13,8 @@ Each chat request (any protocol) pops the next scripted reply; when none is queu
 answers. Requests refused for a wrong key, a missing ``anthropic-version`` or ``max_tokens``, or
 a file, tool, tool call or tool result the real API would refuse (``wire_checks``) are answered
 by the server itself (400 in the provider's error shape) and pop nothing. ``Reply.tool_calls``
-scripts calls (``ScriptedCall``), streamed in each protocol's way. ``Reply`` documents the script; each
+scripts calls (``ScriptedCall``), streamed in each protocol's way. ``server.listing``, when set,
+answers model listings with whatever bytes it returns (hostile pages). ``Reply`` documents the script; each
 ``wire_*`` module documents one protocol's encoding.
 """
 
@@ -23,7 +24,7 @@ import asyncio
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Final
 
@@ -34,9 +35,12 @@ from .wire_gemini import GeminiDialect
 from .wire_http import HttpConnection, HttpResponse, RecordedRequest
 from .wire_ollama import OllamaDialect
 from .wire_openai import OpenAIDialect
-from .wire_play import play_complete, play_json, play_stream
+from .wire_play import play_complete, play_json, play_raw, play_stream
 
-__all__ = ["DEFAULT", "BatchScript", "ProviderServer", "RecordedRequest", "Reply", "ServerBug"]
+__all__ = ["DEFAULT", "BatchScript", "Listing", "ProviderServer", "RecordedRequest", "Reply", "ServerBug"]
+
+# Answers a model listing request (its query) with a raw JSON body, instead of ``models``.
+Listing = Callable[[Mapping[str, str]], bytes]
 
 DEFAULT_MODELS: Final = ("model-a", "model-b")
 DEFAULT_PAGE_SIZE: Final = 100
@@ -60,6 +64,7 @@ class ProviderServer:
         self.api_key = api_key
         self.models: list[str] = list(DEFAULT_MODELS)
         self.page_size = DEFAULT_PAGE_SIZE
+        self.listing: Listing | None = None
         self.port = 0
         # OpenAI last among those sharing GET /v1/models: the others claim it by their headers.
         self._dialects: tuple[Dialect, ...] = (
@@ -76,6 +81,7 @@ class ProviderServer:
         self._requests: list[RecordedRequest] = []
         self._chat_requests: list[RecordedRequest] = []
         self._bugs: list[BaseException] = []
+        self._sent: list[int] = []
         self._open = 0
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -117,6 +123,12 @@ class ProviderServer:
             return list(self._chat_requests)
 
     @property
+    def bytes_sent(self) -> list[int]:
+        """Return how many bytes each finished response wrote (head included), in order."""
+        with self._lock:
+            return list(self._sent)
+
+    @property
     def open_connections(self) -> int:
         """Return how many client TCP connections are open right now."""
         return self._open
@@ -138,6 +150,17 @@ class ProviderServer:
                 self._arrived.wait(left)
             return list(self._requests)
 
+    def wait_for_responses(self, count: int, timeout: float = 5.0) -> list[int]:
+        """Block until ``count`` responses finished (or were cut off); return ``bytes_sent``."""
+        deadline = time.monotonic() + timeout
+        with self._arrived:
+            while len(self._sent) < count:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError(f"expected {count} responses, got {len(self._sent)} in {timeout} s")
+                self._arrived.wait(left)
+            return list(self._sent)
+
     def reset(self) -> None:
         """Forget queued replies and recorded requests; restore models, page size and key."""
         with self._lock:
@@ -145,8 +168,10 @@ class ProviderServer:
             self._requests.clear()
             self._chat_requests.clear()
             self._bugs.clear()
+            self._sent.clear()
             self.models = list(DEFAULT_MODELS)
             self.page_size = DEFAULT_PAGE_SIZE
+            self.listing = None
             self.api_key = self._initial_api_key
             self.batches.reset()
 
@@ -267,6 +292,10 @@ class ProviderServer:
                 await play_json(response, 500, {"error": f"fake server bug: {error!r}"})
             else:
                 response.abort()
+        finally:
+            with self._arrived:
+                self._sent.append(response.bytes_sent)
+                self._arrived.notify_all()
 
     async def _dispatch(self, request: RecordedRequest, response: HttpResponse) -> None:
         batch_kind = self.batches.kind_of(request)
@@ -290,12 +319,18 @@ class ProviderServer:
             return
         if route.action == "models":
             with self._lock:
-                models, page_size = list(self.models), self.page_size
+                models, page_size, listing = list(self.models), self.page_size, self.listing
+            if listing is not None:
+                await response.send_full(200, {"content-type": "application/json"}, listing(request.query))
+                return
             await play_json(response, 200, dialect.list_models(models, page_size, request.query))
             return
         with self._lock:
             reply = self._replies.popleft() if self._replies else Reply()
         response.write_size = reply.write_size
+        if reply.raw_body is not None:
+            await play_raw(response, reply)
+            return
         if reply.status != 200:
             if reply.silence_before:
                 await asyncio.sleep(reply.silence_before)
@@ -303,7 +338,8 @@ class ProviderServer:
             await play_json(response, reply.status, body, reply.headers)
             return
         encoder = dialect.make_encoder(request, Turn.build(reply, route.model, request.json))
-        await (play_stream if route.stream else play_complete)(encoder, response)
+        streamed = route.stream and not reply.whole_json
+        await (play_stream if streamed else play_complete)(encoder, response)
 
     async def _answer_batch(self, kind: str, request: RecordedRequest, response: HttpResponse) -> None:
         self._record(request, is_chat=False)

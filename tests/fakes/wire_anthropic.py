@@ -156,6 +156,10 @@ class AnthropicEncoder(Encoder):
         """Return ``message_stop``."""
         return [sse({"type": "message_stop"}, "message_stop")]
 
+    def ping(self) -> bytes:
+        """Return Anthropic's ``ping`` event."""
+        return sse({"type": "ping"}, "ping")
+
     def malformed(self) -> bytes:
         """Return a ``content_block_delta`` cut in the middle of its JSON."""
         return b'event: content_block_delta\ndata: {"type":"content_block_delta","delta":{"text":\n\n'

@@ -117,6 +117,16 @@ class Reply:
             calls, a "stop" finish becomes "tool_calls" (each protocol's word for it).
         arguments_piece: characters of arguments per delta event (OpenAI, Anthropic); None: whole.
         drop_after_tool_events: abort the connection after this many tool-call events.
+        after_terminator: bytes sent after the terminator (junk a client must ignore).
+        hold_open: after the stream (or ``raw_body``), keep the response open, without its end,
+            until the client leaves.
+        ping_every: after the opening events, send the protocol's keep-alive (an SSE comment,
+            Anthropic's ``ping`` event, a blank NDJSON line) every this many seconds, forever.
+        whole_json: answer a streaming request with the non-streamed JSON body, as some proxies do.
+        raw_body: send these bytes as the body (with ``status`` and ``content_type``) instead of
+            anything the protocol would say: hostile or broken answers, error bodies, events.
+        raw_repeat: send ``raw_body`` this many times (chunked), for bodies too big to hold.
+        content_type: the ``content-type`` of ``raw_body`` (default ``application/json``).
 
     Token counts of the faults count reasoning tokens first, then text tokens; a count past the
     end fires just before the finish reason.
@@ -144,6 +154,13 @@ class Reply:
     tool_calls: list[ScriptedCall] = field(default_factory=list)
     arguments_piece: int | None = None
     drop_after_tool_events: int | None = None
+    after_terminator: bytes = b""
+    hold_open: bool = False
+    ping_every: float | None = None
+    whole_json: bool = False
+    raw_body: bytes | None = None
+    raw_repeat: int = 1
+    content_type: str | None = None
 
     def __post_init__(self) -> None:
         if self.tool_calls and self.finish == "stop":
@@ -260,6 +277,10 @@ class Encoder(ABC):
     @abstractmethod
     def malformed(self) -> bytes:
         """Return an event whose JSON is broken."""
+
+    def ping(self) -> bytes:
+        """Return the protocol's keep-alive (an SSE comment unless the protocol has its own)."""
+        return b": ping\n\n"
 
     @abstractmethod
     def error_event(self) -> bytes:

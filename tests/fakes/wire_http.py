@@ -105,6 +105,7 @@ class HttpResponse:
         self.write_size = write_size
         self.started = False
         self.aborted = False
+        self.bytes_sent = 0
         self._chunked = False
 
     async def start(self, status: int, headers: dict[str, str], *, content_length: int | None = None) -> None:
@@ -147,6 +148,7 @@ class HttpResponse:
         self._writer.transport.abort()
 
     async def _write(self, data: bytes) -> None:
+        self.bytes_sent += len(data)
         self._writer.write(data)
         await self._writer.drain()
 

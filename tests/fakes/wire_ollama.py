@@ -78,6 +78,10 @@ class OllamaEncoder(Encoder):
         """Return nothing: the done line ends the stream."""
         return []
 
+    def ping(self) -> bytes:
+        """Return a blank line: NDJSON has no comments, and readers skip blank lines."""
+        return b"\n"
+
     def malformed(self) -> bytes:
         """Return a line cut in the middle of its JSON."""
         return b'{"model":"broken","message":{"role":"assistant","content":\n'

@@ -89,6 +89,10 @@ async def play_stream(encoder: Encoder, response: HttpResponse) -> None:
         await asyncio.sleep(reply.silence_before)
     for event in encoder.opening():
         await response.send(event)
+    if reply.ping_every is not None:
+        while True:  # until the client leaves (the connection cancels this handler)
+            await asyncio.sleep(reply.ping_every)
+            await response.send(encoder.ping())
     faults = _Faults(encoder, response)
     sent = 0
     if await faults.fire(sent):
@@ -115,7 +119,24 @@ async def play_stream(encoder: Encoder, response: HttpResponse) -> None:
     if not reply.omit_terminator:
         for event in encoder.terminator():
             await response.send(event)
+    await response.send(reply.after_terminator)
+    await _end(response, reply)
+
+
+async def _end(response: HttpResponse, reply: Reply) -> None:
+    if reply.hold_open:
+        await asyncio.Event().wait()  # until the client leaves (the connection cancels this handler)
     await response.end()
+
+
+async def play_raw(response: HttpResponse, reply: Reply) -> None:
+    """Send ``reply.raw_body`` (``raw_repeat`` times) with the reply's status and content type."""
+    assert reply.raw_body is not None
+    headers = {"content-type": reply.content_type or "application/json", **reply.headers}
+    await response.start(reply.status, headers)
+    for _ in range(reply.raw_repeat):
+        await response.send(reply.raw_body)
+    await _end(response, reply)
 
 
 async def play_complete(encoder: Encoder, response: HttpResponse) -> None:

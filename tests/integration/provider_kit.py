@@ -18,6 +18,7 @@ from desktop_llm.providers import (
     Finish,
     Message,
     ProviderConfig,
+    ProviderError,
     ReasoningDelta,
     RetryPolicy,
     StreamEvent,
@@ -66,6 +67,15 @@ def make_provider(
     retry = RetryPolicy(max_retries=max_retries, max_delay=max_delay, sleep=sleep or SleepRecorder())
     options = {"circuit": circuit} if circuit is not None else {}
     return create_provider(ProviderConfig(kind, **config), retry=retry, **options)
+
+
+async def error_of(server: ProviderServer, kind: str, reply: Any, **options: Any) -> ProviderError:
+    """Push ``reply`` and return the error one stream of a provider without retries fails with."""
+    server.push(reply)
+    async with make_provider(server, kind, max_retries=0, **options) as provider:
+        with pytest.raises(ProviderError) as caught:
+            await collect(provider)
+    return caught.value
 
 
 def closed_port() -> int:

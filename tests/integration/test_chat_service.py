@@ -11,7 +11,7 @@ from fakes.provider_server import ProviderServer, Reply
 
 from desktop_llm.providers import RetryPolicy
 from desktop_llm.secrets import KeyStore
-from desktop_llm.services.chat import ChatBusy, ChatService, NoModelChosen
+from desktop_llm.services.chat import UNEXPECTED_FAILURE, ChatBusy, ChatService, NoModelChosen
 from desktop_llm.services.chat_events import (
     StreamDelta,
     StreamFinished,
@@ -324,6 +324,59 @@ async def test_the_conversation_is_idle_when_its_end_is_announced(make_harness, 
     await chat.chat.send(conversation_id, "hello")
 
     assert idle_at_finish == [True]
+    await chat.close()
+
+
+async def test_a_reply_that_fails_unexpectedly_is_saved_as_an_error_not_complete(
+    make_harness, server
+) -> None:
+    """Only a stream known to have finished is ``complete``; a bug mid-stream leaves an error."""
+    chat = make_harness()
+    server.push(Reply(text="one two three"))
+    conversation_id = await chat.new_conversation()
+
+    def listener(event: object) -> None:
+        if isinstance(event, StreamDelta):
+            raise RuntimeError("a bug while showing a delta")
+
+    chat.chat._listener = listener
+    with pytest.raises(RuntimeError, match="a bug while showing"):
+        await chat.chat.send(conversation_id, "hello")
+
+    [reply] = await chat.db.call(
+        lambda db: [m for m in MessageRepository(db).active_path(conversation_id) if m.role == "assistant"]
+    )
+    assert reply.status == "error"
+    assert reply.error == UNEXPECTED_FAILURE
+    await chat.close()
+
+
+async def test_a_hostile_reply_is_saved_as_an_error_with_its_reason(make_harness, server) -> None:
+    chat = make_harness()
+    nested = b"[" * 100_000 + b"]" * 100_000
+    server.push(Reply(raw_body=b"data: " + nested + b"\n\n", content_type="text/event-stream"))
+    conversation_id = await chat.new_conversation()
+
+    reply = await chat.chat.send(conversation_id, "hello")
+
+    assert reply.status == "error"
+    assert "nested too deeply" in reply.error
+    await chat.close()
+
+
+async def test_a_stored_key_http_cannot_carry_is_an_error_naming_where_to_fix_it(
+    make_harness, server
+) -> None:
+    chat = make_harness()
+    await asyncio.to_thread(chat.providers._keystore.set, PROVIDER_ID, "sk-test\x01key-123456")
+    conversation_id = await chat.new_conversation()
+
+    reply = await chat.chat.send(conversation_id, "hello")
+
+    assert reply.status == "error"
+    assert "contains a control character" in reply.error and "Settings > Providers" in reply.error
+    assert "sk-test" not in reply.error and "key-123456" not in reply.error
+    assert server.chat_requests == []
     await chat.close()
 
 

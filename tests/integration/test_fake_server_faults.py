@@ -203,6 +203,61 @@ def test_omit_terminator_keeps_the_finish_but_drops_the_marker(
     assert anthropic_events[-1][0] == "message_delta"
 
 
+def test_raw_bodies_are_sent_as_scripted(server: ProviderServer, http: httpx.Client) -> None:
+    server.push(Reply(status=502, raw_body=b"<html>", raw_repeat=3, content_type="text/html"))
+    response = stream_chat(http, "openai")
+    assert (response.status_code, response.headers["content-type"], response.content) == (
+        502,
+        "text/html",
+        b"<html>" * 3,
+    )
+    assert server.wait_for_responses(1)[0] > len(b"<html>" * 3)
+
+
+def test_a_streaming_request_can_get_the_whole_json_reply(server: ProviderServer, http: httpx.Client) -> None:
+    server.push(Reply(text="at once", whole_json=True))
+    response = stream_chat(http, "openai")
+    assert response.headers["content-type"] == "application/json"
+    assert response.json()["choices"][0]["message"]["content"] == "at once"
+
+
+def _read_until(response: httpx.Response, marker: bytes) -> bytes:
+    seen = b""
+    for chunk in response.iter_bytes():
+        seen += chunk
+        if marker in seen:
+            return seen
+    raise AssertionError(f"{marker!r} never came; got {seen[-200:]!r}")
+
+
+@pytest.mark.parametrize(("protocol", "ping"), [("openai", b": ping"), ("anthropic", b"event: ping")])
+def test_ping_every_sends_keepalives_until_the_client_leaves(
+    server: ProviderServer, http: httpx.Client, protocol: str, ping: bytes
+) -> None:
+    server.push(Reply(ping_every=0.01))
+    path, body, headers = CHAT[protocol]
+    with http.stream("POST", path, json=body, headers=headers) as response:
+        assert ping in _read_until(response, ping)
+    assert wait_until(lambda: server.open_connections == 0)
+
+
+def test_after_terminator_and_hold_open_keep_the_response_going(
+    server: ProviderServer, http: httpx.Client
+) -> None:
+    server.push(Reply(text="a", after_terminator=b"junk!", hold_open=True))
+    path, body, headers = CHAT["openai"]
+    with http.stream("POST", path, json=body, headers=headers) as response:
+        assert b"data: [DONE]\n\njunk!" in _read_until(response, b"junk!")
+    assert wait_until(lambda: server.open_connections == 0)
+
+
+def test_a_listing_callable_answers_model_listings(server: ProviderServer, http: httpx.Client) -> None:
+    server.listing = lambda query: json.dumps({"data": [], "asked": dict(query)}).encode()
+    assert http.get("/v1/models", params={"after": "x"}).json() == {"data": [], "asked": {"after": "x"}}
+    server.reset()
+    assert http.get("/v1/models").json()["data"][0]["id"] == "model-a"
+
+
 def test_fault_count_past_the_end_fires_before_the_finish(server: ProviderServer, http: httpx.Client) -> None:
     server.push(Reply(text="a b", error_event_after=99))
     found = events(stream_chat(http, "openai").text)

@@ -14,6 +14,7 @@ from provider_kit import (
     chat,
     closed_port,
     collect,
+    error_of,
     make_provider,
     server_fixture,  # noqa: F401  (the ``server`` fixture)
 )
@@ -45,14 +46,6 @@ KEY_PLACES = {
 }
 
 
-async def _error_of(server: ProviderServer, kind: str, reply: Reply, **options: object) -> ProviderError:
-    server.push(reply)
-    async with make_provider(server, kind, max_retries=0, **options) as provider:  # type: ignore[arg-type]
-        with pytest.raises(ProviderError) as caught:
-            await collect(provider)
-    return caught.value
-
-
 # -- HTTP statuses -----------------------------------------------------------------------
 
 
@@ -74,7 +67,7 @@ async def _error_of(server: ProviderServer, kind: str, reply: Reply, **options: 
 async def test_status_maps_to_error_class(
     server: ProviderServer, kind: str, status: int, error_class: type[ProviderError], retryable: bool
 ) -> None:
-    error = await _error_of(server, kind, Reply(status=status, error_message="the server's own words"))
+    error = await error_of(server, kind, Reply(status=status, error_message="the server's own words"))
     assert type(error) is error_class
     assert error.status_code == status
     assert error.retryable is retryable
@@ -84,7 +77,7 @@ async def test_status_maps_to_error_class(
 
 @pytest.mark.parametrize("kind", ["openai", "anthropic", "gemini"])
 async def test_rejected_key_message_says_where_to_fix_it(server: ProviderServer, kind: str) -> None:
-    error = await _error_of(
+    error = await error_of(
         server, kind, Reply(status=401, error_message=f"Incorrect API key provided: {KEY}.")
     )
     assert isinstance(error, AuthenticationError)
@@ -120,28 +113,28 @@ async def test_a_wrong_key_refused_by_the_server_is_an_authentication_error(serv
     ],
 )
 async def test_context_overflow_is_recognised(server: ProviderServer, kind: str, reply: Reply) -> None:
-    error = await _error_of(server, kind, reply)
+    error = await error_of(server, kind, reply)
     assert isinstance(error, ContextLengthExceeded)
     assert "too long for this model" in str(error)
     assert not error.retryable
 
 
 async def test_rate_limit_carries_retry_after(server: ProviderServer) -> None:
-    error = await _error_of(server, "openai", Reply(status=429, headers={"retry-after": "7"}))
+    error = await error_of(server, "openai", Reply(status=429, headers={"retry-after": "7"}))
     assert isinstance(error, RateLimitError)
     assert error.retry_after == 7.0
     assert "wait 7 s" in str(error)
 
 
 async def test_exhausted_quota_is_not_retryable(server: ProviderServer) -> None:
-    error = await _error_of(server, "openai", Reply(status=429, error_type="insufficient_quota"))
+    error = await error_of(server, "openai", Reply(status=429, error_type="insufficient_quota"))
     assert isinstance(error, RateLimitError)
     assert not error.retryable
     assert "quota" in str(error)
 
 
 async def test_not_found_names_the_base_url(server: ProviderServer) -> None:
-    error = await _error_of(server, "anthropic", Reply(status=404, error_message="model: nope"))
+    error = await error_of(server, "anthropic", Reply(status=404, error_message="model: nope"))
     assert server.base_url in str(error)
     assert "model name" in str(error)
 
@@ -167,7 +160,7 @@ def test_a_redirect_points_at_the_base_url() -> None:
 
 @pytest.mark.parametrize("kind", KINDS_ON_SERVER)
 async def test_malformed_event_before_output_is_a_server_error(server: ProviderServer, kind: str) -> None:
-    error = await _error_of(server, kind, Reply(malformed_after=0))
+    error = await error_of(server, kind, Reply(malformed_after=0))
     assert isinstance(error, ServerError)
     assert "could not be read" in str(error)
 
@@ -218,7 +211,7 @@ async def test_a_clean_end_before_any_finish_reason_is_interrupted() -> None:
 
 
 async def test_anthropic_overloaded_error_event_before_output(server: ProviderServer) -> None:
-    error = await _error_of(server, "anthropic", Reply(error_event_after=0, error_message="Overloaded"))
+    error = await error_of(server, "anthropic", Reply(error_event_after=0, error_message="Overloaded"))
     assert isinstance(error, ServerError)
     assert error.status_code == 529
     assert "overloaded" in str(error)
@@ -236,7 +229,7 @@ async def test_gemini_blocked_prompt_before_output_is_content_filtered() -> None
 
 
 async def test_read_timeout_before_output(server: ProviderServer) -> None:
-    error = await _error_of(server, "openai", Reply(silence_before=2.0), read_timeout=0.3)
+    error = await error_of(server, "openai", Reply(silence_before=2.0), read_timeout=0.3)
     assert isinstance(error, ProviderTimeout)
     assert error.retryable
     assert "sent nothing for 0.3 s" in str(error)
@@ -244,7 +237,7 @@ async def test_read_timeout_before_output(server: ProviderServer) -> None:
 
 async def test_read_timeout_after_output(server: ProviderServer) -> None:
     reply = Reply(text="one two three", silence_after=1, silence_seconds=2.0)
-    error = await _error_of(server, "anthropic", reply, read_timeout=0.3)
+    error = await error_of(server, "anthropic", reply, read_timeout=0.3)
     assert isinstance(error, StreamInterrupted)
     assert error.partial_text == "one"
     assert isinstance(error.cause, ProviderTimeout)

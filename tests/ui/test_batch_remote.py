@@ -199,3 +199,12 @@ async def test_a_batch_sent_before_the_app_started_is_followed_to_its_end(
             lambda: feature._poller is not None and feature._poller.done(), what="the poller to stop"
         )
         assert (seen[-1].done, seen[-1].failed) == (2, 0)
+        # The finished batch in the Batches window (the README's picture of a batch that ended).
+        batches = feature.open()
+        batches.resize(1000, 560)
+        model = batches.model
+        await wait_for(lambda: model.rowCount() == 1 and batches.shown is not None, what="the list")
+        await wait_for(lambda: batches.results.statuses() == ["done", "done"], what="the rows")
+        assert model.index(0, 2).data() == "Finished" and model.index(0, 3).data() == "2 of 2 answered"
+        save_screenshot(batches, "batches-finished.png", tmp_path)
+        rig.tasks.cancel_all()

@@ -37,3 +37,17 @@ def test_settings_an_old_import_let_through_do_not_break_the_header(qtbot) -> No
     assert header.params() == {}  # shown as "default"
     header.show_settings("", {"temperature": 0.7, "max_tokens": 10**12})
     assert header.params() == {"temperature": 0.7}  # an absurd limit is shown as "default"
+
+
+def test_in_a_narrow_window_the_settings_move_under_the_picker_instead_of_squeezing_it(qtbot) -> None:
+    header = _header(qtbot)
+    header.show()
+    header.resize(1000, 60)
+    qtbot.waitUntil(lambda: header.width() == 1000)
+    assert not header.stacked
+    header.setMinimumWidth(1)  # alone on screen; in the window the splitter narrows it
+    header.resize(500, 60)
+    qtbot.waitUntil(lambda: header.stacked)
+    qtbot.waitUntil(lambda: header.prompt_toggle.y() > header.picker.y() + 10)  # a row under the picker
+    header.resize(1000, 60)
+    qtbot.waitUntil(lambda: not header.stacked)

@@ -184,7 +184,9 @@ def test_a_long_code_block_streams_line_by_line_then_is_highlighted(qtbot) -> No
     number_colour = (
         "#" + get_style_by_name(LIGHT.pygments_style).style_for_token(Token.Number)["color"].lower()
     )
-    assert digits_of_the_last_call(view).charFormat().foreground().color().name() == number_colour
+    digits = digits_of_the_last_call
+    qtbot.waitUntil(lambda: digits(view).charFormat().foreground().color().name() == number_colour)
+    assert document_signature(view) == document_signature(reference)
 
 
 def digits_of_the_last_call(view: ChatView) -> QTextCursor:

@@ -201,3 +201,22 @@ def test_a_hostile_error_is_shown_as_text_in_the_pane_and_its_title(qtbot) -> No
 
     assert pane.status.textFormat() == Qt.TextFormat.PlainText and hostile in pane.status.text()
     assert "&lt;img" in pane.title.text() and "<img" not in pane.title.text()
+
+
+def test_a_code_block_in_a_pane_gets_its_colours_when_they_arrive(qtbot) -> None:
+    from PySide6.QtGui import QTextFormat
+
+    from desktop_llm.services.compare import SideOutcome
+    from desktop_llm.ui.compare_view import ComparePane
+    from desktop_llm.ui.markdown import MarkdownRenderer
+
+    pane = ComparePane("A", MarkdownRenderer())
+    qtbot.addWidget(pane)
+    pane.finish(SideOutcome("complete", text="```python\ndef answer():\n    return 42\n```\n"))
+
+    def coloured() -> bool:
+        cursor = pane.browser.document().find("def")
+        return not cursor.isNull() and cursor.charFormat().hasProperty(QTextFormat.Property.ForegroundBrush)
+
+    qtbot.waitUntil(coloured)
+    assert "return 42" in pane.browser.toPlainText()

@@ -68,6 +68,26 @@ def test_the_paperclip_asks_for_files(composer, qtbot) -> None:
         QTest.mouseClick(composer.attach_button, Qt.MouseButton.LeftButton)
 
 
+def test_the_paperclip_is_a_drawn_icon_with_words_for_screen_readers_and_a_tooltip(composer) -> None:
+    button = composer.attach_button
+    assert not button.icon().isNull() and button.text() == ""
+    assert button.accessibleName() == "Attach files"
+    assert "Attach files" in button.toolTip() and "paste" in button.toolTip()
+    assert button.focusPolicy() != Qt.FocusPolicy.NoFocus  # reachable with Tab
+
+
+def test_a_long_file_name_is_shortened_in_the_middle_with_the_whole_name_in_the_tooltip(composer) -> None:
+    name = "Pasted image 2026-12-04 16.31.07 from the design review meeting.png"
+    chip = composer.tray.add(DraftAttachment(Attachment(name, "image/png", b"x")))
+    shown = chip.name_label.text()
+    assert "…" in shown and shown != name
+    assert shown.startswith("Pasted") and shown.endswith(".png")  # the start and the extension stay
+    assert chip.name_label.fontMetrics().horizontalAdvance(shown) <= chip.name_label.maximumWidth()
+    assert name in chip.name_label.toolTip()
+    short = composer.tray.add(DraftAttachment(Attachment("a.png", "image/png", b"x")))
+    assert short.name_label.text() == "a.png"
+
+
 def test_chips_show_name_and_size_can_be_removed_and_allow_sending_without_text(composer, qtbot) -> None:
     tray = composer.tray
     assert tray.isHidden()
@@ -106,3 +126,37 @@ def test_files_dropped_on_the_composer_frame_are_reported(composer, qtbot, tmp_p
     with qtbot.wait_signal(composer.drops.files_dropped) as dropped:
         _drop(composer, mime)
     assert dropped.args == [[path]]
+
+
+def test_the_flag_colours_are_readable_on_the_chip_in_both_themes() -> None:
+    from desktop_llm.ui.appearance import DARK_CHROME, LIGHT_CHROME
+    from desktop_llm.ui.attachment_tray import _DARK_FLAG_COLOURS, _FLAG_COLOURS
+    from desktop_llm.ui.theme import contrast_ratio
+
+    for colour in _FLAG_COLOURS.values():
+        assert contrast_ratio(colour, LIGHT_CHROME.base) >= 4.5
+    for colour in _DARK_FLAG_COLOURS.values():
+        assert contrast_ratio(colour, DARK_CHROME.base) >= 4.5
+
+
+def _next_tab_stop(widget):
+    widget = widget.nextInFocusChain()
+    while not widget.focusPolicy() & Qt.FocusPolicy.TabFocus or not widget.isVisible():
+        widget = widget.nextInFocusChain()
+    return widget
+
+
+def test_tab_moves_through_the_row_as_it_reads(qtbot) -> None:
+    from PySide6.QtWidgets import QLineEdit, QVBoxLayout, QWidget
+
+    window = QWidget()
+    qtbot.addWidget(window)
+    layout = QVBoxLayout(window)
+    before, composer, after = QLineEdit(), Composer(), QLineEdit()
+    for widget in (before, composer, after):
+        layout.addWidget(widget)
+    window.show()
+    stops = [before]
+    for _ in range(4):
+        stops.append(_next_tab_stop(stops[-1]))
+    assert stops == [before, composer.attach_button, composer.editor, composer.button, after]

@@ -29,6 +29,8 @@ async def test_switching_chats_while_one_streams_keeps_each_reply_in_its_own_cha
         await wait_until(lambda: workspace.picker.model(), what="model")
         await app.type_and_send("first chat")
         await wait_until(lambda: workspace.composer.button.text() == "Stop", what="first stream")
+        # Stop shows as soon as Enter is pressed; wait until the chat is saved and its reply runs.
+        await wait_until(lambda: app.current_id() is not None, what="first chat saved")
         first_id = app.current_id()
         first_view = app.view()
 
@@ -37,6 +39,7 @@ async def test_switching_chats_while_one_streams_keeps_each_reply_in_its_own_cha
         await wait_until(lambda: workspace.picker.model(), what="model")
         await app.type_and_send("second chat")
         await wait_until(lambda: workspace.composer.button.text() == "Stop", what="second stream")
+        await wait_until(lambda: app.current_id() is not None, what="second chat saved")
         second_id = app.current_id()
         assert second_id != first_id
         await wait_until(

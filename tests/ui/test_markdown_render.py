@@ -42,12 +42,16 @@ def test_fenced_code_is_highlighted_in_the_theme_colours(qtbot) -> None:
     def keyword_colour(style: str) -> str:
         return "#" + get_style_by_name(style).style_for_token(Token.Keyword)["color"].lower()
 
-    assert cursor_on(view, "def").charFormat().foreground().color().name() == keyword_colour("xcode")
+    # Highlighting arrives from the worker process, after the code was shown plain.
+    def keyword_shown(style: str) -> bool:
+        return cursor_on(view, "def").charFormat().foreground().color().name() == keyword_colour(style)
+
+    qtbot.waitUntil(lambda: keyword_shown("xcode"))
     table = cursor_on(view, "greet").currentTable()
     assert table is not None and table.format().background().color().name() == LIGHT.code_background
 
     view.set_theme(dark=True)
-    assert cursor_on(view, "def").charFormat().foreground().color().name() == keyword_colour("github-dark")
+    qtbot.waitUntil(lambda: keyword_shown("github-dark"))
     table = cursor_on(view, "greet").currentTable()
     assert table is not None and table.format().background().color().name() == DARK.code_background
 

@@ -249,6 +249,24 @@ async def test_invalid_entry_is_explained_and_not_stored(qtbot, rig, server):
     assert await rig.settings.providers() == []
 
 
+@pytest.mark.parametrize("bad_key", ["sk-test\u200b0123456789", "sk-test café 0123"])
+async def test_a_key_http_cannot_carry_is_refused_when_typed(qtbot, rig, server, bad_key):
+    await rig.open()
+    qtbot.mouseClick(rig.page.add_button, Qt.MouseButton.LeftButton)
+    rig.form.kind.setCurrentIndex(rig.form.kind.findData("openai"))
+    _type(qtbot, rig.form.base_url, server.url_for("openai"))
+    rig.form.api_key.setText(bad_key)  # pasted: keyClicks cannot type every character
+    for button in (rig.form.test_button, rig.form.save_button):
+        shown = SignalWaiter(rig.page.status_shown)
+        qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+        (text,) = await shown.wait()
+        assert "The API key contains a" in text and "paste the key again" in text
+        assert "sk-test" not in text and "0123" not in text
+        assert rig.form.status.property("state") == "error"
+    assert await rig.settings.providers() == []
+    assert [r.path for r in server.requests if r.path.startswith("/v1")] == []  # only local-server probes
+
+
 async def test_edit_then_remove_deletes_the_key(qtbot, rig, server):
     await rig.open()
     entry_id = await _add_provider(qtbot, rig, server, KEY)
@@ -373,6 +391,11 @@ async def test_general_settings_are_saved_applied_and_announced(qtbot, rig, serv
     assert (await changed.wait())[0]["proxy"] == "http://proxy.example.com:3128"
     assert not general.proxy_error.isVisibleTo(rig.dialog)
 
+    assert general.content_timeout.value() == 300  # the default
+    general.content_timeout.setValue(90)
+    general.content_timeout.editingFinished.emit()
+    assert (await changed.wait())[0]["content_timeout"] == 90
+
     stored = await rig.settings.app_settings()
     assert stored.as_dict() == {
         "theme": "dark",
@@ -381,10 +404,12 @@ async def test_general_settings_are_saved_applied_and_announced(qtbot, rig, serv
         "auto_titles": False,
         "proxy": "http://proxy.example.com:3128",
         "tool_rounds": 4,
+        "content_timeout": 90,
     }
-    # The proxy reaches the providers the app builds from now on.
+    # The proxy and the reply timeout reach the providers the app builds from now on.
     entry_id = await _add_provider(qtbot, rig, server, KEY)
-    assert (await rig.directory.config_for(entry_id)).proxy == "http://proxy.example.com:3128"
+    config = await rig.directory.config_for(entry_id)
+    assert (config.proxy, config.content_timeout) == ("http://proxy.example.com:3128", 90.0)
 
 
 async def test_general_page_shows_stored_settings(qtbot, rig):

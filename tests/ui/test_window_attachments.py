@@ -6,6 +6,7 @@ import base64
 from pathlib import Path
 
 import pytest
+from app_harness import App, fake_openai_environment, open_app, wait_until
 from fakes.provider_server import ProviderServer, Reply
 from fakes.sample_files import image_bytes, pdf_bytes
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
@@ -15,7 +16,6 @@ from PySide6.QtWidgets import QApplication
 
 from desktop_llm.storage.attachments import sha256_hex
 from desktop_llm.ui.attachment_feature import SENT_THUMB_EDGE
-from tests.ui.app_harness import App, fake_openai_environment, open_app, wait_until
 
 pytestmark = pytest.mark.ui
 

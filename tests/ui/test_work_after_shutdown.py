@@ -18,7 +18,7 @@ from app_harness import fake_openai_environment, open_app, wait_until
 from fakes.provider_server import ProviderServer
 from PySide6.QtWidgets import QApplication
 
-from desktop_llm.ui.chat_bridge import TaskKeeper
+from desktop_llm.ui.chat_bridge import TaskKeeper, cancel_stray_tasks
 
 pytestmark = pytest.mark.ui
 
@@ -69,3 +69,34 @@ def test_a_closed_keeper_refuses_work_without_starting_it(qloop) -> None:
 
     qloop.run_until_complete(scenario())
     assert ran == [] and errors == [] and keeper.pending == 0
+
+
+def test_tasks_nobody_keeps_are_cancelled_before_the_loop_stops(qloop, caplog) -> None:
+    """A dialog's slot still running at shutdown ends inside the loop, its failure logged."""
+    steps: list[str] = []
+
+    async def slot_waiting_forever() -> None:
+        try:
+            await asyncio.Event().wait()
+        finally:
+            steps.append("cancelled inside the loop" if qloop.is_running() else "outside")
+
+    async def slot_failing_on_cancel() -> None:
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            raise RuntimeError("cleanup failed") from None
+
+    async def shut_down() -> int:
+        tasks = [
+            asyncio.ensure_future(slot_waiting_forever()),
+            asyncio.ensure_future(slot_failing_on_cancel()),
+        ]
+        await asyncio.sleep(0)
+        count = await cancel_stray_tasks()
+        assert all(task.done() for task in tasks)
+        return count
+
+    assert qloop.run_until_complete(shut_down()) == 2
+    assert steps == ["cancelled inside the loop"]
+    assert "cleanup failed" in caplog.text

@@ -171,3 +171,17 @@ def test_any_chunking_gives_the_same_values(data: st.DataObject, line_ending: st
     bounds = [0, *sorted(data.draw(st.lists(st.integers(0, len(stream)), max_size=40))), len(stream)]
     chunks = [stream[start:end] for start, end in pairwise(bounds)]
     assert decode(*chunks) == OLLAMA_VALUES
+
+
+def test_good_lines_before_a_bad_one_in_the_same_chunk_come_first() -> None:
+    decoder = NDJSONDecoder()
+    assert decoder.feed(b'{"a": 1}\n{"done": true}\nnot json\n{"b": 2}\n') == [{"a": 1}, {"done": True}]
+    with pytest.raises(NDJSONDecodeError, match="Line 3"):
+        decoder.feed(b"")
+    with pytest.raises(NDJSONDecodeError, match="Line 3"):
+        decoder.close()
+
+
+def test_a_bad_first_line_still_fails_at_once() -> None:
+    with pytest.raises(NDJSONDecodeError, match="Line 1"):
+        NDJSONDecoder().feed(b"not json\n{}\n")

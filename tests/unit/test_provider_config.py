@@ -147,3 +147,34 @@ def test_group_turns_joins_system_and_merges_same_role_neighbours() -> None:
         ("user", "four"),
     ]
     assert all(turn.plain for turn in turns)
+
+
+@pytest.mark.parametrize(
+    ("key", "what", "position"),
+    [
+        ("sk-abc\x01def-0123", "a control character", 7),
+        ("sk-abc\ndef-0123", "a control character", 7),
+        ("sk-abc\tdef-0123", "a control character", 7),
+        ("sk-abc\x7fdef-0123", "a control character", 7),
+        ("sk-abcé-def0123", "a non-ASCII character", 7),
+        ("sk-abc\u200bdef0123", "a non-ASCII character", 7),
+        ("“sk-abcdef0123”", "a non-ASCII character", 1),
+        ("sk-abc def-0123", "a space", 7),
+    ],
+)
+def test_a_key_http_cannot_carry_is_refused_without_quoting_it(key: str, what: str, position: int) -> None:
+    with pytest.raises(ValueError) as caught:
+        ProviderConfig("openai", api_key=key)
+    message = str(caught.value)
+    assert f"contains {what}" in message and f"position {position}" in message
+    for piece in ("sk-abc", "def", "0123", key):
+        assert piece not in message and piece not in repr(caught.value)
+
+
+def test_a_header_http_cannot_carry_is_refused_naming_only_the_header() -> None:
+    with pytest.raises(ValueError, match="'x-team'") as caught:
+        ProviderConfig("openai", headers={"x-team": "café-secret"})
+    assert "café" not in str(caught.value)
+    with pytest.raises(ValueError, match="header name"):
+        ProviderConfig("openai", headers={"bad name": "v"})
+    assert ProviderConfig("openai", headers={"x-team": "a b c"}).headers == {"x-team": "a b c"}

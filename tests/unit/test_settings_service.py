@@ -70,7 +70,7 @@ def _setting(**changes) -> ProviderSetting:
 
 
 def test_app_settings_defaults():
-    assert validate_app_settings({}) == AppSettings("system", 11, "enter", True, None)
+    assert validate_app_settings({}) == AppSettings("system", 11, "enter", True, None, 300)
 
 
 @pytest.mark.parametrize(
@@ -85,6 +85,10 @@ def test_app_settings_defaults():
         ({"auto_titles": "yes"}, "on or off"),
         ({"proxy": "proxy.example.com:3128"}, "must start with http://"),
         ({"colour": "red"}, "Unknown settings: colour"),
+        ({"content_timeout": 29}, "reply timeout must be a whole number of seconds from 30 to 3600"),
+        ({"content_timeout": 3601}, "from 30 to 3600"),
+        ({"content_timeout": 60.5}, "from 30 to 3600"),
+        ({"content_timeout": True}, "from 30 to 3600"),
     ],
 )
 def test_app_settings_out_of_range_are_refused(values, message):
@@ -97,6 +101,8 @@ def test_app_settings_limits_are_accepted():
     assert validate_app_settings({"font_size": 32, "theme": "dark", "send_key": "ctrl+enter"}) == AppSettings(
         "dark", 32, "ctrl+enter", True, None
     )
+    assert validate_app_settings({"content_timeout": 30}).content_timeout == 30
+    assert validate_app_settings({"content_timeout": 3600}).content_timeout == 3600
 
 
 @pytest.mark.parametrize(
