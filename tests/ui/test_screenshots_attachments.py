@@ -14,6 +14,7 @@ import dataclasses
 from pathlib import Path
 
 import pytest
+from app_harness import App, fake_openai_environment, open_app, wait_until
 from fakes.provider_server import ProviderServer, Reply
 from fakes.sample_files import pdf_bytes
 from PySide6.QtCore import QRectF, Qt, QUrl
@@ -21,8 +22,6 @@ from PySide6.QtGui import QColor, QFont, QImage, QPainter
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QScrollArea, QWidget
 from template_rig import save_screenshot as _save
-
-from tests.ui.app_harness import App, fake_openai_environment, open_app, wait_until
 
 pytestmark = pytest.mark.ui
 
