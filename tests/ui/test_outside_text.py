@@ -104,7 +104,10 @@ def test_an_attachment_chip_shows_the_files_name_as_text(qtbot) -> None:
     qtbot.addWidget(chip)
     chip.set_check(Check("refused", f"{name} cannot go to this model."))
 
-    assert_shown_as_text(chip.name_label, name)
+    # A long name is shortened in the middle ("start…end"); the whole name is in the tooltip.
+    assert chip.name_label.textFormat() == Qt.TextFormat.PlainText
+    head, _, tail = chip.name_label.text().partition("…")
+    assert name.startswith(head) and name.endswith(tail) and "<img" in head
     assert chip.thumb.textFormat() == Qt.TextFormat.PlainText
     for tip in (chip.name_label.toolTip(), chip.toolTip(), chip.remove_button.toolTip()):
         document = QTextDocument()

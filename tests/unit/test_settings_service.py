@@ -70,7 +70,15 @@ def _setting(**changes) -> ProviderSetting:
 
 
 def test_app_settings_defaults():
-    assert validate_app_settings({}) == AppSettings("system", 11, "enter", True, None, 300)
+    assert validate_app_settings({}) == AppSettings(
+        theme="system",
+        font_size=11,
+        send_key="enter",
+        auto_titles=True,
+        proxy=None,
+        tool_rounds=10,
+        content_timeout=300,
+    )
 
 
 @pytest.mark.parametrize(
