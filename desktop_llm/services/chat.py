@@ -16,8 +16,7 @@ import contextlib
 import functools
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
-from typing import Concatenate, ParamSpec, TypeVar
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 
 from desktop_llm.providers import (
     Attachment,
@@ -70,8 +69,6 @@ from desktop_llm.storage.records import Conversation, StoredMessage, StoredToolC
 
 log = logging.getLogger(__name__)
 
-P = ParamSpec("P")
-R = TypeVar("R")
 
 SHRINK_FACTOR = 0.8
 # A finished reply is saved even if another writer (an import) holds the database for minutes:
@@ -140,19 +137,6 @@ def _conversation_and_path(db: Database, conversation_id: str) -> tuple[Conversa
 
 def _save_streaming(db: Database, message_id: str, content: str, reasoning: str) -> None:
     MessageRepository(db).update_streaming(message_id, content, reasoning)
-
-
-def _claiming(
-    method: Callable[Concatenate[ChatService, str, P], Awaitable[R]],
-) -> Callable[Concatenate[ChatService, str, P], Awaitable[R]]:
-    """Run a command for the conversation named by its first argument as that conversation's reply."""
-
-    async def claimed(self: ChatService, conversation_id: str, /, *args: P.args, **kwargs: P.kwargs) -> R:
-        with self._claim(conversation_id):
-            return await method(self, conversation_id, *args, **kwargs)
-
-    functools.update_wrapper(claimed, method)
-    return claimed
 
 
 class ChatService:
@@ -233,7 +217,6 @@ class ChatService:
 
     # -- commands ----------------------------------------------------------------------------
 
-    @_claiming
     async def send(
         self, conversation_id: str, text: str, attachments: Sequence[Attachment] = ()
     ) -> StoredMessage:
@@ -242,30 +225,31 @@ class ChatService:
         Raises:
             AttachmentRefused: the model cannot take a file; nothing was saved or sent.
         """
-        conversation = await self._conversation(conversation_id)
-        self._ensure_model(conversation)
-        if attachments:
-            if self._attachments is None:
-                raise AttachmentRefused("Attachments cannot be sent from here.")
-            await self._attachments.check_new(conversation, text, attachments)
+        with self._claim(conversation_id):
+            conversation = await self._conversation(conversation_id)
+            self._ensure_model(conversation)
+            if attachments:
+                if self._attachments is None:
+                    raise AttachmentRefused("Attachments cannot be sent from here.")
+                await self._attachments.check_new(conversation, text, attachments)
 
-        def append_user(db: Database) -> StoredMessage:
-            messages = MessageRepository(db)
-            leaf = ConversationRepository(db).get(conversation_id).current_leaf_id
-            with db.transaction():  # the files and their message are kept together, or neither
-                references = store_attachments(db, attachments)
-                return messages.append(
-                    conversation_id, parent_id=leaf, role="user", content=text, attachments=references
-                )
+            def append_user(db: Database) -> StoredMessage:
+                messages = MessageRepository(db)
+                leaf = ConversationRepository(db).get(conversation_id).current_leaf_id
+                with db.transaction():  # the files and their message are kept together, or neither
+                    references = store_attachments(db, attachments)
+                    return messages.append(
+                        conversation_id, parent_id=leaf, role="user", content=text, attachments=references
+                    )
 
-        user_message = await self._db.call(append_user)
-        question = text.strip() or ", ".join(a.name for a in attachments)  # files alone: name them
-        if not conversation.title:
-            self._name_soon(conversation, question, placeholder=True)
-        reply = await self._reply(conversation, user_message, announce_user=True)
-        if not conversation.title and reply.status == "complete" and self._auto_titles():
-            self._name_soon(conversation, question, answer=reply.content)
-        return reply
+            user_message = await self._db.call(append_user)
+            question = text.strip() or ", ".join(a.name for a in attachments)  # files alone: name them
+            if not conversation.title:
+                self._name_soon(conversation, question, placeholder=True)
+            reply = await self._reply(conversation, user_message, announce_user=True)
+            if not conversation.title and reply.status == "complete" and self._auto_titles():
+                self._name_soon(conversation, question, answer=reply.content)
+            return reply
 
     async def regenerate(self, message_id: str) -> StoredMessage:
         """Stream a new reply as a sibling of the assistant message ``message_id``."""
