@@ -69,7 +69,6 @@ from desktop_llm.storage.records import Conversation, StoredMessage, StoredToolC
 
 log = logging.getLogger(__name__)
 
-
 SHRINK_FACTOR = 0.8
 # A finished reply is saved even if another writer (an import) holds the database for minutes:
 # each attempt already waits out SQLite's busy timeout, then we pause and try again.
