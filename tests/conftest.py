@@ -152,6 +152,8 @@ def qloop(qapp):
 
     loop = qasync.QEventLoop(qapp, already_running=False)
     asyncio.set_event_loop(loop)
+    lost_wakeups = _LostWakeups()
+    loop.set_exception_handler(lost_wakeups)
     try:
         yield loop
     finally:
@@ -163,6 +165,38 @@ def qloop(qapp):
         loop.run_until_complete(loop.shutdown_asyncgens())
         asyncio.set_event_loop(None)
         loop.close()
+    if lost_wakeups.errors:
+        pytest.fail(
+            "A nested Qt event loop (qtbot.wait/waitUntil/waitSignal, processEvents, QDialog.exec) ran "
+            "inside a coroutine, and asyncio refused to wake another task from it; in the app that "
+            f"task would never resume. Await instead. First refusal: {lost_wakeups.errors[0]}"
+        )
+
+
+class _LostWakeups:
+    """The qasync loop's exception handler: catch a task's wake-up refused inside a nested Qt loop.
+
+    A nested Qt event loop inside a task's step lets qasync run the callbacks due meanwhile;
+    asyncio will not step a second task while one runs, so it reports "Cannot enter into task"
+    and drops that wake-up: the task waits forever and the test hangs at shutdown. The wake-up
+    is queued again (so the test ends) and the test fails, naming the cause.
+    """
+
+    def __init__(self) -> None:
+        self.errors: list[str] = []
+
+    def __call__(self, loop: asyncio.AbstractEventLoop, context: dict[str, object]) -> None:
+        error, handle = context.get("exception"), context.get("handle")
+        if (
+            isinstance(error, RuntimeError)
+            and str(error).startswith("Cannot enter into task")
+            and isinstance(handle, asyncio.Handle)
+        ):
+            self.errors.append(str(error))
+            # Handle keeps its callback private; re-queueing it is the only way to wake the task.
+            loop.call_soon(handle._callback, *handle._args, context=handle._context)  # type: ignore[attr-defined]
+            return
+        loop.default_exception_handler(context)
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -54,14 +55,40 @@ def anchor_position(view: ChatView, href: str) -> int:
 
 
 def click_anchor(qtbot: Any, view: ChatView, href: str) -> None:
-    """Scroll the link to ``href`` into view and click it with the mouse, as a person would."""
+    """Scroll the link to ``href`` into view and click it with the mouse, as a person would.
+
+    Only for plain (not ``async``) tests: ``qtbot.wait`` spins a nested Qt event loop, and
+    inside a coroutine that drops other tasks' wake-ups (use :func:`click_anchor_in_task`).
+    """
+    cursor = _scroll_to_anchor(view, href)
+    qtbot.wait(1)
+    _click_cursor(qtbot, view, cursor)
+
+
+async def click_anchor_in_task(qtbot: Any, view: ChatView, href: str) -> None:
+    """Like :func:`click_anchor`, from a coroutine on the app's qasync loop.
+
+    ``qtbot.wait`` here would run a second Qt event loop inside this task's step: qasync then
+    fires the callbacks due meanwhile, and asyncio refuses to wake another task while this one
+    runs ("Cannot enter into task"), so that task's wake-up is lost and it never resumes. The
+    one loop runs the scroll's events while this task awaits instead.
+    """
+    cursor = _scroll_to_anchor(view, href)
+    await asyncio.sleep(0.001)
+    _click_cursor(qtbot, view, cursor)
+
+
+def _scroll_to_anchor(view: ChatView, href: str) -> QTextCursor:
     browser = view.browser
-    position = anchor_position(view, href)
     cursor = QTextCursor(browser.document())
-    cursor.setPosition(position + 1)
+    cursor.setPosition(anchor_position(view, href) + 1)
     browser.setTextCursor(cursor)
     browser.ensureCursorVisible()
-    qtbot.wait(1)
+    return cursor
+
+
+def _click_cursor(qtbot: Any, view: ChatView, cursor: QTextCursor) -> None:
+    browser = view.browser
     rect = browser.cursorRect(cursor)
     point = QPoint(rect.left() - 2, rect.center().y())  # inside the link's first character
     qtbot.mouseClick(browser.viewport(), Qt.MouseButton.LeftButton, pos=point)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
+import psutil
 import pytest
 from app_harness import App, fake_openai_environment, open_app, wait_until
-from chatview_support import anchor_hrefs, click_anchor
+from chatview_support import anchor_hrefs, click_anchor_in_task
 from fakes.provider_server import ProviderServer, Reply
 from fakes.wire_base import ScriptedCall
 from PySide6.QtCore import Qt
@@ -18,16 +18,7 @@ from desktop_llm.core.mcp_config import McpServerConfig
 from desktop_llm.services.tool_loop import DECLINED
 from desktop_llm.ui.message_chrome import TOGGLE_TOOL, action_href
 
-pytestmark = [
-    pytest.mark.ui,
-    # In-process, the app's qasync loop sometimes never wakes a task cancelled at shutdown while
-    # a stdio MCP server runs (anyio subprocess under qasync): the test then hangs at the end.
-    # The same flow runs for real in tests/e2e/test_e2e_tools.py; run these by hand with
-    # DESKTOP_LLM_TOOL_WINDOW_TESTS=1 until the shutdown hang is found.
-    pytest.mark.skipif(
-        not os.environ.get("DESKTOP_LLM_TOOL_WINDOW_TESTS"), reason="may hang at shutdown (see the comment)"
-    ),
-]
+pytestmark = pytest.mark.ui
 
 FAKE_MCP = str(Path(__file__).resolve().parent.parent / "fakes" / "mcp_server.py")
 ADD = ScriptedCall("add_numbers", '{"a": 40, "b": 2}', id="call_1")
@@ -89,7 +80,7 @@ async def test_an_approved_call_runs_and_shows_as_a_block_that_opens(qtbot, tmp_
         assert "Called add_numbers" in view.browser.toPlainText()
         assert '"a": 40' not in view.message_text(tool_id)  # collapsed by default
 
-        click_anchor(qtbot, view, action_href(TOGGLE_TOOL, tool_id))
+        await click_anchor_in_task(qtbot, view, action_href(TOGGLE_TOOL, tool_id))
 
         assert view.is_tool_expanded(tool_id)
         opened = view.message_text(tool_id)
@@ -137,3 +128,31 @@ async def test_stop_while_asked_hides_the_question(qtbot, tmp_path, server) -> N
         assert [m["role"] for m in app.messages()] == ["user", "assistant", "tool"]
         assert app.messages()[1]["status"] == "stopped"
         await settle(app)
+
+
+def calc_servers() -> list[psutil.Process]:
+    """The fake MCP server processes this test process started (the app's stdio servers)."""
+    return [child for child in psutil.Process().children(recursive=True) if FAKE_MCP in _command_line(child)]
+
+
+def _command_line(process: psutil.Process) -> list[str]:
+    try:
+        return process.cmdline()
+    except psutil.NoSuchProcess:  # another child (say, a highlighter) ended meanwhile
+        return []
+
+
+async def test_quitting_while_asked_stops_the_reply_and_the_server(qtbot, tmp_path, server) -> None:
+    server.push(Reply(tool_calls=[ADD]))
+    async with open_app(qtbot, tmp_path / "data", environ=fake_openai_environment(server)) as app:
+        await add_calc_server(app)
+        await ask_and_wait_for_the_question(app, "Add please")
+        running = calc_servers()
+        assert len(running) == 1
+    # open_app has shut the app down as closing the window does, with the question still asked.
+
+    assert [m["role"] for m in app.messages()] == ["user", "assistant", "tool"]
+    assert app.messages()[1]["status"] == "stopped"
+    assert app.composition.tasks.pending == 0
+    _gone, alive = psutil.wait_procs(running, timeout=10)
+    assert not alive
