@@ -47,16 +47,16 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from desktop_llm.core.paths import resolve_paths  # noqa: E402
 from desktop_llm.providers import RetryPolicy  # noqa: E402
+from desktop_llm.services.logs import KeyRedactor  # noqa: E402
 from desktop_llm.storage.attachments import AttachmentRepository  # noqa: E402
 from desktop_llm.storage.conversations import ConversationRepository  # noqa: E402
 from desktop_llm.storage.database import Database  # noqa: E402
 from desktop_llm.storage.lock import DataFolderLock  # noqa: E402
 from desktop_llm.storage.messages import MessageRepository  # noqa: E402
-from desktop_llm.ui.attachment_feature import SENT_THUMB_EDGE  # noqa: E402
-from desktop_llm.ui.composition import Composition, build_services  # noqa: E402
-from desktop_llm.ui.logs import KeyRedactor  # noqa: E402
-from desktop_llm.ui.main_window import MainWindow  # noqa: E402
-from desktop_llm.ui.workspace import Workspace  # noqa: E402
+from desktop_llm.ui.shell.attachment_feature import SENT_THUMB_EDGE  # noqa: E402
+from desktop_llm.ui.shell.composition import Composition, build_services  # noqa: E402
+from desktop_llm.ui.shell.main_window import MainWindow  # noqa: E402
+from desktop_llm.ui.shell.workspace import Workspace  # noqa: E402
 
 TARGET_STALL_MS = 50.0
 TARGET_OPEN_RATIO = 1.5

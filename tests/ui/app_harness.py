@@ -24,12 +24,12 @@ from PySide6.QtTest import QTest
 
 from desktop_llm.core.paths import AppPaths, resolve_paths
 from desktop_llm.providers import RetryPolicy
+from desktop_llm.services.logs import KeyRedactor
 from desktop_llm.storage.lock import DataFolderLock
-from desktop_llm.ui.chat_view import ChatView
-from desktop_llm.ui.composition import Composition, build_services
-from desktop_llm.ui.logs import KeyRedactor
-from desktop_llm.ui.main_window import MainWindow
-from desktop_llm.ui.workspace import Workspace
+from desktop_llm.ui.chat.chat_view import ChatView
+from desktop_llm.ui.shell.composition import Composition, build_services
+from desktop_llm.ui.shell.main_window import MainWindow
+from desktop_llm.ui.shell.workspace import Workspace
 
 FAST_RETRY = RetryPolicy(max_retries=2, base_delay=0.05, max_delay=0.2)
 
