@@ -2,7 +2,8 @@
 
 As in ``e2e_window``: the app is a subprocess on the ``DISPLAY`` scripts/test.sh starts, the fake
 provider server runs in this process, keys go in with xdotool, the outcome is read from the
-database file; a screenshot is kept as ``test-artifacts/e2e-tools.png``.
+database file; a screenshot is kept as ``test-artifacts/e2e-tools.png``. Quitting while the
+question is still asked ends the app and its MCP server cleanly.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import psutil
 import pytest
 from e2e_window import E2E_MARKS, environment, focus_window, log_says, poll, running_app, xdotool
 from fakes.provider_server import ProviderServer, Reply
@@ -20,6 +22,20 @@ from fakes.wire_base import ScriptedCall
 pytestmark = E2E_MARKS
 
 FAKE_MCP = str(Path(__file__).resolve().parent.parent / "fakes" / "mcp_server.py")
+ADD = ScriptedCall("add_numbers", '{"a": 40, "b": 2}', id="call_1")
+
+
+def _add_calc_server(tmp_path: Path, env: dict[str, str]) -> None:
+    """Add the fake MCP server as "calc" with the command line, as a person would."""
+    command = [sys.executable, "-m", "desktop_llm", "--data-dir", str(tmp_path / "data")]
+    added = subprocess.run(
+        [*command, "mcp", "add", "calc", "--", sys.executable, FAKE_MCP],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert added.returncode == 0, added.stderr
 
 
 def _rows(database: Path) -> list[tuple[str, str, str, str | None]]:
@@ -39,17 +55,8 @@ def _asked(database: Path) -> bool:
 def test_a_tool_call_is_allowed_in_the_window_and_kept_in_the_database(repo_root, tmp_path) -> None:
     with ProviderServer() as server:
         env = environment(repo_root, server)
-        command = [sys.executable, "-m", "desktop_llm", "--data-dir", str(tmp_path / "data")]
-        added = subprocess.run(
-            [*command, "mcp", "add", "calc", "--", sys.executable, FAKE_MCP],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-        assert added.returncode == 0, added.stderr
-        call = ScriptedCall("add_numbers", '{"a": 40, "b": 2}', id="call_1")
-        server.push(Reply(text="Let me add.", tool_calls=[call]), Reply(text="It is 42."))
+        _add_calc_server(tmp_path, env)
+        server.push(Reply(text="Let me add.", tool_calls=[ADD]), Reply(text="It is 42."))
         with running_app(repo_root, tmp_path, env) as app:
             xdotool("type", "--delay", "20", "What is 40 + 2?")
             xdotool("key", "Return")
@@ -85,3 +92,32 @@ def test_a_tool_call_is_allowed_in_the_window_and_kept_in_the_database(repo_root
             app.quit()
     assert app.process.returncode == 0, app.stderr
     assert log_says(app.log, "Desktop LLM closed cleanly")
+
+
+@pytest.mark.timeout(240)
+def test_quitting_while_a_call_is_asked_ends_the_app_and_its_server(repo_root, tmp_path) -> None:
+    with ProviderServer() as server:
+        env = environment(repo_root, server)
+        _add_calc_server(tmp_path, env)
+        server.push(Reply(text="Let me add.", tool_calls=[ADD]))
+        with running_app(repo_root, tmp_path, env) as app:
+            xdotool("type", "--delay", "20", "Add please")
+            xdotool("key", "Return")
+            poll("the question about the call", lambda: _asked(app.database), timeout=60)
+            servers = [
+                child
+                for child in psutil.Process(app.process.pid).children(recursive=True)
+                if FAKE_MCP in child.cmdline()
+            ]
+            assert len(servers) == 1
+
+            app.quit()  # fails if the app has not ended within 30 s
+    assert app.process.returncode == 0, app.stderr
+    assert log_says(app.log, "Desktop LLM closed cleanly")
+    assert [(r[0], r[1]) for r in _rows(app.database)] == [
+        ("user", "complete"),
+        ("assistant", "stopped"),
+        ("tool", "complete"),
+    ]
+    _gone, alive = psutil.wait_procs(servers, timeout=10)
+    assert not alive
