@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from chatview_support import shown_view
-from PySide6.QtCore import QUrl
+from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QTextDocument
 
 from desktop_llm.core.math_svg import parse_formula_name
@@ -59,3 +59,31 @@ def test_formulas_are_drawn_in_the_text_colour_and_copy_as_latex(qtbot) -> None:
 
     view.set_theme(dark=True)
     assert all(parse_formula_name(n)[2] == DARK.text for n in formula_names(view))
+
+
+def formula_blocks(view: ChatView) -> list[tuple[str, bool, str]]:
+    """Return (LaTeX, centred, the block's other text) for each formula in the view, in order."""
+    found, block = [], view.browser.document().begin()
+    while block.isValid():
+        iterator = block.begin()
+        while not iterator.atEnd():
+            fmt = iterator.fragment().charFormat()
+            formula = parse_formula_name(fmt.toImageFormat().name()) if fmt.isImageFormat() else None
+            if formula is not None:
+                centred = bool(block.blockFormat().alignment() & Qt.AlignmentFlag.AlignHCenter)
+                found.append((formula[0], centred, block.text().replace("\ufffc", "").strip()))
+            iterator += 1
+        block = block.next()
+    return found
+
+
+def test_display_math_is_a_centred_block_of_its_own(qtbot) -> None:
+    view = shown_view(qtbot)
+    reply = "Since\n$$a^2 + b^2 = c^2$$\nholds, $c$ is\n\\[c = \\sqrt{a^2+b^2}\\]"
+    view.set_messages([MessageView("a1", "assistant", reply)])
+    assert formula_blocks(view) == [
+        ("a^2 + b^2 = c^2", True, ""),
+        ("c", False, "holds,  is"),
+        ("c = \\sqrt{a^2+b^2}", True, ""),
+    ]
+    assert view.message_text("a1") == "Since\n$$a^2 + b^2 = c^2$$\nholds, $c$ is\n$$c = \\sqrt{a^2+b^2}$$"
