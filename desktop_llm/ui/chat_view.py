@@ -109,7 +109,7 @@ class ChatView(QWidget):
         self._math_relayout = False
         self._browser = ChatBrowser(self, self._copy_text, self._math.image)
         self._browser.document().setDocumentMargin(12)
-        self._renderer.math_pixel_size = QFontInfo(self._browser.font()).pixelSize()
+        self._math_pixel_size = self._renderer.math_pixel_size = QFontInfo(self._browser.font()).pixelSize()
         self._document = ChatDocument(self._browser.document(), self._palette)
         self._writer = EntryWriter(self._document, self._renderer)
         self._highlights = HighlightRelay(self._renderer.highlighter, self)
@@ -376,6 +376,11 @@ class ChatView(QWidget):
         self._palette = palette
         self._document.set_palette(palette)
         self._apply_palette()
+        self._render_again()
+
+    def _render_again(self) -> None:
+        """Render every shown message anew (after a theme or text size change), keeping the scroll."""
+        palette = self._palette
         bar = self._browser.verticalScrollBar()
         value = bar.value()
         self._document.clear()
@@ -392,8 +397,11 @@ class ChatView(QWidget):
         font.setPointSize(points)
         self._browser.setFont(font)
         self._browser.document().setDefaultFont(font)
-        # Formulas rendered from now on match it (those shown keep their size until redrawn).
+        # Formulas are drawn at the text's size: those shown are drawn again at the new one.
         self._renderer.math_pixel_size = QFontInfo(font).pixelSize()
+        if self._renderer.math_pixel_size != self._math_pixel_size:
+            self._math_pixel_size = self._renderer.math_pixel_size
+            self._render_again()
 
     def _apply_palette(self) -> None:
         colours = self._browser.palette()

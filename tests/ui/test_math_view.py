@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from chatview_support import shown_view
 from PySide6.QtCore import Qt, QUrl
-from PySide6.QtGui import QTextDocument
+from PySide6.QtGui import QFontInfo, QImage, QTextDocument
 
 from desktop_llm.core.math_svg import parse_formula_name
 from desktop_llm.ui.chat_view import ChatView, MessageView
@@ -87,3 +87,43 @@ def test_display_math_is_a_centred_block_of_its_own(qtbot) -> None:
         ("c = \\sqrt{a^2+b^2}", True, ""),
     ]
     assert view.message_text("a1") == "Since\n$$a^2 + b^2 = c^2$$\nholds, $c$ is\n$$c = \\sqrt{a^2+b^2}$$"
+
+
+def test_a_font_size_change_draws_the_shown_formulas_again_at_the_new_size(qtbot) -> None:
+    view = shown_view(qtbot)
+    view.set_font_size(10)
+    view.set_messages([MessageView("a1", "assistant", "Area $\\pi r^2$.\n\n$$\\sum_{i=1}^n i$$")])
+    small = formula_names(view)
+    qtbot.waitUntil(lambda: all(drawn(view, name) for name in small), timeout=20_000)
+
+    view.set_font_size(20)
+    large = formula_names(view)
+    assert [parse_formula_name(n)[0] for n in large] == ["\\pi r^2", "\\sum_{i=1}^n i"]
+    assert [parse_formula_name(n)[3] for n in large] == [QFontInfo(view.browser.font()).pixelSize()] * 2
+    qtbot.waitUntil(lambda: all(drawn(view, name) for name in large), timeout=20_000)
+    document = view.browser.document()
+    for before, after in zip(small, large, strict=True):
+        height = document.resource(IMAGE, QUrl(before)).height()
+        assert document.resource(IMAGE, QUrl(after)).height() > 1.5 * height
+
+
+def ink(image: QImage) -> str:
+    """Return the colour of the most opaque pixel of a drawn formula."""
+    best, colour = -1, ""
+    for y in range(image.height()):
+        for x in range(image.width()):
+            pixel = image.pixelColor(x, y)
+            if pixel.alpha() > best:
+                best, colour = pixel.alpha(), pixel.name()
+    return colour
+
+
+def test_formulas_are_drawn_in_the_text_colour_of_each_theme(qtbot) -> None:
+    view = shown_view(qtbot)
+    view.set_messages([MessageView("a1", "assistant", "$$x = \\frac{-b}{2a}$$")])
+    for palette, dark in ((LIGHT, False), (DARK, True), (LIGHT, False)):
+        view.set_theme(dark=dark)
+        [name] = formula_names(view)
+        qtbot.waitUntil(lambda name=name: drawn(view, name), timeout=20_000)
+        image = view.browser.document().resource(IMAGE, QUrl(name))
+        assert ink(image.convertToFormat(QImage.Format.Format_ARGB32)) == palette.text
