@@ -144,6 +144,11 @@ def _inline_dollar(state: StateInline, silent: bool) -> bool:
     return _push(state, MATH_INLINE, latex, "$", end + 1, silent)
 
 
+def might_start_math(text: str) -> bool:
+    """Return True if a streamed piece may open a formula (a dollar, ``\\(``, ``\\[``, or ends in ``\\``)."""
+    return "$" in text or "\\(" in text or "\\[" in text or text.endswith("\\")
+
+
 def math_source(latex: str, display: bool) -> str:
     """Return a formula as it is written in markdown (what Copy gives back)."""
     return f"$${latex}$$" if display else f"${latex}$"

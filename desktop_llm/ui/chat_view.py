@@ -36,6 +36,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QApplication, QTextBrowser, QVBoxLayout, QWidget
 
 from desktop_llm.core.highlight_pool import HighlightKey, highlight_key
+from desktop_llm.core.math_markdown import might_start_math
 from desktop_llm.ui.chat_browser import ChatBrowser
 from desktop_llm.ui.chat_document import ChatDocument
 from desktop_llm.ui.chat_entries import ChatEntry, EntryWriter
@@ -84,6 +85,7 @@ class ChatView(QWidget):
         renderer: markdown renderer, shareable between views (it caches).
         open_url: opens links in the system browser (injectable for tests).
         dark: start in the dark theme.
+        math: draws and caches formulas, shared by every view (default: the view's own).
     """
 
     action_requested = Signal(str, str)
@@ -98,16 +100,15 @@ class ChatView(QWidget):
         renderer: MarkdownRenderer | None = None,
         open_url: Callable[[QUrl], object] | None = None,
         dark: bool = False,
+        math: MathImages | None = None,
     ) -> None:
         super().__init__(parent)
         mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont).family()
         self._renderer = renderer or MarkdownRenderer(mono_family=mono)
         self._open_url = open_url or QDesktopServices.openUrl
         self._palette = palette_for(dark)
-        self._math = MathImages(self, scale=self.devicePixelRatioF())
-        self._math.drawn.connect(self.on_math_drawn)
-        self._math_relayout = False
-        self._browser = ChatBrowser(self, self._copy_text, self._math.image)
+        self._math = math if math is not None else MathImages(self, scale=self.devicePixelRatioF())
+        self._browser = ChatBrowser(self, self._copy_text, self._math)
         self._browser.document().setDocumentMargin(12)
         self._math_pixel_size = self._renderer.math_pixel_size = QFontInfo(self._browser.font()).pixelSize()
         self._document = ChatDocument(self._browser.document(), self._palette)
@@ -281,6 +282,8 @@ class ChatView(QWidget):
             return
         if text:
             entry.stream.append(text)
+            if not self._math.warmed and might_start_math(text):  # the library loads meanwhile
+                self._math.warm()
         if reasoning:
             entry.reasoning_parts.append(reasoning)
             entry.reasoning_changed = True
@@ -348,23 +351,6 @@ class ChatView(QWidget):
                     continue
                 if highlight_key(code, language, style) == key:  # still the same block there
                     self._document.replace_code(entry.slot, f"{COPY_CODE_SCHEME}:{message_id}:{index}", pre)
-
-    def on_math_drawn(self, name: str) -> None:
-        """Put a drawn formula in place of its source; lay the document out again once per batch."""
-        image = self._math.image(name)
-        document = self._browser.document()
-        kind = QTextDocument.ResourceType.ImageResource.value
-        if image is None or document.resource(kind, QUrl(name)) is None:
-            return  # not shown here
-        document.addResource(kind, QUrl(name), image)
-        if not self._math_relayout:
-            self._math_relayout = True
-            QTimer.singleShot(30, self._relayout_math)
-
-    def _relayout_math(self) -> None:
-        self._math_relayout = False
-        document = self._browser.document()
-        document.markContentsDirty(0, document.characterCount())
 
     # -- appearance ----------------------------------------------------------------------------
 

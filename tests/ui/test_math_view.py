@@ -8,7 +8,7 @@ from PySide6.QtGui import QFontInfo, QImage, QTextDocument
 
 from desktop_llm.core.math_svg import parse_formula_name
 from desktop_llm.ui.chat_view import ChatView, MessageView
-from desktop_llm.ui.math_images import source_image
+from desktop_llm.ui.math_images import MathImages, source_image
 from desktop_llm.ui.theme import DARK, LIGHT
 
 IMAGE = QTextDocument.ResourceType.ImageResource.value
@@ -127,3 +127,18 @@ def test_formulas_are_drawn_in_the_text_colour_of_each_theme(qtbot) -> None:
         qtbot.waitUntil(lambda name=name: drawn(view, name), timeout=20_000)
         image = view.browser.document().resource(IMAGE, QUrl(name))
         assert ink(image.convertToFormat(QImage.Format.Format_ARGB32)) == palette.text
+
+
+def test_the_math_library_loads_as_soon_as_a_streamed_reply_may_open_a_formula(qtbot) -> None:
+    view = shown_view(qtbot)
+    math = view.findChild(MathImages)
+    view.start_streaming("a1")
+    view.append_stream_text("a1", "Plain prose, ")
+    view.refresh_streams()
+    assert not math.warmed  # never for replies without math: it costs memory
+    view.append_stream_text("a1", "then the area: \\")
+    assert math.warmed  # before the formula is even closed
+    view.append_stream_text("a1", "(\\pi r^2\\).")
+    view.refresh_streams()
+    [name] = formula_names(view)
+    qtbot.waitUntil(lambda: drawn(view, name), timeout=20_000)
