@@ -338,7 +338,8 @@ class ChatView(QWidget):
     def on_highlights_finished(self, key: HighlightKey) -> None:
         """Swap the colours of a code block into the document, in place, where it is still shown."""
         waiting = self._writer.awaiting.pop(key, set())
-        html = self._renderer.highlighter.lookup(key)[1]
+        pool = self._renderer.highlighter
+        html = pool.lookup(key)[1] if pool is not None else None
         language, style, _digest = key
         if html is None or style != self._palette.pygments_style:
             return

@@ -51,7 +51,7 @@ def text_with_formulas(document: QTextDocument, start: int, end: int) -> str:
     while block.isValid() and block.position() < end:
         lines.append(block_text(block, start, end))
         block = block.next()
-    return "\n".join(lines)
+    return "\n".join(lines).rstrip()  # Qt ends a rendered document with a space
 
 
 def block_text(block: QTextBlock, start: int, end: int, *, skip_links: re.Pattern[str] | None = None) -> str:

@@ -52,6 +52,7 @@ class MathImages(QObject):
         self._pending: set[str] = set()
         self._executor: ThreadPoolExecutor | None = None
         self._warm = False
+        self._closed = False
         # Queued even from the Qt thread: a formula drawn before its callback was attached calls
         # it at once, and the documents must first hear that it is on the way.
         self._svg_ready.connect(self.on_svg_ready, Qt.ConnectionType.QueuedConnection)
@@ -63,7 +64,7 @@ class MathImages(QObject):
         Not at start-up: it costs about 0.2 s and 25 MB, which a person who never sees a
         formula should not pay.
         """
-        if not self._warm:
+        if not self._warm and not self._closed:
             self._warm = True
             self._worker().submit(load_math_library).add_done_callback(_log_failure)
 
@@ -87,7 +88,7 @@ class MathImages(QObject):
         if cached is not None:
             self._images.move_to_end(name)
             return cached
-        if name not in self._pending:
+        if name not in self._pending and not self._closed:  # once closed, sources only
             self._pending.add(name)
             self._warm = True  # the first formula imports the library itself
             future = self._worker().submit(formula_svg, *formula)
@@ -121,7 +122,9 @@ class MathImages(QObject):
         self.drawn.emit(name)
 
     def close(self) -> None:
-        """Stop drawing: queued formulas are dropped, the one being drawn is let finish."""
+        """Stop drawing for good: queued formulas are dropped, the one being drawn is let finish."""
+        self._closed = True
+        self._pending.clear()
         executor, self._executor = self._executor, None
         if executor is not None:
             executor.shutdown(wait=False, cancel_futures=True)

@@ -7,7 +7,10 @@ from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QFontInfo, QImage, QTextDocument
 
 from desktop_llm.core.math_svg import parse_formula_name
+from desktop_llm.services.compare import SideOutcome
 from desktop_llm.ui.chat_view import ChatView, MessageView
+from desktop_llm.ui.compare_view import ComparePane
+from desktop_llm.ui.markdown import MarkdownRenderer
 from desktop_llm.ui.math_images import MathImages, source_image
 from desktop_llm.ui.theme import DARK, LIGHT
 
@@ -18,7 +21,7 @@ REPLY = (
 )
 
 
-def formula_names(view: ChatView) -> list[str]:
+def formula_names(view: ChatView | ComparePane) -> list[str]:
     names, block = [], view.browser.document().begin()
     while block.isValid():
         iterator = block.begin()
@@ -31,7 +34,7 @@ def formula_names(view: ChatView) -> list[str]:
     return names
 
 
-def drawn(view: ChatView, name: str) -> bool:
+def drawn(view: ChatView | ComparePane, name: str) -> bool:
     """Return True once the document holds the formula itself, not its source stand-in."""
     image = view.browser.document().resource(IMAGE, QUrl(name))
     formula = parse_formula_name(name)
@@ -61,7 +64,7 @@ def test_formulas_are_drawn_in_the_text_colour_and_copy_as_latex(qtbot) -> None:
     assert all(parse_formula_name(n)[2] == DARK.text for n in formula_names(view))
 
 
-def formula_blocks(view: ChatView) -> list[tuple[str, bool, str]]:
+def formula_blocks(view: ChatView | ComparePane) -> list[tuple[str, bool, str]]:
     """Return (LaTeX, centred, the block's other text) for each formula in the view, in order."""
     found, block = [], view.browser.document().begin()
     while block.isValid():
@@ -142,3 +145,37 @@ def test_the_math_library_loads_as_soon_as_a_streamed_reply_may_open_a_formula(q
     view.refresh_streams()
     [name] = formula_names(view)
     qtbot.waitUntil(lambda: drawn(view, name), timeout=20_000)
+
+
+def test_a_compare_pane_shows_the_formulas_as_the_chat_does_from_the_same_cache(qtbot) -> None:
+    math = MathImages()
+    chat = shown_view(qtbot, math=math)
+    chat.set_messages([MessageView("a1", "assistant", REPLY)])
+    names = formula_names(chat)
+    qtbot.waitUntil(lambda: drawn(chat, names[0]) and drawn(chat, names[1]), timeout=20_000)
+    drawings: list[str] = []
+    math.drawn.connect(drawings.append)
+
+    pane = ComparePane("A", MarkdownRenderer(), math=math)
+    qtbot.addWidget(pane)
+    pane.resize(500, 400)
+    pane.show()
+    qtbot.waitExposed(pane)
+    pane.finish(SideOutcome("complete", text=REPLY))
+    assert formula_names(pane) == names  # the same size and colour as the chat's: one drawing each
+    assert drawn(pane, names[0]) and drawn(pane, names[1]) and not drawn(pane, names[2])
+    assert [(latex, centred) for latex, centred, _rest in formula_blocks(pane)] == [
+        ("x^2 = 4", False),
+        ("\\int_0^1 x\\,dx = \\frac{1}{2}", True),
+        ("\\frac{a}{", False),
+    ]
+    qtbot.wait(100)
+    assert drawings == []  # nothing was drawn again
+
+    pane.browser.selectAll()
+    copied = pane.browser.createMimeDataFromSelection().text()
+    assert copied.splitlines() == [
+        "Solve $x^2 = 4$ for $5 and $10 each; $y$ is code.",
+        "$$\\int_0^1 x\\,dx = \\frac{1}{2}$$",
+        "Broken: $\\frac{a}{$.",
+    ]
