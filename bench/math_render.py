@@ -63,8 +63,8 @@ IN_VIEW = """
 import sys, time
 from PySide6.QtWidgets import QApplication
 app = QApplication(sys.argv[:1])
-from desktop_llm.ui.chat_view import ChatView
-from desktop_llm.ui.math_images import MathImages
+from desktop_llm.ui.chat.chat_view import ChatView
+from desktop_llm.ui.common.math_images import MathImages
 sys.path.insert(0, {bench!r})
 from math_render import STREAM, TOKEN_SECONDS, spin
 
@@ -131,7 +131,7 @@ def main(quick: bool) -> dict:
     from PySide6.QtWidgets import QApplication
 
     from desktop_llm.core.math_svg import formula_svg
-    from desktop_llm.ui.math_images import svg_image
+    from desktop_llm.ui.common.math_images import svg_image
 
     QApplication.instance() or QApplication(sys.argv[:1])
     items = formulas()[:40] if quick else formulas()

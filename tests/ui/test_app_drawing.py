@@ -10,7 +10,7 @@ from PySide6.QtGui import QTextDocument, QTextFormat
 
 from desktop_llm.core.highlight_pool import HighlightJob
 from desktop_llm.core.math_svg import formula_name, parse_formula_name
-from desktop_llm.ui.math_images import source_image
+from desktop_llm.ui.common.math_images import source_image
 
 REPLY = "The area is $\\pi r^2$, in code:\n\n```python\narea = pi * r ** 2\n```\n"
 IMAGE = QTextDocument.ResourceType.ImageResource.value

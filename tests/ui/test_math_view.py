@@ -6,13 +6,13 @@ from chatview_support import shown_view
 from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QFontInfo, QImage, QTextDocument
 
+from desktop_llm.core.markdown import MarkdownRenderer
 from desktop_llm.core.math_svg import parse_formula_name
+from desktop_llm.core.theme import DARK, LIGHT
 from desktop_llm.services.compare import SideOutcome
-from desktop_llm.ui.chat_view import ChatView, MessageView
-from desktop_llm.ui.compare_view import ComparePane
-from desktop_llm.ui.markdown import MarkdownRenderer
-from desktop_llm.ui.math_images import MathImages, source_image
-from desktop_llm.ui.theme import DARK, LIGHT
+from desktop_llm.ui.chat.chat_view import ChatView, MessageView
+from desktop_llm.ui.common.math_images import MathImages, source_image
+from desktop_llm.ui.templates.compare_view import ComparePane
 
 IMAGE = QTextDocument.ResourceType.ImageResource.value
 REPLY = (
