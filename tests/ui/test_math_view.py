@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from chatview_support import shown_view
 from PySide6.QtCore import Qt, QUrl
-from PySide6.QtGui import QFontInfo, QImage, QTextDocument
+from PySide6.QtGui import QColor, QFontInfo, QImage, QPalette, QTextDocument
 
 from desktop_llm.core.markdown import MarkdownRenderer
 from desktop_llm.core.math_svg import parse_formula_name
-from desktop_llm.core.theme import DARK, LIGHT
+from desktop_llm.core.theme import DARK, LIGHT, Palette
 from desktop_llm.services.compare import SideOutcome
 from desktop_llm.ui.chat.chat_view import ChatView, MessageView
 from desktop_llm.ui.common.math_images import MathImages, source_image
@@ -179,3 +179,28 @@ def test_a_compare_pane_shows_the_formulas_as_the_chat_does_from_the_same_cache(
         "$$\\int_0^1 x\\,dx = \\frac{1}{2}$$",
         "Broken: $\\frac{a}{$.",
     ]
+
+
+def test_a_compare_pane_draws_its_formulas_again_in_the_new_theme(qtbot) -> None:
+    pane = ComparePane("A", MarkdownRenderer())
+    qtbot.addWidget(pane)
+    pane.setPalette(palette_of(LIGHT))
+    pane.finish(SideOutcome("complete", text="Euler: $e^{i\\pi} + 1 = 0$"))
+    assert [parse_formula_name(n)[2] for n in formula_names(pane)] == [LIGHT.text]
+
+    pane.setPalette(palette_of(DARK))
+    [name] = formula_names(pane)
+    assert parse_formula_name(name)[2] == DARK.text
+    qtbot.waitUntil(lambda: drawn(pane, name), timeout=20_000)
+    image = pane.browser.document().resource(IMAGE, QUrl(name))
+    drawn_in, text = QColor(ink(image.convertToFormat(QImage.Format.Format_ARGB32))), QColor(DARK.text)
+    # Premultiplied alpha may round a channel by one.
+    assert all(abs(a - b) <= 1 for a, b in zip(drawn_in.getRgb(), text.getRgb(), strict=True))
+
+
+def palette_of(theme: Palette) -> QPalette:
+    """Return a widget palette with ``theme``'s text and background."""
+    palette = QPalette()
+    palette.setColor(QPalette.ColorRole.Base, QColor(theme.background))
+    palette.setColor(QPalette.ColorRole.Text, QColor(theme.text))
+    return palette
