@@ -204,3 +204,16 @@ def palette_of(theme: Palette) -> QPalette:
     palette.setColor(QPalette.ColorRole.Base, QColor(theme.background))
     palette.setColor(QPalette.ColorRole.Text, QColor(theme.text))
     return palette
+
+
+def test_copying_part_of_a_reply_gives_the_latex_of_the_formulas_in_it(qtbot) -> None:
+    view = shown_view(qtbot)
+    view.set_messages([MessageView("a1", "assistant", REPLY)])
+    document = view.browser.document()
+    start = document.find("Solve").selectionStart()
+    end = document.find(" for").selectionEnd()
+    cursor = view.browser.textCursor()
+    cursor.setPosition(start)
+    cursor.setPosition(end, cursor.MoveMode.KeepAnchor)
+    view.browser.setTextCursor(cursor)
+    assert view.browser.createMimeDataFromSelection().text() == "Solve $x^2 = 4$ for"
