@@ -217,3 +217,15 @@ def test_copying_part_of_a_reply_gives_the_latex_of_the_formulas_in_it(qtbot) ->
     cursor.setPosition(end, cursor.MoveMode.KeepAnchor)
     view.browser.setTextCursor(cursor)
     assert view.browser.createMimeDataFromSelection().text() == "Solve $x^2 = 4$ for"
+
+
+def test_a_question_or_reasoning_with_math_loads_the_library_before_the_reply_shows_any(qtbot) -> None:
+    for question, reasoning in (("What is $\\int_0^1 x\\,dx$?", ""), ("The integral of x?", "Integrate $x$")):
+        math = MathImages()
+        view = shown_view(qtbot, math=math)
+        view.set_messages([MessageView("u1", "user", question)])  # shown as typed: no formula drawn
+        view.start_streaming("a1")
+        assert math.warmed is bool(not reasoning)
+        view.append_stream_text("a1", "", reasoning=reasoning)
+        assert math.warmed
+        math.close()

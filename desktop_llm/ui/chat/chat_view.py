@@ -267,6 +267,9 @@ class ChatView(QWidget):
         entry.reasoning_parts = [entry.message.reasoning] if entry.message.reasoning else []
         entry.reasoning_changed = True
         self._streaming[message_id] = entry
+        at = self._entries.index(entry)
+        if at > 0 and self._entries[at - 1].message.role == "user":  # a question with math
+            self._warm_math_for(self._entries[at - 1].message.content)
         if entry.slot is not None:
             with self._document.edit():
                 self._writer.render(entry, self._palette)
@@ -282,12 +285,20 @@ class ChatView(QWidget):
             return
         if text:
             entry.stream.append(text)
-            if not self._math.warmed and might_start_math(text):  # the library loads meanwhile
-                self._math.warm()
+            self._warm_math_for(text)
         if reasoning:
             entry.reasoning_parts.append(reasoning)
             entry.reasoning_changed = True
+            self._warm_math_for(reasoning)
         self._pacer.wake()
+
+    def _warm_math_for(self, text: str) -> None:
+        """Load the math library now if ``text`` may hold a formula (the reply then likely does).
+
+        The import takes 0.2-0.6 s; started here, it runs while the formula is still streaming.
+        """
+        if not self._math.warmed and might_start_math(text):
+            self._math.warm()
 
     def finish_streaming(self, message_id: str, message: MessageView) -> None:
         """End a stream: show ``message`` (its final content and status) once rendering catches up.
