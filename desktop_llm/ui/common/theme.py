@@ -98,7 +98,8 @@ QPlainTextEdit#systemPrompt {{
     border: 1px solid {chrome.border}; border-radius: 7px; background: {chrome.base};
 }}
 QToolButton#toolServers {{
-    padding: 4px 22px 4px 10px; border: 1px solid {chrome.border}; border-radius: 7px; background: {chrome.base};
+    padding: 4px 22px 4px 10px; border: 1px solid {chrome.border}; border-radius: 7px;
+    background: {chrome.base};
 }}
 QToolButton#toolServers:hover {{ background: {chrome.hover}; }}
 QToolButton#toolServers::menu-indicator {{
