@@ -42,12 +42,14 @@ from PySide6.QtGui import (
     QTextCursor,
     QTextDocument,
     QTextDocumentFragment,
+    QTextFormat,
     QTextListFormat,
 )
 
 from desktop_llm.core.math_markdown import math_source
 from desktop_llm.core.math_svg import parse_formula_name
 from desktop_llm.ui.markdown import CHROME_STATE, COPY_CODE_SCHEME, SHOW_ALL_SCHEME
+from desktop_llm.ui.markdown_stream import StreamStep
 from desktop_llm.ui.message_chrome import ACTION_SCHEME
 from desktop_llm.ui.theme import Palette
 
@@ -62,6 +64,7 @@ _ALIGNMENTS = {
     "center": Qt.AlignmentFlag.AlignHCenter,
     "right": Qt.AlignmentFlag.AlignRight,
 }
+_BACKGROUND = QTextFormat.Property.BackgroundBrush
 _SPACER_HEIGHT = 14.0  # pixels of air between two messages (the empty block before each)
 
 
@@ -199,37 +202,43 @@ class ChatDocument:
         self._replace(slot.body_start(), slot.footer_start(), html, slot)
         slot.code_length = slot.tail_length = 0
 
-    def update_stream(
-        self,
-        slot: MessageSlot,
-        *,
-        tail_html: str,
-        finished_html: str = "",
-        open_code_html: str = "",
-        drop_open_code: bool = False,
-        table_rows: tuple[tuple[tuple[str, str], ...], ...] = (),
-    ) -> None:
+    def update_stream(self, slot: MessageSlot, step: StreamStep) -> None:
         """Apply one refresh of a streaming body (see ``markdown_stream.StreamStep``).
 
-        In order: drop the tail (and the open box if asked), append newly finished blocks,
-        append lines to the open code box or rows to the open table, insert the new tail.
+        In order: drop the tail (and the open box if asked); finish the open code box (its
+        last lines, then it counts as finished blocks); append newly finished blocks; append
+        lines to the open code box or rows to the open table; insert the new tail.
         """
         slot.shown.pop("body", None)
         end = slot.footer_start()
         self._replace(end - slot.tail_length, end, "", slot)
         slot.tail_length = 0
-        if drop_open_code:
+        if step.drop_open_code:
             end = slot.footer_start()
             self._replace(end - slot.code_length, end, "", slot)
             slot.code_length = 0
-        if finished_html:
+        self._grow_box(slot, step.close_code_html, blank=step.close_code_blank)
+        if step.seal_open_code:
+            slot.code_length = 0
+        if step.finished_html:
             at = slot.footer_start() - slot.code_length
-            self._replace(at, at, finished_html, slot)
-        if open_code_html:
-            slot.code_length += self._replace(slot.footer_start(), slot.footer_start(), open_code_html, slot)
-        if table_rows:
-            self._append_rows(slot, table_rows)
-        slot.tail_length = self._replace(slot.footer_start(), slot.footer_start(), tail_html, slot)
+            self._replace(at, at, step.finished_html, slot)
+        self._grow_box(slot, step.open_code_html)
+        if step.table_rows:
+            self._append_rows(slot, step.table_rows)
+        slot.tail_length = self._replace(slot.footer_start(), slot.footer_start(), step.tail_html, slot)
+
+    def _grow_box(self, slot: MessageSlot, html: str, *, blank: bool = False) -> None:
+        """Append ``html`` (and an empty code line if ``blank``) to the open box, at the body's end."""
+        if html:
+            slot.code_length += self._replace(slot.footer_start(), slot.footer_start(), html, slot)
+        if blank:  # a copy of the last code line's formats: HTML cannot say "one empty line"
+            previous = self.document.findBlock(slot.footer_start() - 1)
+            cursor = QTextCursor(self.document)
+            cursor.setPosition(slot.footer_start())
+            cursor.insertBlock(previous.blockFormat(), previous.charFormat())
+            slot.code_length += 1
+            slot.length += 1
 
     def _append_rows(self, slot: MessageSlot, rows: tuple[tuple[tuple[str, str], ...], ...]) -> None:
         """Add rows to the table in the open box: only those cells change, not the whole table."""
@@ -257,37 +266,36 @@ class ChatDocument:
         slot.code_length += grown
         slot.length += grown
 
-    def replace_code(self, slot: MessageSlot, href: str, pre_html: str) -> bool:
-        """Replace the code of the block whose Copy link is ``href`` with ``pre_html``; True if found.
-
-        Only that table cell changes (the same text with colours), so the rest of the message
-        is neither rendered nor laid out again.
-        """
+    def code_header(self, slot: MessageSlot, href: str) -> int | None:
+        """Return the block number of the header of the code block whose Copy link is ``href``, or None."""
         position = self._find_anchor(slot, href)
-        if position is None:
-            return False
-        table = QTextCursor(self.document.findBlock(position)).currentTable()
-        if table is None or table.rows() < 2:
-            return False
-        cell = table.cellAt(1, 0)
-        start, end = cell.firstPosition(), cell.lastPosition()
+        return None if position is None else self.document.findBlock(position).blockNumber()
+
+    def replace_code_lines(self, slot: MessageSlot, header: int, first: int, count: int, html: str) -> None:
+        """Replace ``count`` lines of a code block, from its line ``first``, with ``html`` (the same text).
+
+        ``header`` is the block number of the block's header. Only those lines change, so
+        only they are laid out again.
+        """
+        before = self.document.findBlockByNumber(header + first)  # the header or the line above
+        last = self.document.findBlockByNumber(header + first + count)
+        start, end = before.position() + before.length() - 1, last.position() + last.length() - 1
         tail_start = slot.footer_start() - slot.tail_length
-        before = self.document.characterCount()
-        cursor = QTextCursor(self.document)
-        cursor.setPosition(start)
-        cursor.setPosition(end, QTextCursor.MoveMode.KeepAnchor)
-        cursor.removeSelectedText()
-        cursor.insertFragment(self._fragment(pre_html, inline=True))
-        delta = self.document.characterCount() - before
-        slot.length += delta
+        code_start = tail_start - slot.code_length
+        removed = end - start
+        inserted = self._replace(start, end, html, slot)
         if start >= tail_start:
-            slot.tail_length += delta
-        return True
+            slot.tail_length += inserted - removed
+        elif start >= code_start:
+            slot.code_length += inserted - removed
 
     def _find_anchor(self, slot: MessageSlot, href: str) -> int | None:
         block = self.document.findBlock(slot.body_start())
         end = slot.footer_start()
         while block.isValid() and block.position() < end:
+            if block.userState() != CHROME_STATE:  # links of the interface sit in chrome blocks
+                block = block.next()
+                continue
             iterator = block.begin()
             while not iterator.atEnd():
                 fragment = iterator.fragment()
@@ -327,8 +335,10 @@ class ChatDocument:
             if block.userState() != CHROME_STATE:
                 text = _block_text(block, start, end)
                 blank = not text.strip()
-                in_table = QTextCursor(block).currentTable() is not None
-                if not (blank and previous_blank and not in_table):
+                # Code lines (the only blocks with a background) keep all their empty lines.
+                code = block.blockFormat().hasProperty(_BACKGROUND)
+                kept = code or QTextCursor(block).currentTable() is not None
+                if not (blank and previous_blank and not kept):
                     lines.append(text)
                     previous_blank = blank
             block = block.next()

@@ -39,6 +39,7 @@ from desktop_llm.core.highlight_pool import HighlightKey, highlight_key
 from desktop_llm.ui.chat_browser import ChatBrowser
 from desktop_llm.ui.chat_document import ChatDocument
 from desktop_llm.ui.chat_entries import ChatEntry, EntryWriter
+from desktop_llm.ui.code_colours import CodeColours
 from desktop_llm.ui.find_bar import FindBar
 from desktop_llm.ui.flush_pacer import FlushPacer
 from desktop_llm.ui.highlight_relay import HighlightRelay
@@ -47,7 +48,8 @@ from desktop_llm.ui.markdown import (
     SAFE_LINK_SCHEMES,
     SHOW_ALL_SCHEME,
     MarkdownRenderer,
-    code_pre_html,
+    code_lines,
+    highlighted_lines,
 )
 from desktop_llm.ui.markdown_stream import MarkdownStream
 from desktop_llm.ui.math_images import MathImages
@@ -112,6 +114,7 @@ class ChatView(QWidget):
         self._renderer.math_pixel_size = QFontInfo(self._browser.font()).pixelSize()
         self._document = ChatDocument(self._browser.document(), self._palette)
         self._writer = EntryWriter(self._document, self._renderer)
+        self._colours = CodeColours(self._document, self._renderer.mono_family, self)
         self._highlights = HighlightRelay(self._renderer.highlighter, self)
         self._highlights.finished.connect(self.on_highlights_finished)
         self._find_bar = FindBar(self)
@@ -328,6 +331,8 @@ class ChatView(QWidget):
                 if entry.stream is None:  # finished and shown whole
                     del self._streaming[message_id]
                     rendered.append(message_id)
+        for key in self._writer.take_ready():
+            self.on_highlights_finished(key)
         for message_id in rendered:
             self.stream_rendered.emit(message_id)
         return taken, more
@@ -335,19 +340,18 @@ class ChatView(QWidget):
     def on_highlights_finished(self, key: HighlightKey) -> None:
         """Swap the colours of a code block into the document, in place, where it is still shown."""
         waiting = self._writer.awaiting.pop(key, set())
-        html = self._renderer.highlighter.lookup(key)[1]
+        highlighted = self._renderer.highlighter.lookup(key)[1]
         language, style, _digest = key
-        if html is None or style != self._palette.pygments_style:
+        if highlighted is None or style != self._palette.pygments_style:
             return
-        pre = code_pre_html(html, self._renderer.mono_family)
-        with self._document.edit():
-            for message_id, index in sorted(waiting):
-                entry = self._by_id.get(message_id)
-                code = entry.code_block(index) if entry is not None else None
-                if entry is None or entry.slot is None or code is None:
-                    continue
-                if highlight_key(code, language, style) == key:  # still the same block there
-                    self._document.replace_code(entry.slot, f"{COPY_CODE_SCHEME}:{message_id}:{index}", pre)
+        for message_id, index, count in sorted(waiting):
+            entry = self._by_id.get(message_id)
+            code = entry.code_block(index) if entry is not None else None
+            if entry is None or entry.slot is None or code is None:
+                continue
+            plain = code_lines(code)[:count]
+            if len(plain) == count and highlight_key("\n".join(plain), language, style) == key:
+                self._colours.add(entry, index, plain, highlighted_lines(highlighted, count), self._palette)
 
     def on_math_drawn(self, name: str) -> None:
         """Put a drawn formula in place of its source; lay the document out again once per batch."""
