@@ -192,4 +192,3 @@ async def test_files_sent_without_text_name_the_conversation(tmp_path, server) -
         await rig.chat.wait_for_titles()
         assert (await rig.conversations.get(conversation)).title == "sales.csv"
         assert server.chat_requests[0].json["messages"][-1]["content"].startswith("File: sales.csv\n")
-

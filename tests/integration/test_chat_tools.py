@@ -349,7 +349,7 @@ async def test_history_with_a_call_but_no_result_is_sent_well_formed(tmp_path, s
 async def test_an_exported_and_imported_conversation_shows_the_same_tool_blocks(tmp_path, server) -> None:
     from desktop_llm.services.exchange import ExchangeService
     from desktop_llm.storage.executor import DatabaseThread
-    from desktop_llm.ui.chat_sessions import call_arguments, message_view
+    from desktop_llm.ui.chat.chat_sessions import call_arguments, message_view
 
     async with tool_harness(tmp_path, server, answers=[Approval.ALLOW_ONCE]) as harness:
         server.push(Reply(text="Adding.", tool_calls=[ADD]), Reply(text="42."))
