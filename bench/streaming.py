@@ -18,7 +18,7 @@ each refresh, as before tracking), in the same run.
 (``stream_rendered``). Lag is how late a 5 ms QTimer fires while the run goes on (p50, p99,
 max). Targets: at least 5,000 rendered tokens/s and lag p99 at most 33 ms at full speed; an
 8,000-token code block at ~700 tokens/s with lag p99 at most 20 ms and max at most 50 ms.
-A code-block run lasts until its colours are swapped in (blocks up to 16 kB are highlighted).
+A code-block run lasts until its colours are swapped in (blocks up to 40 kB are highlighted).
 
 Usage: python bench/streaming.py [--quick]
 """
@@ -279,7 +279,7 @@ async def run_code_block(tokens: list[str], *, rescan: bool) -> dict:
         # The colours arrive after the stream ends: their swap into the document is measured too.
         pool = view._renderer.highlighter
         for _ in range(3000):  # at most 30 s
-            if pool.idle():
+            if pool.idle() and view._colours.idle():
                 break
             await asyncio.sleep(0.01)
         await asyncio.sleep(0.2)

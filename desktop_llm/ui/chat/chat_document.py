@@ -66,6 +66,7 @@ _ALIGNMENTS = {
 }
 _BACKGROUND = QTextFormat.Property.BackgroundBrush
 _SPACER_HEIGHT = 14.0  # pixels of air between two messages (the empty block before each)
+_HEADERS_KEPT = 32  # every cursor in a document costs a little on each edit
 
 
 def style_sheet(palette: Palette) -> str:
@@ -135,6 +136,8 @@ class ChatDocument:
         document.setUndoRedoEnabled(False)  # an undo stack would keep every streamed tail alive
         self._style_sheet = style_sheet(palette)
         self._messages = 0
+        # Cursors at the headers of code blocks being coloured, by Copy link (see ``code_header``).
+        self._headers: dict[str, QTextCursor] = {}
 
     def set_palette(self, palette: Palette) -> None:
         """Use ``palette`` for HTML imported from now on."""
@@ -154,6 +157,7 @@ class ChatDocument:
         """Remove every message."""
         self.document.clear()
         self._messages = 0
+        self._headers.clear()
 
     def add_message(self, header_format: QTextBlockFormat, *, at_top: bool = False) -> MessageSlot:
         """Add an empty message (spacer and header line) at the bottom or the top; return its slot."""
@@ -267,9 +271,27 @@ class ChatDocument:
         slot.length += grown
 
     def code_header(self, slot: MessageSlot, href: str) -> int | None:
-        """Return the block number of the header of the code block whose Copy link is ``href``, or None."""
-        position = self._find_anchor(slot, href)
-        return None if position is None else self.document.findBlock(position).blockNumber()
+        """Return the block number of the header of the code block whose Copy link is ``href``, or None.
+
+        Remembered (Qt moves a cursor with the text around it) and checked on each use; else
+        searched from the message's end, where a streamed block is.
+        """
+        cursor = self._headers.get(href)
+        if cursor is not None:
+            block = cursor.block()
+            if slot.body_start() <= block.position() < slot.footer_start() and _has_link(block, href):
+                return block.blockNumber()
+        block = self.document.findBlock(slot.footer_start() - 1)
+        start = slot.body_start()
+        while block.isValid() and block.position() >= start:
+            # Links of the interface sit in chrome blocks.
+            if block.userState() == CHROME_STATE and _has_link(block, href):
+                if len(self._headers) >= _HEADERS_KEPT:
+                    self._headers.pop(next(iter(self._headers)))
+                self._headers[href] = QTextCursor(block)
+                return block.blockNumber()
+            block = block.previous()
+        return None
 
     def replace_code_lines(self, slot: MessageSlot, header: int, first: int, count: int, html: str) -> None:
         """Replace ``count`` lines of a code block, from its line ``first``, with ``html`` (the same text).
@@ -288,22 +310,6 @@ class ChatDocument:
             slot.tail_length += inserted - removed
         elif start >= code_start:
             slot.code_length += inserted - removed
-
-    def _find_anchor(self, slot: MessageSlot, href: str) -> int | None:
-        block = self.document.findBlock(slot.body_start())
-        end = slot.footer_start()
-        while block.isValid() and block.position() < end:
-            if block.userState() != CHROME_STATE:  # links of the interface sit in chrome blocks
-                block = block.next()
-                continue
-            iterator = block.begin()
-            while not iterator.atEnd():
-                fragment = iterator.fragment()
-                if fragment.charFormat().anchorHref() == href:
-                    return fragment.position()
-                iterator += 1
-            block = block.next()
-        return None
 
     def set_footer(self, slot: MessageSlot, html: str) -> None:
         """Replace the footer region."""
@@ -393,6 +399,15 @@ class ChatDocument:
             QTextCursor(scratch).insertBlock(block.blockFormat(), block.charFormat())
             block.next().setUserState(block.userState())
         return QTextDocumentFragment(scratch)
+
+
+def _has_link(block: QTextBlock, href: str) -> bool:
+    iterator = block.begin()
+    while not iterator.atEnd():
+        if iterator.fragment().charFormat().anchorHref() == href:
+            return True
+        iterator += 1
+    return False
 
 
 def _block_text(block: QTextBlock, start: int, end: int) -> str:

@@ -21,8 +21,8 @@ from desktop_llm.core.theme import Palette
 from desktop_llm.ui.chat.chat_document import ChatDocument
 from desktop_llm.ui.chat.chat_entries import ChatEntry
 
-# About 0.05 ms a line to remove, import and lay out again: a few milliseconds a turn.
-LINES_PER_TURN = 120
+# About 0.1 ms a line to remove, import and lay out again: a few milliseconds a turn.
+LINES_PER_TURN = 60
 
 
 @dataclass
