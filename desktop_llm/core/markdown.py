@@ -297,6 +297,13 @@ def code_header_html(language: str, href: str, palette: Palette) -> str:
     )
 
 
+def code_footer_html(palette: Palette) -> str:
+    """Return the strip that ends a code block: a few pixels of its background below the last line."""
+    return (
+        f'<p style="{CHROME_STYLE} background-color: {palette.code_background}; font-size: 4px;">&nbsp;</p>'
+    )
+
+
 def code_lines(code: str) -> list[str]:
     """Return the lines of a code block as the document shows them, one block each (none if empty)."""
     return code.split("\n") if code else []
@@ -356,7 +363,7 @@ def _render_fence(
     href = f"{COPY_CODE_SCHEME}:{ctx.message_id}:{index}"
     lines = highlighted_lines(body, len(code_lines(code))) if code else []
     body_html = code_lines_html(lines, ctx.mono_family, ctx.palette)
-    return code_header_html(language, href, ctx.palette) + body_html + "\n"
+    return code_header_html(language, href, ctx.palette) + body_html + code_footer_html(ctx.palette) + "\n"
 
 
 def _render_math(

@@ -28,6 +28,7 @@ from desktop_llm.core.markdown import (
     BLOCK_LIMITS,
     COPY_CODE_SCHEME,
     MarkdownRenderer,
+    code_footer_html,
     code_header_html,
     code_lines,
     code_lines_html,
@@ -191,8 +192,8 @@ class StreamStep:
     """What one refresh changes in a streaming message's body, applied in this order."""
 
     drop_open_code: bool = False  # remove the open box (a table's): its block is now rendered whole
-    close_code_html: str = ""  # the last lines of the open code box...
-    close_code_blank: bool = False  # ...and one more, empty, line (HTML cannot write it alone)
+    close_code_blank: bool = False  # end the open code box with an empty line (HTML cannot write it alone)
+    close_code_html: str = ""  # then its last lines and its footer
     seal_open_code: bool = False  # the open code box is finished blocks from now on
     finished_html: str = ""  # append after the finished blocks shown so far
     open_code_html: str = ""  # append to the open box (code lines, or a table's head)
@@ -481,7 +482,8 @@ class MarkdownStream:
             self.renderer.highlighter.submit(job)
             pending = ((code.index, job),)
         return StreamStep(
-            close_code_html="" if blank else code_lines_html(rest, self.renderer.mono_family, self.palette),
+            close_code_html=("" if blank else code_lines_html(rest, self.renderer.mono_family, self.palette))
+            + code_footer_html(self.palette),
             close_code_blank=blank,
             seal_open_code=True,
             pending=pending,

@@ -233,9 +233,7 @@ class ChatDocument:
         slot.tail_length = self._replace(slot.footer_start(), slot.footer_start(), step.tail_html, slot)
 
     def _grow_box(self, slot: MessageSlot, html: str, *, blank: bool = False) -> None:
-        """Append ``html`` (and an empty code line if ``blank``) to the open box, at the body's end."""
-        if html:
-            slot.code_length += self._replace(slot.footer_start(), slot.footer_start(), html, slot)
+        """Append an empty code line if ``blank``, then ``html``, to the open box at the body's end."""
         if blank:  # a copy of the last code line's formats: HTML cannot say "one empty line"
             previous = self.document.findBlock(slot.footer_start() - 1)
             cursor = QTextCursor(self.document)
@@ -243,6 +241,8 @@ class ChatDocument:
             cursor.insertBlock(previous.blockFormat(), previous.charFormat())
             slot.code_length += 1
             slot.length += 1
+        if html:
+            slot.code_length += self._replace(slot.footer_start(), slot.footer_start(), html, slot)
 
     def _append_rows(self, slot: MessageSlot, rows: tuple[tuple[tuple[str, str], ...], ...]) -> None:
         """Add rows to the table in the open box: only those cells change, not the whole table."""
