@@ -251,15 +251,18 @@ class MarkdownStream:
     references: dict[str, Any] = field(default_factory=dict)
     stale: bool = False
     _parts: list[str] = field(default_factory=list)
+    _parts_length: int = 0  # characters in ``_parts`` (at full speed, thousands of tokens wait)
 
     def append(self, text: str) -> None:
         """Buffer more text; nothing is parsed or rendered here."""
         self._parts.append(text)
+        self._parts_length += len(text)
 
     def _collect(self) -> None:
         if self._parts:
             self.text += "".join(self._parts)
             self._parts.clear()
+            self._parts_length = 0
 
     @property
     def received(self) -> str:
@@ -270,7 +273,7 @@ class MarkdownStream:
     @property
     def backlog(self) -> int:
         """Return how many received characters are not on screen yet."""
-        return len(self.text) + sum(len(p) for p in self._parts) - self.shown
+        return len(self.text) + self._parts_length - self.shown
 
     def step(self, max_chars: int | None = None, *, ending: bool = False) -> StreamStep:
         """Take up to ``max_chars`` more received text into view; return the changes to show.
