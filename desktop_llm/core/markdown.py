@@ -12,7 +12,10 @@ Code fences are highlighted with Pygments using inline colours (Qt ignores style
 classes), never on this thread: a block is first rendered plain and its highlighting job is
 listed in ``RenderedMarkdown.pending`` (and submitted to the ``HighlightPool``, whose worker
 process has a time budget per block); once the pool has the result, rendering the same block
-again gives it colours, and the view swaps the highlighted code into the document in place.
+again gives it colours, and the view swaps the highlighted lines into the document in place.
+A code block is plain blocks, not a table: a header line (language and Copy link), one block
+per code line on the code background, and a footer strip, so a streamed block grows and takes
+its colours line by line, each change laid out alone.
 Every code block gets a "Copy" link ``copy-code:<message id>:<n>``, n counting code blocks from 0
 in the message; the code itself comes back in ``RenderedMarkdown.code_blocks`` so the view can
 put exactly that on the clipboard.

@@ -7,11 +7,15 @@ blocks are rendered exactly once. The last block, the *tail*, is re-rendered whe
 text arrives, so a refresh costs the size of the tail, not of the whole reply.
 
 One tail can grow large: a long code block. While its fence is open, its complete lines go
-into an *open code box* (plain lines on the code background, appended line by line) and only
-the line being written is re-rendered; when the fence closes, the box is replaced by the
-block rendered whole (with its Copy link; colours follow from the highlighter). While the fence
-is open, where it starts is remembered and only lines that arrived since the last refresh are
-tested for the closing fence, so a refresh costs the new text, not the size of the block.
+into an *open code box* (its header with the Copy link, then one block per line on the code
+background, appended line by line) and only the line being written is re-rendered. When the
+fence closes, the box is *sealed*: its last lines and its footer are added and it counts as
+finished, exactly as the block rendered whole would be, so nothing is rendered or laid out
+again. While the fence is open, where it starts is remembered and only lines that arrived
+since the last refresh are tested for the closing fence, so a refresh costs the new text, not
+the size of the block; and the block so far is sent to the highlighter now and then (every
+``COLOUR_EVERY_LINES`` new lines, or a third more), so its lines take their colours while it
+grows (the view swaps in only the lines whose colours changed).
 
 Plain Python: the Qt view asks for HTML here and decides where it goes in its document.
 """
