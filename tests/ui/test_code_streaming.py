@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import random
-
 import pytest
 from chatview_support import click_anchor, shown_view
 from PySide6.QtGui import QTextFormat
 from PySide6.QtWidgets import QApplication
 from test_chat_view import document_signature
+from test_stream_identity import stream_reply
 
 from desktop_llm.ui.chat.chat_view import ChatView, MessageView
 
@@ -94,18 +93,8 @@ def test_edge_code_blocks_stream_as_they_reopen(qtbot, text: str) -> None:
     reopened = ChatView()
     qtbot.addWidget(reopened)
     reopened.set_messages([MessageView("a1", "assistant", text)])
-    for seed in range(4):
-        streamed = ChatView()
-        qtbot.addWidget(streamed)
-        streamed.start_streaming("a1")
-        rng, position = random.Random(seed), 0
-        while position < len(text):
-            size = rng.randint(1, 4)
-            streamed.append_stream_text("a1", text[position : position + size])
-            position += size
-            streamed.refresh_streams()
-        streamed.finish_streaming("a1", MessageView("a1", "assistant", text))
-        qtbot.waitUntil(lambda view=streamed: "a1" not in view._streaming)
+    for seed in range(6):
+        streamed = stream_reply(qtbot, text, seed)
         assert document_signature(streamed) == document_signature(reopened), seed
         assert streamed.message_text("a1") == reopened.message_text("a1")
 
