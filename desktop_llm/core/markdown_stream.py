@@ -362,9 +362,11 @@ class MarkdownStream:
         return self._open_code_step(end, replace(finished, drop_open_code=drop))
 
     def _find_fence(self, code: _OpenCode, end: int) -> _TrackedFence:
-        """Find the open fence again by parsing the block (what tracking saves each refresh)."""
-        split_tail(self.renderer.parser, self.text[self.committed : end], self.references)
-        return _TrackedFence(code.language, closing_fence(code.markup), code.end)
+        """Find the open fence again by parsing its whole block (what tracking saves each refresh)."""
+        split = split_tail(self.renderer.parser, self.text[self.committed : end], self.references)
+        # Still open: no line shown closes it. Else its closing line is found from the start.
+        scanned = code.end if split.open_fence is not None else code.start
+        return _TrackedFence(code.language, closing_fence(code.markup), scanned)
 
     def _open_table(self, rows_end: int, finished: StreamStep) -> StreamStep:
         """Show the open table's complete rows in a box that later steps grow row by row."""
