@@ -17,7 +17,8 @@ each refresh, as before tracking), in the same run.
 "Rendered" means on screen: the clock stops when the view reports the final text shown
 (``stream_rendered``). Lag is how late a 5 ms QTimer fires while the run goes on (p50, p99,
 max); ``qt_thread_cpu_ms`` is the Qt thread's CPU time in the slowest refreshes and colour
-swaps, the view's own cost whatever else the machine is doing (``load_average`` says how busy). Targets: at least 5,000 rendered tokens/s and lag p99 at most 33 ms at full speed; an
+swaps, the view's own cost whatever else the machine is doing (``load_average`` says how busy).
+Targets: at least 5,000 rendered tokens/s and lag p99 at most 33 ms at full speed; an
 8,000-token code block at ~700 tokens/s with lag p99 at most 20 ms and max at most 50 ms.
 A code-block run lasts until its colours are swapped in (blocks up to 40 kB are highlighted).
 
