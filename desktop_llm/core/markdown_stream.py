@@ -457,7 +457,9 @@ class MarkdownStream:
         assert code is not None
         highlighter = self.renderer.highlighter
         new = len(code.lines) - code.coloured_lines
-        if not code.language or code.cut or new < max(COLOUR_EVERY_LINES, code.coloured_lines // 3):
+        if highlighter is None or not code.language or code.cut:
+            return ()
+        if new < max(COLOUR_EVERY_LINES, code.coloured_lines // 3):
             return ()
         if code.job is not None and not highlighter.lookup(code.job.key)[0]:
             return ()  # the last job is still running
@@ -486,9 +488,10 @@ class MarkdownStream:
         rest = [html.escape(line) for line in lines[len(code.lines) :]]
         blank = rest == [""]
         pending: tuple[tuple[int, HighlightJob], ...] = ()
-        if code.language and whole:
+        highlighter = self.renderer.highlighter
+        if highlighter is not None and code.language and whole:
             job = HighlightJob(whole, code.language, self.palette.pygments_style)
-            self.renderer.highlighter.submit(job)
+            highlighter.submit(job)
             pending = ((code.index, job),)
         return StreamStep(
             close_code_html=("" if blank else code_lines_html(rest, self.renderer.mono_family, self.palette))

@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QApplication
 from test_chat_view import document_signature
 from test_stream_identity import stream_reply
 
+from desktop_llm.core.markdown import MarkdownRenderer
 from desktop_llm.ui.chat.chat_view import ChatView, MessageView
 
 FUNCTIONS = "".join(
@@ -41,13 +42,14 @@ def coloured(view: ChatView, text: str) -> bool:
 
 def settle(qtbot, view: ChatView) -> None:
     pool = view._renderer.highlighter
+    assert pool is not None
     qtbot.waitUntil(lambda: pool.idle() and view._colours.idle(), timeout=20_000)
     qtbot.wait(50)  # the last finished job's signal is queued to this thread
     qtbot.waitUntil(lambda: view._colours.idle())
 
 
-def test_an_open_code_block_is_coloured_before_its_fence_closes(qtbot) -> None:
-    view = shown_view(qtbot)
+def test_an_open_code_block_is_coloured_before_its_fence_closes(qtbot, highlight_pool) -> None:
+    view = shown_view(qtbot, renderer=MarkdownRenderer(highlighter=highlight_pool))
     view.start_streaming("a1")
     view.append_stream_text("a1", "Here:\n\n```python\n")
     lines = FUNCTIONS.splitlines(keepends=True)
@@ -60,8 +62,8 @@ def test_an_open_code_block_is_coloured_before_its_fence_closes(qtbot) -> None:
     assert "step_19" in (view.message_text("a1") or "")
 
 
-def test_closing_the_fence_keeps_the_lines_shown(qtbot) -> None:
-    view = shown_view(qtbot)
+def test_closing_the_fence_keeps_the_lines_shown(qtbot, highlight_pool) -> None:
+    view = shown_view(qtbot, renderer=MarkdownRenderer(highlighter=highlight_pool))
     view.start_streaming("a1")
     view.append_stream_text("a1", "```python\n")
     for line in FUNCTIONS.splitlines(keepends=True):
@@ -99,10 +101,10 @@ def test_edge_code_blocks_stream_as_they_reopen(qtbot, text: str) -> None:
         assert streamed.message_text("a1") == reopened.message_text("a1")
 
 
-def test_streamed_colours_are_the_reopened_colours_and_copy_gives_the_code(qtbot) -> None:
+def test_streamed_colours_are_the_reopened_colours_and_copy_gives_the_code(qtbot, highlight_pool) -> None:
     code = FUNCTIONS + 'text = """a string\nover two lines"""\n'
     text = f"Code:\n\n```python\n{code}```\n\nDone."
-    streamed = shown_view(qtbot)
+    streamed = shown_view(qtbot, renderer=MarkdownRenderer(highlighter=highlight_pool))
     streamed.start_streaming("a1")
     for line in text.splitlines(keepends=True):
         streamed.append_stream_text("a1", line)
@@ -111,7 +113,7 @@ def test_streamed_colours_are_the_reopened_colours_and_copy_gives_the_code(qtbot
     streamed.finish_streaming("a1", MessageView("a1", "assistant", text))
     settle(qtbot, streamed)
 
-    reopened = shown_view(qtbot)
+    reopened = shown_view(qtbot, renderer=MarkdownRenderer(highlighter=highlight_pool))
     reopened.set_messages([MessageView("a1", "assistant", text)])
     settle(qtbot, reopened)
     assert code_colours(streamed) == code_colours(reopened)

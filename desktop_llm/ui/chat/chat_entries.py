@@ -85,7 +85,8 @@ class EntryWriter:
         for index, job in pending:
             lines = len(code_lines(job.code))
             self.awaiting.setdefault(job.key, set()).add((message_id, index, lines))
-            if self._renderer.highlighter.lookup(job.key)[0]:  # no job will report it: done before
+            pool = self._renderer.highlighter
+            if pool is not None and pool.lookup(job.key)[0]:  # no job will report it: done before
                 self._ready.append(job.key)
 
     def take_ready(self) -> list[HighlightKey]:

@@ -16,6 +16,7 @@ from PySide6.QtCore import Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QFontDatabase, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import QSplitter, QStackedWidget, QVBoxLayout, QWidget
 
+from desktop_llm.core.highlight_pool import HighlightPool
 from desktop_llm.core.markdown import MarkdownRenderer
 from desktop_llm.services.chat import ChatService
 from desktop_llm.services.conversations import ConversationService
@@ -32,6 +33,7 @@ from desktop_llm.ui.chat.composer import Composer
 from desktop_llm.ui.chat.conversation_list import UNTITLED, ConversationListModel
 from desktop_llm.ui.chat.sidebar import Sidebar, first_match
 from desktop_llm.ui.common.chat_bridge import ChatBridge, TaskKeeper
+from desktop_llm.ui.common.math_images import MathImages
 from desktop_llm.ui.common.model_picker import ModelPicker
 from desktop_llm.ui.shell.list_actions import ListActions
 from desktop_llm.ui.shell.status_bar import StatusBar
@@ -54,6 +56,8 @@ class Workspace(QWidget):
         tasks: runs every async command.
         export_conversation: opens the export dialog for a conversation id.
         open_url: opens links from replies (the system browser by default).
+        highlighter: colours code blocks in replies (the app's; None: code stays plain).
+        math: draws and caches formulas for every chat (the app's; None: each view its own).
 
     Signals:
         window_title_changed(str): the title the window should show.
@@ -79,10 +83,13 @@ class Workspace(QWidget):
         tasks: TaskKeeper,
         export_conversation: Callable[[str], None],
         open_url: Callable[[QUrl], object] = QDesktopServices.openUrl,
+        highlighter: HighlightPool | None = None,
+        math: MathImages | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self._chat = chat
+        self._math = math
         self._conversations = conversations
         self._directory = directory
         self._status = status_bar
@@ -96,7 +103,7 @@ class Workspace(QWidget):
         self._dark = False
         self._font_size = 0
         mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont).family()
-        self._renderer = MarkdownRenderer(mono_family=mono)
+        self._renderer = MarkdownRenderer(mono_family=mono, highlighter=highlighter)
 
         self.list_model = ConversationListModel(self)
         self.sidebar = Sidebar(self.list_model, conversations.search, tasks)
@@ -489,7 +496,7 @@ class Workspace(QWidget):
                 session.view.set_font_size(font_size)
 
     def _make_view(self) -> ChatView:
-        view = ChatView(renderer=self._renderer, open_url=self._open_url, dark=self._dark)
+        view = ChatView(renderer=self._renderer, open_url=self._open_url, dark=self._dark, math=self._math)
         if self._font_size:
             view.set_font_size(self._font_size)
         self.view_made.emit(view)
