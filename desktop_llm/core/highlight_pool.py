@@ -30,9 +30,9 @@ from typing import IO
 log = logging.getLogger(__name__)
 
 DEFAULT_BUDGET_SECONDS = 2.0
-# Larger blocks stay plain: swapping colours into a block costs the Qt thread about 10 ms per
-# 1,000 characters (Qt lays a table out whole), too long a stall beyond this size.
-MAX_HIGHLIGHT_CHARS = 16_000
+# Larger blocks stay plain: as long as the code a message shows (``Limits.code_chars``); Pygments
+# takes about 0.2 s for it, and the view swaps colours in a slice of lines at a time.
+MAX_HIGHLIGHT_CHARS = 40_000
 START_TIMEOUT_SECONDS = 20.0  # a fresh child imports Pygments; slow on a loaded machine
 _CACHE_SIZE = 2048
 _EOF = object()

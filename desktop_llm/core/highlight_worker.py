@@ -17,9 +17,12 @@ Run as ``python -m desktop_llm.core.highlight_worker``.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from functools import lru_cache
 from typing import IO, Any
+
+WORKER_NICENESS = 10
 
 
 @lru_cache(maxsize=64)
@@ -65,6 +68,10 @@ def main() -> None:
     """Serve on standard input and output (the pool's pipes)."""
     stdin = open(sys.stdin.fileno(), encoding="utf-8", closefd=False)  # noqa: SIM115 (the process's own)
     stdout = open(sys.stdout.fileno(), "w", encoding="utf-8", closefd=False)  # noqa: SIM115
+    # Colours can wait; the window cannot. On a busy machine the app's thread goes first
+    # (a streamed code block is highlighted again and again as it grows).
+    if hasattr(os, "nice"):
+        os.nice(WORKER_NICENESS)
     import pygments.formatters.html  # noqa: F401  (imported before "ready": not billed to a block)
 
     stdout.write(json.dumps({"ready": True}) + "\n")

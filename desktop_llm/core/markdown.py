@@ -12,7 +12,10 @@ Code fences are highlighted with Pygments using inline colours (Qt ignores style
 classes), never on this thread: a block is first rendered plain and its highlighting job is
 listed in ``RenderedMarkdown.pending`` (and submitted to the ``HighlightPool``, whose worker
 process has a time budget per block); once the pool has the result, rendering the same block
-again gives it colours, and the view swaps the highlighted code into the document in place.
+again gives it colours, and the view swaps the highlighted lines into the document in place.
+A code block is plain blocks, not a table: a header line (language and Copy link), one block
+per code line on the code background, and a footer strip, so a streamed block grows and takes
+its colours line by line, each change laid out alone.
 Every code block gets a "Copy" link ``copy-code:<message id>:<n>``, n counting code blocks from 0
 in the message; the code itself comes back in ``RenderedMarkdown.code_blocks`` so the view can
 put exactly that on the clipboard.
@@ -22,7 +25,6 @@ from __future__ import annotations
 
 import hashlib
 import html
-import re
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -290,23 +292,51 @@ def render_plain(text: str) -> str:
     return f'<p style="white-space: pre-wrap">{_escape(text)}</p>'
 
 
-def code_box_header_html(language: str, palette: Palette) -> str:
-    """Return the band that opens a code block still being streamed (its label, no Copy link yet)."""
+def code_header_html(language: str, href: str, palette: Palette) -> str:
+    """Return the band above a code block: its language and the Copy link ``href`` (interface, not copied)."""
     label = _escape(language) if language else "code"
     return (
         f'<p style="{CHROME_STYLE} margin-top: 6px; background-color: {palette.code_header_background};'
-        f' text-indent: 10px;"><small><span style="color: {palette.muted}">{label}</span></small></p>'
+        f' text-indent: 10px;"><small><span style="color: {palette.muted}">{label}</span>'
+        f'&nbsp;&nbsp;&nbsp;<a href="{_escape(href)}">Copy</a></small></p>'
     )
 
 
-def code_box_lines_html(code: str, mono_family: str, palette: Palette) -> str:
-    """Return complete code lines of a block still being streamed: plain, on the code background."""
-    lines = _escape(re.sub(r"\r\n?|\n", "\n", code).removesuffix("\n"))
-    # One block per line; text-indent stands in for the padding blocks do not have.
+def code_footer_html(palette: Palette) -> str:
+    """Return the strip that ends a code block: a few pixels of its background below the last line."""
+    return (
+        f'<p style="{CHROME_STYLE} background-color: {palette.code_background}; font-size: 4px;">&nbsp;</p>'
+    )
+
+
+def code_lines(code: str) -> list[str]:
+    """Return the lines of a code block as the document shows them, one block each (none if empty)."""
+    return code.split("\n") if code else []
+
+
+def code_lines_html(lines: Sequence[str], mono_family: str, palette: Palette) -> str:
+    """Return code lines (escaped or highlighted HTML) as one block per line on the code background.
+
+    Plain blocks, not a table: Qt lays out a table whole whenever anything in it changes,
+    while blocks are laid out one by one, so lines can be appended and coloured in place.
+    A lone empty line cannot be written this way (Qt drops an empty ``<pre>``); callers add
+    that one as a block of its own.
+    """
+    if not lines or lines == [""]:
+        return ""
+    # Qt drops a line break just after <pre> and one just before </pre>: add one of each.
+    body = "\n".join(lines)
+    # text-indent stands in for the padding blocks do not have.
     return (
         f'<pre style="margin: 0; white-space: pre-wrap; font-family: {_escape(mono_family)};'
-        f' background-color: {palette.code_background}; text-indent: 10px;">{lines}</pre>'
+        f' background-color: {palette.code_background}; text-indent: 10px;">\n{body}\n</pre>'
     )
+
+
+def highlighted_lines(html: str, lines: int) -> list[str]:
+    """Split highlighted HTML into ``lines`` lines (Pygments closes its spans at every line end)."""
+    split = html.split("\n")
+    return split + [""] * (lines - len(split)) if len(split) < lines else split[:lines]
 
 
 def _context(env: Any) -> _RenderContext:
@@ -335,27 +365,10 @@ def _render_fence(
             body = highlighted
         elif not known:
             ctx.pending.append((index, job))
-    palette = ctx.palette
-    href = _escape(f"{COPY_CODE_SCHEME}:{ctx.message_id}:{index}")
-    label = _escape(language) if language else "code"
-    # A table is the only box Qt draws with a background and padding; a header band instead of
-    # borders because Qt draws table borders around every cell.
-    return (
-        f'<table width="100%" cellspacing="0" cellpadding="0" border="0" bgcolor="{palette.code_background}"'
-        f' style="margin-top: 6px; margin-bottom: 6px;">'
-        f'<tr><td bgcolor="{palette.code_header_background}" style="padding: 3px 10px;">'
-        f'<p style="{CHROME_STYLE}"><small><span style="color: {palette.muted}">{label}</span>'
-        f"</small></p></td>"
-        f'<td align="right" bgcolor="{palette.code_header_background}" style="padding: 3px 10px;">'
-        f'<p style="{CHROME_STYLE}"><small><a href="{href}">Copy</a></small></p></td></tr>'
-        f'<tr><td colspan="2" style="padding: 6px 10px 8px 10px;">'
-        f"{code_pre_html(body, ctx.mono_family)}</td></tr></table>\n"
-    )
-
-
-def code_pre_html(body: str, mono_family: str) -> str:
-    """Return the ``<pre>`` that holds a code block's (escaped or highlighted) ``body``."""
-    return f'<pre style="margin: 0; white-space: pre-wrap; font-family: {_escape(mono_family)};">{body}</pre>'
+    href = f"{COPY_CODE_SCHEME}:{ctx.message_id}:{index}"
+    lines = highlighted_lines(body, len(code_lines(code))) if code else []
+    body_html = code_lines_html(lines, ctx.mono_family, ctx.palette)
+    return code_header_html(language, href, ctx.palette) + body_html + code_footer_html(ctx.palette) + "\n"
 
 
 def _render_math(

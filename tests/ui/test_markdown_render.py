@@ -9,7 +9,7 @@ from chatview_support import anchor_hrefs, click_anchor, recording_server, shown
 from pygments.styles import get_style_by_name
 from pygments.token import Token
 from PySide6.QtCore import Qt, QUrl
-from PySide6.QtGui import QFont, QTextCursor, QTextDocument, QTextListFormat
+from PySide6.QtGui import QFont, QFontDatabase, QTextCursor, QTextDocument, QTextListFormat
 from PySide6.QtWidgets import QApplication
 
 from desktop_llm.core.markdown import MarkdownRenderer, is_safe_link
@@ -47,13 +47,34 @@ def test_fenced_code_is_highlighted_in_the_theme_colours(qtbot, highlight_pool) 
         return cursor_on(view, "def").charFormat().foreground().color().name() == keyword_colour(style)
 
     qtbot.waitUntil(lambda: keyword_shown("xcode"))
-    table = cursor_on(view, "greet").currentTable()
-    assert table is not None and table.format().background().color().name() == LIGHT.code_background
+    assert code_background(view, "greet") == LIGHT.code_background
 
     view.set_theme(dark=True)
     qtbot.waitUntil(lambda: keyword_shown("github-dark"))
-    table = cursor_on(view, "greet").currentTable()
-    assert table is not None and table.format().background().color().name() == DARK.code_background
+    assert code_background(view, "greet") == DARK.code_background
+
+
+def code_background(view: ChatView, text: str) -> str:
+    """Return the background of the code line showing ``text`` (after checking it is code)."""
+    cursor = cursor_on(view, text)
+    assert cursor.currentTable() is None  # plain blocks: a table is laid out whole on every change
+    mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont).family()
+    assert mono in cursor.charFormat().fontFamilies()
+    return cursor.blockFormat().background().color().name()
+
+
+def test_each_code_line_is_a_block_with_the_code_background(qtbot) -> None:
+    view = shown_view(qtbot)
+    view.set_messages([reply("Before.\n\n```\nfirst\n\n\n  fourth\n```\n\nAfter.")])
+    first = cursor_on(view, "first").block()
+    lines = [first, first.next(), first.next().next(), first.next().next().next()]
+    assert [block.text() for block in lines] == ["first", "", "", "  fourth"]
+    assert {block.blockFormat().background().color().name() for block in lines} == {LIGHT.code_background}
+    header = first.previous()
+    assert header.blockFormat().background().color().name() == LIGHT.code_header_background
+    assert cursor_on(view, "After.").blockFormat().background().style() == Qt.BrushStyle.NoBrush
+    # Copied without its label or Copy link, and with all its empty lines.
+    assert view.message_text("a1") == "Before.\nfirst\n\n\n  fourth\nAfter."
 
 
 def test_copy_link_puts_exactly_the_code_on_the_clipboard(qtbot) -> None:

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
 import time
+from pathlib import Path
 
-from desktop_llm.core.highlight_pool import HighlightJob, HighlightPool
-from desktop_llm.core.highlight_worker import highlight_html
+import pytest
+
+from desktop_llm.core.highlight_pool import HighlightJob, HighlightPool, worker_command
+from desktop_llm.core.highlight_worker import WORKER_NICENESS, highlight_html
 
 # Pygments' Scala lexer backtracks exponentially on a quote followed by backslashes: about
 # 20 s at 40 backslashes and minutes at 44 (upstream issue), from a 74-character reply.
@@ -68,3 +74,21 @@ def test_the_worker_function_writes_inline_colours() -> None:
     html = highlight_html("def f(): pass", "Python", "xcode")
     assert html is not None and 'style="color:' in html and "<pre" not in html
     assert highlight_html("x", "", "xcode") is None
+
+
+@pytest.mark.skipif(not hasattr(os, "getpriority"), reason="no process priorities here")
+def test_the_worker_runs_below_the_app_so_the_window_goes_first() -> None:
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    worker = subprocess.Popen(
+        worker_command(), stdin=subprocess.PIPE, stdout=subprocess.PIPE, encoding="utf-8", env=env
+    )
+    try:
+        assert worker.stdout is not None and json.loads(worker.stdout.readline()) == {"ready": True}
+        mine = os.getpriority(os.PRIO_PROCESS, 0)
+        assert os.getpriority(os.PRIO_PROCESS, worker.pid) == min(19, mine + WORKER_NICENESS)
+    finally:
+        worker.kill()
+        worker.wait(timeout=10)
+        for stream in (worker.stdin, worker.stdout):
+            if stream is not None:
+                stream.close()

@@ -42,10 +42,12 @@ from PySide6.QtGui import (
     QTextCursor,
     QTextDocument,
     QTextDocumentFragment,
+    QTextFormat,
     QTextListFormat,
 )
 
 from desktop_llm.core.markdown import CHROME_STATE, COPY_CODE_SCHEME, SHOW_ALL_SCHEME
+from desktop_llm.core.markdown_stream import StreamStep
 from desktop_llm.core.message_chrome import ACTION_SCHEME
 from desktop_llm.core.theme import Palette
 from desktop_llm.ui.common.formula_browser import block_text
@@ -61,7 +63,9 @@ _ALIGNMENTS = {
     "center": Qt.AlignmentFlag.AlignHCenter,
     "right": Qt.AlignmentFlag.AlignRight,
 }
+_BACKGROUND = QTextFormat.Property.BackgroundBrush
 _SPACER_HEIGHT = 14.0  # pixels of air between two messages (the empty block before each)
+_HEADERS_KEPT = 32  # every cursor in a document costs a little on each edit
 
 
 def style_sheet(palette: Palette) -> str:
@@ -131,6 +135,8 @@ class ChatDocument:
         document.setUndoRedoEnabled(False)  # an undo stack would keep every streamed tail alive
         self._style_sheet = style_sheet(palette)
         self._messages = 0
+        # Cursors at the headers of code blocks being coloured, by Copy link (see ``code_header``).
+        self._headers: dict[str, QTextCursor] = {}
 
     def set_palette(self, palette: Palette) -> None:
         """Use ``palette`` for HTML imported from now on."""
@@ -150,6 +156,7 @@ class ChatDocument:
         """Remove every message."""
         self.document.clear()
         self._messages = 0
+        self._headers.clear()
 
     def add_message(self, header_format: QTextBlockFormat, *, at_top: bool = False) -> MessageSlot:
         """Add an empty message (spacer and header line) at the bottom or the top; return its slot."""
@@ -198,37 +205,43 @@ class ChatDocument:
         self._replace(slot.body_start(), slot.footer_start(), html, slot)
         slot.code_length = slot.tail_length = 0
 
-    def update_stream(
-        self,
-        slot: MessageSlot,
-        *,
-        tail_html: str,
-        finished_html: str = "",
-        open_code_html: str = "",
-        drop_open_code: bool = False,
-        table_rows: tuple[tuple[tuple[str, str], ...], ...] = (),
-    ) -> None:
+    def update_stream(self, slot: MessageSlot, step: StreamStep) -> None:
         """Apply one refresh of a streaming body (see ``markdown_stream.StreamStep``).
 
-        In order: drop the tail (and the open box if asked), append newly finished blocks,
-        append lines to the open code box or rows to the open table, insert the new tail.
+        In order: drop the tail (and the open box if asked); finish the open code box (its
+        last lines, then it counts as finished blocks); append newly finished blocks; append
+        lines to the open code box or rows to the open table; insert the new tail.
         """
         slot.shown.pop("body", None)
         end = slot.footer_start()
         self._replace(end - slot.tail_length, end, "", slot)
         slot.tail_length = 0
-        if drop_open_code:
+        if step.drop_open_code:
             end = slot.footer_start()
             self._replace(end - slot.code_length, end, "", slot)
             slot.code_length = 0
-        if finished_html:
+        self._grow_box(slot, step.close_code_html, blank=step.close_code_blank)
+        if step.seal_open_code:
+            slot.code_length = 0
+        if step.finished_html:
             at = slot.footer_start() - slot.code_length
-            self._replace(at, at, finished_html, slot)
-        if open_code_html:
-            slot.code_length += self._replace(slot.footer_start(), slot.footer_start(), open_code_html, slot)
-        if table_rows:
-            self._append_rows(slot, table_rows)
-        slot.tail_length = self._replace(slot.footer_start(), slot.footer_start(), tail_html, slot)
+            self._replace(at, at, step.finished_html, slot)
+        self._grow_box(slot, step.open_code_html)
+        if step.table_rows:
+            self._append_rows(slot, step.table_rows)
+        slot.tail_length = self._replace(slot.footer_start(), slot.footer_start(), step.tail_html, slot)
+
+    def _grow_box(self, slot: MessageSlot, html: str, *, blank: bool = False) -> None:
+        """Append an empty code line if ``blank``, then ``html``, to the open box at the body's end."""
+        if blank:  # a copy of the last code line's formats: HTML cannot say "one empty line"
+            previous = self.document.findBlock(slot.footer_start() - 1)
+            cursor = QTextCursor(self.document)
+            cursor.setPosition(slot.footer_start())
+            cursor.insertBlock(previous.blockFormat(), previous.charFormat())
+            slot.code_length += 1
+            slot.length += 1
+        if html:
+            slot.code_length += self._replace(slot.footer_start(), slot.footer_start(), html, slot)
 
     def _append_rows(self, slot: MessageSlot, rows: tuple[tuple[tuple[str, str], ...], ...]) -> None:
         """Add rows to the table in the open box: only those cells change, not the whole table."""
@@ -256,45 +269,46 @@ class ChatDocument:
         slot.code_length += grown
         slot.length += grown
 
-    def replace_code(self, slot: MessageSlot, href: str, pre_html: str) -> bool:
-        """Replace the code of the block whose Copy link is ``href`` with ``pre_html``; True if found.
+    def code_header(self, slot: MessageSlot, href: str) -> int | None:
+        """Return the block number of the header of the code block whose Copy link is ``href``, or None.
 
-        Only that table cell changes (the same text with colours), so the rest of the message
-        is neither rendered nor laid out again.
+        Remembered (Qt moves a cursor with the text around it) and checked on each use; else
+        searched from the message's end, where a streamed block is.
         """
-        position = self._find_anchor(slot, href)
-        if position is None:
-            return False
-        table = QTextCursor(self.document.findBlock(position)).currentTable()
-        if table is None or table.rows() < 2:
-            return False
-        cell = table.cellAt(1, 0)
-        start, end = cell.firstPosition(), cell.lastPosition()
-        tail_start = slot.footer_start() - slot.tail_length
-        before = self.document.characterCount()
-        cursor = QTextCursor(self.document)
-        cursor.setPosition(start)
-        cursor.setPosition(end, QTextCursor.MoveMode.KeepAnchor)
-        cursor.removeSelectedText()
-        cursor.insertFragment(self._fragment(pre_html, inline=True))
-        delta = self.document.characterCount() - before
-        slot.length += delta
-        if start >= tail_start:
-            slot.tail_length += delta
-        return True
-
-    def _find_anchor(self, slot: MessageSlot, href: str) -> int | None:
-        block = self.document.findBlock(slot.body_start())
-        end = slot.footer_start()
-        while block.isValid() and block.position() < end:
-            iterator = block.begin()
-            while not iterator.atEnd():
-                fragment = iterator.fragment()
-                if fragment.charFormat().anchorHref() == href:
-                    return fragment.position()
-                iterator += 1
-            block = block.next()
+        cursor = self._headers.get(href)
+        if cursor is not None:
+            block = cursor.block()
+            if slot.body_start() <= block.position() < slot.footer_start() and _has_link(block, href):
+                return block.blockNumber()
+        block = self.document.findBlock(slot.footer_start() - 1)
+        start = slot.body_start()
+        while block.isValid() and block.position() >= start:
+            # Links of the interface sit in chrome blocks.
+            if block.userState() == CHROME_STATE and _has_link(block, href):
+                if len(self._headers) >= _HEADERS_KEPT:
+                    self._headers.pop(next(iter(self._headers)))
+                self._headers[href] = QTextCursor(block)
+                return block.blockNumber()
+            block = block.previous()
         return None
+
+    def replace_code_lines(self, slot: MessageSlot, header: int, first: int, count: int, html: str) -> None:
+        """Replace ``count`` lines of a code block, from its line ``first``, with ``html`` (the same text).
+
+        ``header`` is the block number of the block's header. Only those lines change, so
+        only they are laid out again.
+        """
+        before = self.document.findBlockByNumber(header + first)  # the header or the line above
+        last = self.document.findBlockByNumber(header + first + count)
+        start, end = before.position() + before.length() - 1, last.position() + last.length() - 1
+        tail_start = slot.footer_start() - slot.tail_length
+        code_start = tail_start - slot.code_length
+        removed = end - start
+        inserted = self._replace(start, end, html, slot)
+        if start >= tail_start:
+            slot.tail_length += inserted - removed
+        elif start >= code_start:
+            slot.code_length += inserted - removed
 
     def set_footer(self, slot: MessageSlot, html: str) -> None:
         """Replace the footer region."""
@@ -326,8 +340,10 @@ class ChatDocument:
             if block.userState() != CHROME_STATE:
                 text = _block_text(block, start, end)
                 blank = not text.strip()
-                in_table = QTextCursor(block).currentTable() is not None
-                if not (blank and previous_blank and not in_table):
+                # Code lines (the only blocks with a background) keep all their empty lines.
+                code = block.blockFormat().hasProperty(_BACKGROUND)
+                kept = code or QTextCursor(block).currentTable() is not None
+                if not (blank and previous_blank and not kept):
                     lines.append(text)
                     previous_blank = blank
             block = block.next()
@@ -382,6 +398,15 @@ class ChatDocument:
             QTextCursor(scratch).insertBlock(block.blockFormat(), block.charFormat())
             block.next().setUserState(block.userState())
         return QTextDocumentFragment(scratch)
+
+
+def _has_link(block: QTextBlock, href: str) -> bool:
+    iterator = block.begin()
+    while not iterator.atEnd():
+        if iterator.fragment().charFormat().anchorHref() == href:
+            return True
+        iterator += 1
+    return False
 
 
 def _block_text(block: QTextBlock, start: int, end: int) -> str:

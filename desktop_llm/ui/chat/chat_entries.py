@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, replace
 from PySide6.QtGui import QTextBlockFormat
 
 from desktop_llm.core.highlight_pool import HighlightJob, HighlightKey
-from desktop_llm.core.markdown import MarkdownRenderer
+from desktop_llm.core.markdown import MarkdownRenderer, code_lines
 from desktop_llm.core.markdown_stream import MarkdownStream
 from desktop_llm.core.message_chrome import (
     USER_INDENT,
@@ -37,6 +37,8 @@ class ChatEntry:
     code_blocks: tuple[str, ...] = ()
     whole: bool = False  # the reader asked to see all of a message cut to the limits
     hidden: bool = False  # what is shown was cut to the limits (so are ``code_blocks``)
+    # Highlighted lines shown, per code block, from its first line (lines past them are plain).
+    coloured: dict[int, list[str]] = field(default_factory=dict)
     _whole_code: tuple[str, ...] | None = None
 
     @property
@@ -75,12 +77,22 @@ class EntryWriter:
     def __init__(self, document: ChatDocument, renderer: MarkdownRenderer) -> None:
         self._document = document
         self._renderer = renderer
-        # Code blocks shown plain, by the highlighting they wait for: (message id, block index).
-        self.awaiting: dict[HighlightKey, set[tuple[str, int]]] = {}
+        # Code shown plain, by the highlighting it waits for: (message id, block index, lines).
+        self.awaiting: dict[HighlightKey, set[tuple[str, int, int]]] = {}
+        self._ready: list[HighlightKey] = []  # awaited keys whose result was already known
 
     def _await(self, message_id: str, pending: tuple[tuple[int, HighlightJob], ...]) -> None:
         for index, job in pending:
-            self.awaiting.setdefault(job.key, set()).add((message_id, index))
+            lines = len(code_lines(job.code))
+            self.awaiting.setdefault(job.key, set()).add((message_id, index, lines))
+            pool = self._renderer.highlighter
+            if pool is not None and pool.lookup(job.key)[0]:  # no job will report it: done before
+                self._ready.append(job.key)
+
+    def take_ready(self) -> list[HighlightKey]:
+        """Return (and forget) the awaited keys whose highlighting is already known."""
+        ready, self._ready = self._ready, []
+        return ready
 
     def insert(self, entry: ChatEntry, palette: Palette, *, at_top: bool = False) -> None:
         """Add the entry's message at the bottom (or top) of the document."""
@@ -91,13 +103,14 @@ class EntryWriter:
         """Render every region of the entry's message (unchanged regions are left alone)."""
         slot, message = entry.slot, entry.message
         assert slot is not None
+        entry.coloured.clear()
         self._document.set_header(slot, header_html(message, palette))
         self.render_reasoning(entry, palette)
         if entry.stream is not None:
             step = entry.stream.rerender(palette)
             self._await(message.id, step.pending)
             self._document.set_body(slot, step.finished_html)
-            self._document.update_stream(slot, open_code_html=step.open_code_html, tail_html=step.tail_html)
+            self._document.update_stream(slot, replace(step, finished_html="", pending=()))
         elif message.role == "tool":
             self._document.set_body(slot, tool_body_html(message, palette, expanded=entry.tool_expanded))
         else:
@@ -140,14 +153,7 @@ class EntryWriter:
         if stream.stale and entry.slot is not None:  # a link definition arrived for text shown earlier
             self.render(entry, palette)
         elif entry.slot is not None:
-            self._document.update_stream(
-                entry.slot,
-                tail_html=step.tail_html,
-                finished_html=step.finished_html,
-                open_code_html=step.open_code_html,
-                drop_open_code=step.drop_open_code,
-                table_rows=step.table_rows,
-            )
+            self._document.update_stream(entry.slot, step)
             if entry.reasoning_changed:
                 self.render_reasoning(entry, palette)
         if ending and not stream.backlog:

@@ -41,7 +41,8 @@ from desktop_llm.core.markdown import (
     SAFE_LINK_SCHEMES,
     SHOW_ALL_SCHEME,
     MarkdownRenderer,
-    code_pre_html,
+    code_lines,
+    highlighted_lines,
 )
 from desktop_llm.core.markdown_stream import MarkdownStream
 from desktop_llm.core.math_markdown import might_start_math
@@ -57,6 +58,7 @@ from desktop_llm.core.theme import palette_for
 from desktop_llm.ui.chat.chat_browser import ChatBrowser
 from desktop_llm.ui.chat.chat_document import ChatDocument
 from desktop_llm.ui.chat.chat_entries import ChatEntry, EntryWriter
+from desktop_llm.ui.chat.code_colours import CodeColours
 from desktop_llm.ui.chat.find_bar import FindBar
 from desktop_llm.ui.chat.flush_pacer import FlushPacer
 from desktop_llm.ui.chat.tool_approval import ToolApprovalBar
@@ -113,6 +115,7 @@ class ChatView(QWidget):
         self._math_pixel_size = self._renderer.math_pixel_size = QFontInfo(self._browser.font()).pixelSize()
         self._document = ChatDocument(self._browser.document(), self._palette)
         self._writer = EntryWriter(self._document, self._renderer)
+        self._colours = CodeColours(self._document, self._renderer.mono_family, self)
         self._highlights = HighlightRelay(self._renderer.highlighter, self)
         self._highlights.finished.connect(self.on_highlights_finished)
         self._find_bar = FindBar(self)
@@ -342,6 +345,8 @@ class ChatView(QWidget):
                 if entry.stream is None:  # finished and shown whole
                     del self._streaming[message_id]
                     rendered.append(message_id)
+        for key in self._writer.take_ready():
+            self.on_highlights_finished(key)
         for message_id in rendered:
             self.stream_rendered.emit(message_id)
         return taken, more
@@ -350,19 +355,18 @@ class ChatView(QWidget):
         """Swap the colours of a code block into the document, in place, where it is still shown."""
         waiting = self._writer.awaiting.pop(key, set())
         pool = self._renderer.highlighter
-        html = pool.lookup(key)[1] if pool is not None else None
+        highlighted = pool.lookup(key)[1] if pool is not None else None
         language, style, _digest = key
-        if html is None or style != self._palette.pygments_style:
+        if highlighted is None or style != self._palette.pygments_style:
             return
-        pre = code_pre_html(html, self._renderer.mono_family)
-        with self._document.edit():
-            for message_id, index in sorted(waiting):
-                entry = self._by_id.get(message_id)
-                code = entry.code_block(index) if entry is not None else None
-                if entry is None or entry.slot is None or code is None:
-                    continue
-                if highlight_key(code, language, style) == key:  # still the same block there
-                    self._document.replace_code(entry.slot, f"{COPY_CODE_SCHEME}:{message_id}:{index}", pre)
+        for message_id, index, count in sorted(waiting):
+            entry = self._by_id.get(message_id)
+            code = entry.code_block(index) if entry is not None else None
+            if entry is None or entry.slot is None or code is None:
+                continue
+            plain = code_lines(code)[:count]
+            if len(plain) == count and highlight_key("\n".join(plain), language, style) == key:
+                self._colours.add(entry, index, plain, highlighted_lines(highlighted, count), self._palette)
 
     # -- appearance ----------------------------------------------------------------------------
 
