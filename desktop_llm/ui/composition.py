@@ -14,9 +14,8 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import keyring.backend
 from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QApplication, QWidget
@@ -24,8 +23,6 @@ from PySide6.QtWidgets import QApplication, QWidget
 from desktop_llm.core.paths import AppPaths
 from desktop_llm.core.tokens import TokenCounter
 from desktop_llm.providers import RetryPolicy
-from desktop_llm.providers.batch_base import BatchClient
-from desktop_llm.providers.batches import batch_client
 from desktop_llm.secrets import KeyStore, environment_providers
 from desktop_llm.services.attachment_prep import preload_image_libraries
 from desktop_llm.services.chat import ChatService
@@ -57,6 +54,11 @@ from desktop_llm.ui.template_feature import TemplateFeature
 from desktop_llm.ui.thumbnails import ThumbnailCache
 from desktop_llm.ui.token_meter import ChatContextPreview
 from desktop_llm.ui.workspace import ERROR_MESSAGE_MS, Workspace
+
+if TYPE_CHECKING:
+    import keyring.backend
+
+    from desktop_llm.providers.batch_base import BatchClient
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +130,7 @@ async def build_services(
     """
     redactor.add(*(env.api_key for env in environment_providers(environ)))
     db = DatabaseThread(paths.database)
-    keystore = await asyncio.to_thread(RedactingKeyStore, redactor, keyring_backend)
+    keystore = RedactingKeyStore(redactor, keyring_backend)  # the keyring loads on first use
     if holds_lock:
         recovered = await db.call(lambda d: MessageRepository(d).recover_interrupted())
         if recovered:
@@ -190,6 +192,8 @@ async def build_services(
 
 async def _batch_client(directory: ProviderDirectory, entry_id: str) -> BatchClient:
     """Return the batch client for a provider entry, with its key looked up now (never stored)."""
+    from desktop_llm.providers.batches import batch_client  # the HTTP stack loads with the first batch
+
     return batch_client(await directory.provider(entry_id))
 
 

@@ -119,7 +119,7 @@ def check_tokenizers() -> Check:
 
 
 def check_keyring(keystore: KeyStore) -> Check:
-    """Report the keyring; no keyring is a fact to report, not a failure."""
+    """Report the keyring (blocking); no keyring is a fact to report, not a failure."""
     status = keystore.status
     return passed(status.message, available=status.available, backend=status.backend)
 
@@ -134,5 +134,5 @@ async def run_checks(*, window_shown: bool, db: DatabaseThread, keystore: KeySto
     checks.update(await check_database(db))
     checks["resources"] = await asyncio.to_thread(check_resources)
     checks["tokenizers"] = await asyncio.to_thread(check_tokenizers)
-    checks["keyring"] = check_keyring(keystore)
+    checks["keyring"] = await asyncio.to_thread(check_keyring, keystore)  # the first use picks the backend
     return checks
