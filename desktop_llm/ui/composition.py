@@ -343,8 +343,15 @@ class Composition:
     # -- dialogs -----------------------------------------------------------------------------
 
     def open_settings(self) -> None:
-        """Open the Settings dialog (Ctrl+,)."""
-        self._open_settings_dialog(self)
+        """Open the Settings dialog (Ctrl+,), once the keyring is known."""
+
+        async def run() -> None:
+            # The dialog shows the keyring's status; the first look picks the backend (D-Bus),
+            # which must not happen on the Qt thread.
+            await asyncio.to_thread(lambda: self.services.keystore.status)
+            self._open_settings_dialog(self)
+
+        self.tasks.run(run())
 
     def export_conversation(self, conversation_id: str) -> None:
         self.tasks.run(
