@@ -39,60 +39,29 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import keyring.backends.null  # noqa: E402
 import qasync  # noqa: E402
+from fakes.loop_lag import LoopLagProbe  # noqa: E402
 from fakes.provider_server import ProviderServer, Reply  # noqa: E402
 from PIL import Image  # noqa: E402
-from PySide6.QtCore import QEvent, QMimeData, QObject, QPoint, QPointF, Qt, QTimer, QUrl  # noqa: E402
+from PySide6.QtCore import QEvent, QMimeData, QObject, QPoint, QPointF, Qt, QUrl  # noqa: E402
 from PySide6.QtGui import QDragEnterEvent, QDropEvent  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from desktop_llm.core.paths import resolve_paths  # noqa: E402
 from desktop_llm.providers import RetryPolicy  # noqa: E402
+from desktop_llm.services.logs import KeyRedactor  # noqa: E402
 from desktop_llm.storage.attachments import AttachmentRepository  # noqa: E402
 from desktop_llm.storage.conversations import ConversationRepository  # noqa: E402
 from desktop_llm.storage.database import Database  # noqa: E402
 from desktop_llm.storage.lock import DataFolderLock  # noqa: E402
 from desktop_llm.storage.messages import MessageRepository  # noqa: E402
-from desktop_llm.ui.attachment_feature import SENT_THUMB_EDGE  # noqa: E402
-from desktop_llm.ui.composition import Composition, build_services  # noqa: E402
-from desktop_llm.ui.logs import KeyRedactor  # noqa: E402
-from desktop_llm.ui.main_window import MainWindow  # noqa: E402
-from desktop_llm.ui.workspace import Workspace  # noqa: E402
+from desktop_llm.ui.shell.attachment_feature import SENT_THUMB_EDGE  # noqa: E402
+from desktop_llm.ui.shell.composition import Composition, build_services  # noqa: E402
+from desktop_llm.ui.shell.main_window import MainWindow  # noqa: E402
+from desktop_llm.ui.shell.workspace import Workspace  # noqa: E402
 
 TARGET_STALL_MS = 50.0
 TARGET_OPEN_RATIO = 1.5
 IMAGE_MESSAGES = 50
-
-
-class StallProbe:
-    """Record the gaps between ticks of a 5 ms Qt timer: how long the event loop was kept busy."""
-
-    def __init__(self) -> None:
-        self.gaps: list[float] = []
-        self._last = time.perf_counter()
-        self._timer = QTimer()
-        self._timer.setInterval(5)
-        self._timer.timeout.connect(self._tick)
-
-    def __enter__(self) -> StallProbe:
-        self._last = time.perf_counter()
-        self._timer.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._timer.stop()
-
-    def _tick(self) -> None:
-        now = time.perf_counter()
-        self.gaps.append(now - self._last)
-        self._last = now
-
-    def report(self) -> dict:
-        gaps = sorted(self.gaps) or [0.0]
-        return {
-            "longest_ms": round(gaps[-1] * 1000, 1),
-            "p99_ms": round(gaps[min(len(gaps) - 1, int(len(gaps) * 0.99))] * 1000, 1),
-            "ticks": len(self.gaps),
-        }
 
 
 class PaintWatch(QObject):
@@ -201,7 +170,7 @@ async def drop_and_send(app: RunningApp, path: Path, size: int) -> dict:
     composer = workspace.composer
     before = len(app.server.chat_requests)
     app.server.push(Reply(text="Noted."))
-    with StallProbe() as probe:
+    with LoopLagProbe() as probe:
         start = time.perf_counter()
         drop(workspace.chat_page, path)
         await wait_for(lambda: composer.tray.chips)
@@ -336,7 +305,7 @@ async def main(quick: bool) -> dict:
         opening = await run_open(folder, server, rounds)
     photo_ms = statistics.median(r["drop_to_request_ms"] for r in photo["photo"])
     text_ms = statistics.median(r["drop_to_request_ms"] for r in photo["text_file"])
-    stall = max(r["stall"]["longest_ms"] for r in photo["photo"])
+    stall = max(r["stall"]["max"] for r in photo["photo"])
     open_ratio = opening["with_images_ms"] / max(opening["without_images_ms"], 0.1)
     return {
         "benchmark": "attachments",
@@ -348,12 +317,12 @@ async def main(quick: bool) -> dict:
         "baseline": {
             "method": "a 0.6 KB text file dropped and sent the same way",
             "drop_to_request_ms": round(text_ms, 1),
-            "longest_stall_ms": max(r["stall"]["longest_ms"] for r in photo["text_file"]),
+            "longest_stall_ms": max(r["stall"]["max"] for r in photo["text_file"]),
         },
         "ratio_photo_vs_text_file": round(photo_ms / max(text_ms, 0.1), 2),
         "pdf_20mb_native": {
             "drop_to_request_ms": photo["pdf_20mb"]["drop_to_request_ms"],
-            "longest_stall_ms": photo["pdf_20mb"]["stall"]["longest_ms"],
+            "longest_stall_ms": photo["pdf_20mb"]["stall"]["max"],
         },
         "open_conversation": {**opening, "ratio_with_vs_without_images": round(open_ratio, 2)},
         "targets": {"longest_stall_ms": TARGET_STALL_MS, "open_ratio": TARGET_OPEN_RATIO},

@@ -157,7 +157,7 @@ async def _fill_results_table(service: Any, batch_id: str, rows: list[dict[str, 
     from PySide6.QtWidgets import QApplication
 
     from desktop_llm.services.batch_io import BatchInput
-    from desktop_llm.ui.batch_results import BatchResultsModel
+    from desktop_llm.ui.templates.batch_results import BatchResultsModel
 
     app = QApplication.instance() or QApplication([])
     results = await service.results(batch_id)

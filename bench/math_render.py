@@ -51,7 +51,7 @@ def main(quick: bool) -> dict:
     from PySide6.QtWidgets import QApplication
 
     from desktop_llm.core.math_svg import formula_svg
-    from desktop_llm.ui.math_images import svg_image
+    from desktop_llm.ui.common.math_images import svg_image
 
     QApplication.instance() or QApplication(sys.argv[:1])
     items = formulas()[:40] if quick else formulas()

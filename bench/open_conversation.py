@@ -34,9 +34,9 @@ import psutil  # noqa: E402
 from PySide6.QtCore import QEvent, QObject  # noqa: E402
 from PySide6.QtWidgets import QApplication, QTextBrowser, QWidget  # noqa: E402
 
-from desktop_llm.ui.chat_view import ChatView, MessageView  # noqa: E402
-from desktop_llm.ui.markdown import MarkdownRenderer  # noqa: E402
-from desktop_llm.ui.theme import LIGHT  # noqa: E402
+from desktop_llm.core.markdown import MarkdownRenderer  # noqa: E402
+from desktop_llm.core.theme import LIGHT  # noqa: E402
+from desktop_llm.ui.chat.chat_view import ChatView, MessageView  # noqa: E402
 
 TARGET_FIRST_PAINT_MS = 150.0
 TARGET_RSS_MB = 250.0

@@ -46,9 +46,9 @@ from fakes.provider_server import ProviderServer, Reply  # noqa: E402
 from PySide6.QtCore import Qt, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication, QTextBrowser  # noqa: E402
 
+from desktop_llm.core import markdown_stream  # noqa: E402
 from desktop_llm.providers import ChatRequest, Message, ProviderConfig, TextDelta, create_provider  # noqa: E402
-from desktop_llm.ui import markdown_stream  # noqa: E402
-from desktop_llm.ui.chat_view import ChatView, MessageView  # noqa: E402
+from desktop_llm.ui.chat.chat_view import ChatView, MessageView  # noqa: E402
 
 TARGET_TOKENS_PER_SECOND = 5000
 TARGET_LAG_P99_MS = 33.0

@@ -26,10 +26,10 @@ if TYPE_CHECKING:
     from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
 
+    from desktop_llm.services.logs import KeyRedactor
     from desktop_llm.storage.lock import DataFolderLock
-    from desktop_llm.ui.composition import Composition
-    from desktop_llm.ui.logs import KeyRedactor
-    from desktop_llm.ui.main_window import MainWindow
+    from desktop_llm.ui.shell.composition import Composition
+    from desktop_llm.ui.shell.main_window import MainWindow
 
 log = logging.getLogger("desktop_llm.app")
 FIRST_PAINT_TIMEOUT = 2.0
@@ -58,7 +58,7 @@ def _run(paths: AppPaths, *, smoke_test: bool) -> int:
 
     from desktop_llm.storage.errors import DataFolderLocked, StorageError
     from desktop_llm.storage.lock import DataFolderLock
-    from desktop_llm.ui import single_instance
+    from desktop_llm.ui.shell import single_instance
 
     app = _application()
     try:
@@ -109,7 +109,7 @@ def _application_icon() -> QIcon:
 def _cannot_start(message: str, smoke_test: bool) -> int:
     """Say why the app cannot start: a JSON report for the smoke test, else stderr and a dialog."""
     if smoke_test:
-        from desktop_llm.ui.smoke import failed, print_report
+        from desktop_llm.services.smoke import failed, print_report
 
         return print_report({"data_folder": failed(message)})
     sys.stderr.write(f"desktop-llm: error: {message}\n")
@@ -120,12 +120,12 @@ def _cannot_start(message: str, smoke_test: bool) -> int:
 
 
 async def _main(app: QApplication, paths: AppPaths, lock: DataFolderLock, *, smoke_test: bool) -> int:
-    from desktop_llm.ui.chat_bridge import cancel_stray_tasks
-    from desktop_llm.ui.error_dialog import CrashReporter
-    from desktop_llm.ui.garbage import QtThreadCollector
-    from desktop_llm.ui.logs import KeyRedactor, configure_logging
-    from desktop_llm.ui.main_window import MainWindow
-    from desktop_llm.ui.single_instance import SingleInstanceServer, server_name
+    from desktop_llm.services.logs import KeyRedactor, configure_logging
+    from desktop_llm.ui.common.chat_bridge import cancel_stray_tasks
+    from desktop_llm.ui.shell.error_dialog import CrashReporter
+    from desktop_llm.ui.shell.garbage import QtThreadCollector
+    from desktop_llm.ui.shell.main_window import MainWindow
+    from desktop_llm.ui.shell.single_instance import SingleInstanceServer, server_name
 
     redactor = KeyRedactor()
     log_path = configure_logging(paths.logs, redactor)
@@ -163,7 +163,7 @@ async def _serve(
     smoke_test: bool,
 ) -> int:
     """Build the services into the shown window, run until it is closed, and shut down cleanly."""
-    from desktop_llm.ui.composition import Composition, build_services
+    from desktop_llm.ui.shell.composition import Composition, build_services
 
     services = await build_services(paths, redactor=redactor, holds_lock=holds_lock)
     composition = Composition(window, services, log_folder=paths.logs)
@@ -184,7 +184,7 @@ async def _serve(
 
 
 async def _smoke_test(window: MainWindow, composition: Composition) -> int:
-    from desktop_llm.ui.smoke import print_report, run_checks
+    from desktop_llm.services.smoke import print_report, run_checks
 
     shown = window.isVisible() and window.painted
     services = composition.services

@@ -12,21 +12,12 @@ import io
 import subprocess
 import sys
 import time
-from pathlib import Path
 
+from e2e_window import E2E_MARKS, environment, poll, replies, running_app, xdotool
 from fakes.provider_server import ProviderServer, Reply
 from PIL import Image
-from test_e2e_app import (
-    _environment,
-    _focus_window,
-    _log_says,
-    _poll,
-    _replies,
-    _xdotool,
-    pytestmark,
-)
 
-__all__ = ["pytestmark"]
+pytestmark = E2E_MARKS
 
 CLIPBOARD_OWNER = """
 import sys
@@ -41,56 +32,33 @@ app.exec()
 
 
 def test_paste_an_image_from_the_clipboard_and_send_it(repo_root, tmp_path) -> None:
-    data = tmp_path / "data"
-    database, log = data / "desktop-llm.sqlite3", data / "logs" / "desktop-llm.log"
-    artifacts = repo_root / "test-artifacts"
-    artifacts.mkdir(exist_ok=True)
     with ProviderServer() as server:
         server.push(Reply(text="A blue rectangle."))
-        env = _environment(repo_root, server)
+        env = environment(repo_root, server)
         owner = subprocess.Popen(
             [sys.executable, "-c", CLIPBOARD_OWNER], env=env, stdout=subprocess.PIPE, text=True
         )
-        app = subprocess.Popen(
-            [sys.executable, "-m", "desktop_llm", "--data-dir", str(data)],
-            cwd=tmp_path,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
         try:
             assert owner.stdout is not None and owner.stdout.readline().strip() == "ready"
-            _poll(
-                "the window to be ready",
-                lambda: _log_says(log, "the window is ready") or app.poll() is not None,
-            )
-            assert app.poll() is None, app.communicate()
-            _focus_window()
-            time.sleep(1.0)  # as a person would: the new chat and its model settle first
-            _xdotool("key", "ctrl+v")
-            time.sleep(1.0)  # the chip appears once the image is encoded off the Qt thread
-            _xdotool("type", "--delay", "20", "What colour is this?")
-            subprocess.run(
-                ["import", "-window", "root", str(artifacts / "e2e-paste.png")], check=True, timeout=30
-            )
-            _xdotool("key", "Return")
-            _poll("the reply", lambda: [r for r in _replies(database) if r[0] == "complete"])
-            parts = server.chat_requests[0].json["messages"][-1]["content"]
-            assert parts[0] == {"type": "text", "text": "What colour is this?"}
-            url = parts[1]["image_url"]["url"]
-            assert url.startswith("data:image/png;base64,")
-            with Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))) as sent:
-                assert sent.size == (320, 200)
-                assert sent.convert("RGB").getpixel((5, 5)) == (30, 144, 255)
-            _focus_window()
-            _xdotool("key", "ctrl+q")
-            app.wait(timeout=30)
+            with running_app(repo_root, tmp_path, env) as app:
+                time.sleep(1.0)  # as a person would: the new chat and its model settle first
+                xdotool("key", "ctrl+v")
+                time.sleep(1.0)  # the chip appears once the image is encoded off the Qt thread
+                xdotool("type", "--delay", "20", "What colour is this?")
+                app.screenshot("e2e-paste.png")
+                xdotool("key", "Return")
+                poll("the reply", lambda: [r for r in replies(app.database) if r[0] == "complete"])
+                parts = server.chat_requests[0].json["messages"][-1]["content"]
+                assert parts[0] == {"type": "text", "text": "What colour is this?"}
+                url = parts[1]["image_url"]["url"]
+                assert url.startswith("data:image/png;base64,")
+                with Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))) as sent:
+                    assert sent.size == (320, 200)
+                    assert sent.convert("RGB").getpixel((5, 5)) == (30, 144, 255)
+                app.quit()
         finally:
-            for process in (app, owner):
-                if process.poll() is None:
-                    process.kill()
-            _out, err = app.communicate()
+            if owner.poll() is None:
+                owner.kill()
             owner.communicate()
-    assert app.returncode == 0, err
-    assert Path(database).exists()
+    assert app.process.returncode == 0, app.stderr
+    assert app.database.exists()

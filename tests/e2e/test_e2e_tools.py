@@ -1,6 +1,6 @@
 """The real app under Xvfb: the model calls a tool of a real MCP server, the person allows it with Alt+O.
 
-As ``test_e2e_app``: the app is a subprocess on the ``DISPLAY`` scripts/test.sh starts, the fake
+As in ``e2e_window``: the app is a subprocess on the ``DISPLAY`` scripts/test.sh starts, the fake
 provider server runs in this process, keys go in with xdotool, the outcome is read from the
 database file; a screenshot is kept as ``test-artifacts/e2e-tools.png``.
 """
@@ -10,13 +10,14 @@ from __future__ import annotations
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+from e2e_window import E2E_MARKS, environment, focus_window, log_says, poll, running_app, xdotool
 from fakes.provider_server import ProviderServer, Reply
 from fakes.wire_base import ScriptedCall
-from test_e2e_app import _environment, _focus_window, _log_says, _poll, _xdotool, pytestmark  # noqa: F401
+
+pytestmark = E2E_MARKS
 
 FAKE_MCP = str(Path(__file__).resolve().parent.parent / "fakes" / "mcp_server.py")
 
@@ -36,26 +37,11 @@ def _asked(database: Path) -> bool:
 
 @pytest.mark.timeout(240)
 def test_a_tool_call_is_allowed_in_the_window_and_kept_in_the_database(repo_root, tmp_path) -> None:
-    data = tmp_path / "data"
-    database, log = data / "desktop-llm.sqlite3", data / "logs" / "desktop-llm.log"
-    artifacts = repo_root / "test-artifacts"
-    artifacts.mkdir(exist_ok=True)
     with ProviderServer() as server:
-        env = _environment(repo_root, server)
+        env = environment(repo_root, server)
+        command = [sys.executable, "-m", "desktop_llm", "--data-dir", str(tmp_path / "data")]
         added = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "desktop_llm",
-                "--data-dir",
-                str(data),
-                "mcp",
-                "add",
-                "calc",
-                "--",
-                sys.executable,
-                FAKE_MCP,
-            ],
+            [*command, "mcp", "add", "calc", "--", sys.executable, FAKE_MCP],
             env=env,
             capture_output=True,
             text=True,
@@ -64,46 +50,27 @@ def test_a_tool_call_is_allowed_in_the_window_and_kept_in_the_database(repo_root
         assert added.returncode == 0, added.stderr
         call = ScriptedCall("add_numbers", '{"a": 40, "b": 2}', id="call_1")
         server.push(Reply(text="Let me add.", tool_calls=[call]), Reply(text="It is 42."))
-        app = subprocess.Popen(
-            [sys.executable, "-m", "desktop_llm", "--data-dir", str(data)],
-            cwd=tmp_path,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        try:
-            _poll(
-                "the window to be ready",
-                lambda: _log_says(log, "the window is ready") or app.poll() is not None,
-            )
-            assert app.poll() is None, app.communicate()
-            _focus_window()
-            _xdotool("type", "--delay", "20", "What is 40 + 2?")
-            _xdotool("key", "Return")
-            _poll("the question about the call", lambda: _asked(database), timeout=60)
-            time.sleep(0.5)  # let the bar paint before the picture
-            subprocess.run(
-                ["import", "-window", "root", str(artifacts / "e2e-tools-question.png")],
-                check=True,
-                timeout=30,
-            )
+        with running_app(repo_root, tmp_path, env) as app:
+            xdotool("type", "--delay", "20", "What is 40 + 2?")
+            xdotool("key", "Return")
+            poll("the question about the call", lambda: _asked(app.database), timeout=60)
+            app.screenshot("e2e-tools-question.png")
             assert len(server.chat_requests) == 1  # nothing ran, nothing was sent, until the person says
 
-            _focus_window()
-            _xdotool("key", "alt+o")
+            focus_window()
+            xdotool("key", "alt+o")
 
-            rows = _poll(
+            rows = poll(
                 "the reply after the tool",
                 lambda: [
                     r
-                    for r in _rows(database)
+                    for r in _rows(app.database)
                     if r[0] == "assistant" and r[2] == "It is 42." and r[1] == "complete"
                 ],
                 timeout=60,
             )
             assert rows
-            assert [(r[0], r[2], r[3]) for r in _rows(database)] == [
+            assert [(r[0], r[2], r[3]) for r in _rows(app.database)] == [
                 ("user", "What is 40 + 2?", None),
                 ("assistant", "Let me add.", None),
                 ("tool", "42", "calc"),
@@ -114,16 +81,7 @@ def test_a_tool_call_is_allowed_in_the_window_and_kept_in_the_database(repo_root
                 "tool_call_id": "call_1",
                 "content": "42",
             }
-            time.sleep(0.5)
-            subprocess.run(
-                ["import", "-window", "root", str(artifacts / "e2e-tools.png")], check=True, timeout=30
-            )
-            _focus_window()
-            _xdotool("key", "ctrl+q")
-            app.wait(timeout=30)
-        finally:
-            if app.poll() is None:
-                app.kill()
-            _out, err = app.communicate()
-    assert app.returncode == 0, err
-    assert _log_says(log, "Desktop LLM closed cleanly")
+            app.screenshot("e2e-tools.png")
+            app.quit()
+    assert app.process.returncode == 0, app.stderr
+    assert log_says(app.log, "Desktop LLM closed cleanly")

@@ -8,27 +8,23 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-import keyring.backends.null
 import pytest
+from fakes.fake_directory import fake_directory
 from fakes.provider_server import ProviderServer, Reply
 from fakes.sample_files import image_bytes, pdf_bytes
 from PIL import Image
 
 from desktop_llm.core.catalog import load_catalog
 from desktop_llm.core.tokens import TokenCounter
-from desktop_llm.providers import Attachment, RetryPolicy
-from desktop_llm.secrets import KeyStore
+from desktop_llm.providers import Attachment
 from desktop_llm.services.attachment_prep import AttachmentRefused
 from desktop_llm.services.chat import ChatService
 from desktop_llm.services.chat_attachments import ChatAttachments
 from desktop_llm.services.context_planner import ContextPlanner
 from desktop_llm.services.conversations import ConversationService
-from desktop_llm.services.provider_directory import ProviderDirectory
 from desktop_llm.storage.attachments import AttachmentRepository, sha256_hex
 from desktop_llm.storage.executor import DatabaseThread
 from desktop_llm.storage.messages import MessageRepository
-from desktop_llm.storage.records import ProviderSetting
-from desktop_llm.storage.settings import SettingsRepository
 
 KINDS = ("openai", "anthropic", "gemini", "ollama", "openai-compatible")
 PHOTO = Attachment("photo.png", "image/png", image_bytes(3000, 2000))
@@ -47,17 +43,7 @@ class Rig:
 
     def __init__(self, db_path: Path, server: ProviderServer) -> None:
         self.db = DatabaseThread(db_path)
-        keystore = KeyStore(backend=keyring.backends.null.Keyring())
-        for kind in KINDS:
-            self.db.call_blocking(
-                lambda db, kind=kind: SettingsRepository(db).save_provider(
-                    ProviderSetting(id=kind, kind=kind, name=kind, base_url=server.url_for(kind))
-                )
-            )
-            keystore.set(kind, "sk-test-key")
-        self.directory = ProviderDirectory(
-            self.db, keystore, environ={}, retry=RetryPolicy(max_retries=0, base_delay=0.01, max_delay=0.05)
-        )
+        self.directory = fake_directory(self.db, server, ((kind, kind) for kind in KINDS))
         catalog = load_catalog()
         self.chat = ChatService(
             self.db,
@@ -192,4 +178,3 @@ async def test_files_sent_without_text_name_the_conversation(tmp_path, server) -
         await rig.chat.wait_for_titles()
         assert (await rig.conversations.get(conversation)).title == "sales.csv"
         assert server.chat_requests[0].json["messages"][-1]["content"].startswith("File: sales.csv\n")
-

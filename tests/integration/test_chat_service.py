@@ -5,12 +5,10 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-import keyring.backends.null
 import pytest
+from fakes.fake_directory import fake_directory
 from fakes.provider_server import ProviderServer, Reply
 
-from desktop_llm.providers import RetryPolicy
-from desktop_llm.secrets import KeyStore
 from desktop_llm.services.chat import UNEXPECTED_FAILURE, ChatBusy, ChatService, NoModelChosen
 from desktop_llm.services.chat_events import (
     StreamDelta,
@@ -24,8 +22,6 @@ from desktop_llm.services.provider_directory import ProviderDirectory
 from desktop_llm.storage.attachments import AttachmentRepository
 from desktop_llm.storage.executor import DatabaseThread
 from desktop_llm.storage.messages import MessageRepository
-from desktop_llm.storage.records import ProviderSetting
-from desktop_llm.storage.settings import SettingsRepository
 
 PROVIDER_ID = "p-openai"
 
@@ -41,22 +37,7 @@ class Harness:
 
     def __init__(self, db_path: Path, server: ProviderServer, *, auto_titles: bool = False) -> None:
         self.db = DatabaseThread(db_path)
-        self.db.call_blocking(
-            lambda db: SettingsRepository(db).save_provider(
-                ProviderSetting(
-                    id=PROVIDER_ID,
-                    kind="openai",
-                    name="Fake OpenAI",
-                    base_url=server.url_for("openai"),
-                    default_model="model-a",
-                )
-            )
-        )
-        keystore = KeyStore(backend=keyring.backends.null.Keyring())
-        keystore.set(PROVIDER_ID, "sk-test-key")
-        self.providers = ProviderDirectory(
-            self.db, keystore, environ={}, retry=RetryPolicy(max_retries=2, base_delay=0.01, max_delay=0.05)
-        )
+        self.providers = fake_directory(self.db, server, ((PROVIDER_ID, "openai"),), max_retries=2)
         self.events: list[object] = []
         self._changed = asyncio.Event()
         self.chat = ChatService(

@@ -8,14 +8,12 @@ import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import keyring.backends.null
 import pytest
+from fakes.fake_directory import fake_directory
 from fakes.provider_server import ProviderServer, Reply
 from fakes.wire_base import ScriptedCall
 from mcp_kit import Rig, stdio_config
 
-from desktop_llm.providers import RetryPolicy
-from desktop_llm.secrets import KeyStore
 from desktop_llm.services.chat import ChatService
 from desktop_llm.services.chat_events import (
     StreamFinished,
@@ -27,11 +25,8 @@ from desktop_llm.services.chat_events import (
 )
 from desktop_llm.services.chat_tools import STOPPED_RESULT, ChatTools
 from desktop_llm.services.conversations import ConversationService
-from desktop_llm.services.provider_directory import ProviderDirectory
 from desktop_llm.services.tool_loop import DECLINED, Approval, McpApprovals
 from desktop_llm.storage.messages import MessageRepository
-from desktop_llm.storage.records import ProviderSetting
-from desktop_llm.storage.settings import SettingsRepository
 
 PROVIDER_ID = "p-openai"
 ADD = ScriptedCall("add_numbers", '{"a": 40, "b": 2}', id="call_1")
@@ -50,22 +45,7 @@ class ToolHarness:
         self.tmp_path = tmp_path
         self.rig = Rig(tmp_path, call_timeout=timeout)
         self.db = self.rig.db
-        self.db.call_blocking(
-            lambda db: SettingsRepository(db).save_provider(
-                ProviderSetting(
-                    id=PROVIDER_ID,
-                    kind="openai",
-                    name="Fake OpenAI",
-                    base_url=server.url_for("openai"),
-                    default_model="model-a",
-                )
-            )
-        )
-        keystore = KeyStore(backend=keyring.backends.null.Keyring())
-        keystore.set(PROVIDER_ID, "sk-test-key")
-        self.providers = ProviderDirectory(
-            self.db, keystore, environ={}, retry=RetryPolicy(max_retries=0, base_delay=0.01, max_delay=0.05)
-        )
+        self.providers = fake_directory(self.db, server, ((PROVIDER_ID, "openai"),))
         self.answers = list(answers)
         self.events: list[object] = []
         self.streaming_when_asked: list[bool] = []
@@ -349,7 +329,7 @@ async def test_history_with_a_call_but_no_result_is_sent_well_formed(tmp_path, s
 async def test_an_exported_and_imported_conversation_shows_the_same_tool_blocks(tmp_path, server) -> None:
     from desktop_llm.services.exchange import ExchangeService
     from desktop_llm.storage.executor import DatabaseThread
-    from desktop_llm.ui.chat_sessions import call_arguments, message_view
+    from desktop_llm.ui.chat.chat_sessions import call_arguments, message_view
 
     async with tool_harness(tmp_path, server, answers=[Approval.ALLOW_ONCE]) as harness:
         server.push(Reply(text="Adding.", tool_calls=[ADD]), Reply(text="42."))

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import sqlite3
-import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -19,17 +18,17 @@ from typing import Any
 
 import keyring.backends.null
 from fakes.provider_server import ProviderServer
-from PySide6.QtCore import Qt, QTimer, QUrl
+from PySide6.QtCore import Qt, QUrl
 from PySide6.QtTest import QTest
 
 from desktop_llm.core.paths import AppPaths, resolve_paths
 from desktop_llm.providers import RetryPolicy
+from desktop_llm.services.logs import KeyRedactor
 from desktop_llm.storage.lock import DataFolderLock
-from desktop_llm.ui.chat_view import ChatView
-from desktop_llm.ui.composition import Composition, build_services
-from desktop_llm.ui.logs import KeyRedactor
-from desktop_llm.ui.main_window import MainWindow
-from desktop_llm.ui.workspace import Workspace
+from desktop_llm.ui.chat.chat_view import ChatView
+from desktop_llm.ui.shell.composition import Composition, build_services
+from desktop_llm.ui.shell.main_window import MainWindow
+from desktop_llm.ui.shell.workspace import Workspace
 
 FAST_RETRY = RetryPolicy(max_retries=2, base_delay=0.05, max_delay=0.2)
 
@@ -83,34 +82,6 @@ class App:
         if conversation_id is None:
             return self.rows("SELECT * FROM messages ORDER BY seq")
         return self.rows("SELECT * FROM messages WHERE conversation_id = ? ORDER BY seq", conversation_id)
-
-
-class LoopLagProbe:
-    """Record the gaps between ticks of a 5 ms Qt timer: how long the event loop was kept busy."""
-
-    def __init__(self) -> None:
-        self.gaps: list[float] = []
-        self._last = time.perf_counter()
-        self._timer = QTimer()
-        self._timer.setInterval(5)
-        self._timer.timeout.connect(self._tick)
-
-    def __enter__(self) -> LoopLagProbe:
-        self._last = time.perf_counter()
-        self._timer.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._timer.stop()
-
-    def _tick(self) -> None:
-        now = time.perf_counter()
-        self.gaps.append(now - self._last)
-        self._last = now
-
-    @property
-    def worst_ms(self) -> float:
-        return max(self.gaps) * 1000
 
 
 async def wait_until(condition: Callable[[], object], *, seconds: float = 10.0, what: str = "") -> None:

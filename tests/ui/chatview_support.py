@@ -11,7 +11,7 @@ from typing import Any
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QTextCursor
 
-from desktop_llm.ui.chat_view import ChatView
+from desktop_llm.ui.chat.chat_view import ChatView
 
 
 def shown_view(qtbot: Any, **kwargs: Any) -> ChatView:

@@ -29,7 +29,7 @@ REPLIES: list[str] = [
     "See [site](https://example.com), <https://auto.example>, <me@example.com> and [bad](javascript:x).",
     # 11 reference links defined at the end
     "Read [the guide][guide] and [the FAQ][] then [again][guide].\n\nMore text.\n\n"
-    "[guide]: https://example.com/guide\n[the faq]: https://example.com/faq \"FAQ\"\n",
+    '[guide]: https://example.com/guide\n[the faq]: https://example.com/faq "FAQ"\n',
     # 12 reference link defined before use
     "[docs]: https://docs.example\n\nUse [docs] often.\n",
     # 13 images are never fetched

@@ -9,13 +9,13 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
+from desktop_llm.services.logs import REDACTED, KeyRedactor, configure_logging
 from desktop_llm.storage.records import Conversation, StoredMessage
-from desktop_llm.ui.composer import Composer
-from desktop_llm.ui.conversation_list import ConversationListModel, relative_time
-from desktop_llm.ui.error_dialog import CrashReporter
-from desktop_llm.ui.logs import REDACTED, KeyRedactor, configure_logging
-from desktop_llm.ui.sidebar import first_match, snippet_parts
-from desktop_llm.ui.status_bar import ActivityTracker, usage_text
+from desktop_llm.ui.chat.composer import Composer
+from desktop_llm.ui.chat.conversation_list import ConversationListModel, relative_time
+from desktop_llm.ui.chat.sidebar import first_match, snippet_parts
+from desktop_llm.ui.shell.error_dialog import CrashReporter
+from desktop_llm.ui.shell.status_bar import ActivityTracker, usage_text
 
 pytestmark = pytest.mark.ui
 

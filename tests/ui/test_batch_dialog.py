@@ -16,8 +16,8 @@ from template_rig import TemplateRig, save_screenshot, template_rig, wait_for
 from desktop_llm.core.prompt_templates import PromptTemplate, VariableSpec
 from desktop_llm.services.batch import BatchProgress
 from desktop_llm.storage.response_cache import SqliteResponseCache
-from desktop_llm.ui.batch_dialog import BatchDialog
-from desktop_llm.ui.batch_results import progress_text, time_left
+from desktop_llm.ui.templates.batch_dialog import BatchDialog
+from desktop_llm.ui.templates.batch_results import progress_text, time_left
 
 pytestmark = pytest.mark.ui
 

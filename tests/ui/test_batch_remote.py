@@ -26,9 +26,9 @@ from desktop_llm.providers.batches import batch_client
 from desktop_llm.services.remote_batches import BatchSubmission, PollPolicy, RemoteBatchService
 from desktop_llm.storage.remote_batches import RemoteBatchRecord
 from desktop_llm.storage.response_cache import SqliteResponseCache
-from desktop_llm.ui.batch_dialog import REMOTE_LABEL, BatchDialog
-from desktop_llm.ui.batches_feature import BatchesFeature
-from desktop_llm.ui.batches_list import since
+from desktop_llm.ui.templates.batch_dialog import REMOTE_LABEL, BatchDialog
+from desktop_llm.ui.templates.batches_feature import BatchesFeature
+from desktop_llm.ui.templates.batches_list import since
 
 pytestmark = pytest.mark.ui
 

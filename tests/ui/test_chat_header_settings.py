@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from desktop_llm.ui.chat_header import ChatHeader
-from desktop_llm.ui.model_picker import ModelPicker
+from desktop_llm.ui.chat.chat_header import ChatHeader
+from desktop_llm.ui.common.model_picker import ModelPicker
 
 
 def _header(qtbot) -> ChatHeader:

@@ -15,9 +15,9 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QTextCursor, QTextFormat
 from PySide6.QtWidgets import QApplication
 
-from desktop_llm.ui.chat_view import INITIAL_MESSAGES, ChatView, MessageView
-from desktop_llm.ui.flush_pacer import CHARS_MIN
-from desktop_llm.ui.theme import DARK, LIGHT
+from desktop_llm.core.theme import DARK, LIGHT
+from desktop_llm.ui.chat.chat_view import INITIAL_MESSAGES, ChatView, MessageView
+from desktop_llm.ui.chat.flush_pacer import CHARS_MIN
 
 STORY = """# A short story
 

@@ -11,8 +11,8 @@ from PySide6.QtGui import QTextFormat
 from PySide6.QtWidgets import QApplication
 
 from desktop_llm.core.highlight_pool import HighlightPool
-from desktop_llm.ui.chat_view import ChatView, MessageView
-from desktop_llm.ui.markdown import MarkdownRenderer
+from desktop_llm.core.markdown import MarkdownRenderer
+from desktop_llm.ui.chat.chat_view import ChatView, MessageView
 
 SCALA_TRAP = '"' + "\\" * 44  # minutes of backtracking in Pygments' Scala lexer
 

@@ -14,7 +14,7 @@ from template_rig import TemplateRig, save_screenshot, template_rig, wait_for
 
 from desktop_llm.core.prompt_templates import PromptTemplate, VariableSpec
 from desktop_llm.services.compare import CompareService
-from desktop_llm.ui.compare_view import CompareView, combined_inputs
+from desktop_llm.ui.templates.compare_view import CompareView, combined_inputs
 
 pytestmark = pytest.mark.ui
 
@@ -169,9 +169,9 @@ def _click_text(browser, text: str) -> None:
 def test_a_link_in_a_reply_opens_in_the_browser_and_the_reply_stays(qtbot) -> None:
     from PySide6.QtCore import QUrl
 
+    from desktop_llm.core.markdown import MarkdownRenderer
     from desktop_llm.services.compare import SideOutcome
-    from desktop_llm.ui.compare_view import ComparePane
-    from desktop_llm.ui.markdown import MarkdownRenderer
+    from desktop_llm.ui.templates.compare_view import ComparePane
 
     opened: list[QUrl] = []
     pane = ComparePane("A", MarkdownRenderer(), opened.append)
@@ -189,9 +189,9 @@ def test_a_link_in_a_reply_opens_in_the_browser_and_the_reply_stays(qtbot) -> No
 
 
 def test_a_hostile_error_is_shown_as_text_in_the_pane_and_its_title(qtbot) -> None:
+    from desktop_llm.core.markdown import MarkdownRenderer
     from desktop_llm.services.compare import SideOutcome
-    from desktop_llm.ui.compare_view import ComparePane
-    from desktop_llm.ui.markdown import MarkdownRenderer
+    from desktop_llm.ui.templates.compare_view import ComparePane
 
     hostile = '<img src="file:///etc/passwd"><b>bold</b>'
     pane = ComparePane("A", MarkdownRenderer())
@@ -206,9 +206,9 @@ def test_a_hostile_error_is_shown_as_text_in_the_pane_and_its_title(qtbot) -> No
 def test_a_code_block_in_a_pane_gets_its_colours_when_they_arrive(qtbot) -> None:
     from PySide6.QtGui import QTextFormat
 
+    from desktop_llm.core.markdown import MarkdownRenderer
     from desktop_llm.services.compare import SideOutcome
-    from desktop_llm.ui.compare_view import ComparePane
-    from desktop_llm.ui.markdown import MarkdownRenderer
+    from desktop_llm.ui.templates.compare_view import ComparePane
 
     pane = ComparePane("A", MarkdownRenderer())
     qtbot.addWidget(pane)

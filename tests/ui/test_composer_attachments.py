@@ -10,11 +10,11 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication, QImage
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
+from desktop_llm.core.message_chrome import human_size
 from desktop_llm.providers import Attachment
 from desktop_llm.services.attachment_prep import Check
-from desktop_llm.ui.attachment_tray import DraftAttachment
-from desktop_llm.ui.composer import Composer
-from desktop_llm.ui.message_chrome import human_size
+from desktop_llm.ui.chat.attachment_tray import DraftAttachment
+from desktop_llm.ui.chat.composer import Composer
 
 pytestmark = pytest.mark.ui
 
@@ -129,9 +129,8 @@ def test_files_dropped_on_the_composer_frame_are_reported(composer, qtbot, tmp_p
 
 
 def test_the_flag_colours_are_readable_on_the_chip_in_both_themes() -> None:
-    from desktop_llm.ui.appearance import DARK_CHROME, LIGHT_CHROME
-    from desktop_llm.ui.attachment_tray import _DARK_FLAG_COLOURS, _FLAG_COLOURS
-    from desktop_llm.ui.theme import contrast_ratio
+    from desktop_llm.core.theme import DARK_CHROME, LIGHT_CHROME, contrast_ratio
+    from desktop_llm.ui.chat.attachment_tray import _DARK_FLAG_COLOURS, _FLAG_COLOURS
 
     for colour in _FLAG_COLOURS.values():
         assert contrast_ratio(colour, LIGHT_CHROME.base) >= 4.5

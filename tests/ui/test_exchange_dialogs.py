@@ -15,9 +15,9 @@ from desktop_llm.services.conversations import ConversationService
 from desktop_llm.services.exchange import ExchangeProgress, ExchangeService
 from desktop_llm.storage.executor import DatabaseThread
 from desktop_llm.storage.importer import ImportResult
-from desktop_llm.ui import exchange_dialogs
-from desktop_llm.ui.await_dialog import PathRequest
-from desktop_llm.ui.settings_data import DataPage
+from desktop_llm.ui.common.await_dialog import PathRequest
+from desktop_llm.ui.settings import exchange_dialogs
+from desktop_llm.ui.settings.settings_data import DataPage
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 

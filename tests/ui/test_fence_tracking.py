@@ -8,9 +8,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from desktop_llm.core.highlight_pool import HighlightPool
-from desktop_llm.ui.markdown import MarkdownRenderer
-from desktop_llm.ui.markdown_stream import MarkdownStream, StreamStep
-from desktop_llm.ui.theme import LIGHT
+from desktop_llm.core.markdown import MarkdownRenderer
+from desktop_llm.core.markdown_stream import MarkdownStream, StreamStep
+from desktop_llm.core.theme import LIGHT
 
 # Lines chosen to open, close, nearly close and not close fences of both kinds.
 LINES = [

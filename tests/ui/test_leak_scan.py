@@ -21,10 +21,10 @@ from PySide6.QtWidgets import QWidget
 
 from desktop_llm.core.paths import AppPaths
 from desktop_llm.providers import RetryPolicy
-from desktop_llm.ui import exchange_dialogs
-from desktop_llm.ui.composition import build_services
-from desktop_llm.ui.logs import KeyRedactor, configure_logging
-from desktop_llm.ui.settings_dialog import SettingsDialog
+from desktop_llm.services.logs import KeyRedactor, configure_logging
+from desktop_llm.ui.settings import exchange_dialogs
+from desktop_llm.ui.settings.settings_dialog import SettingsDialog
+from desktop_llm.ui.shell.composition import build_services
 
 # Not shaped like any vendor's key, so only the redactor's knowledge of it (not a pattern) or
 # the app never writing it can keep it out of a file.

@@ -6,7 +6,8 @@ import asyncio
 import json
 
 import pytest
-from app_harness import LoopLagProbe, fake_openai_environment, open_app
+from app_harness import fake_openai_environment, open_app
+from fakes.loop_lag import LoopLagProbe
 from fakes.provider_server import ProviderServer
 from test_main_window_search import populate
 

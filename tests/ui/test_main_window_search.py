@@ -6,7 +6,8 @@ import asyncio
 from pathlib import Path
 
 import pytest
-from app_harness import LoopLagProbe, fake_openai_environment, open_app, wait_until
+from app_harness import fake_openai_environment, open_app, wait_until
+from fakes.loop_lag import LoopLagProbe
 from fakes.provider_server import ProviderServer
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest

@@ -15,7 +15,7 @@ from test_main_window_search import populate
 from desktop_llm.storage.conversations import ConversationRepository
 from desktop_llm.storage.database import Database
 from desktop_llm.storage.messages import MessageRepository
-from desktop_llm.ui.main_window import MainWindow
+from desktop_llm.ui.shell.main_window import MainWindow
 
 pytestmark = pytest.mark.ui
 

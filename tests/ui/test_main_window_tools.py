@@ -15,8 +15,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
 from desktop_llm.core.mcp_config import McpServerConfig
+from desktop_llm.core.message_chrome import TOGGLE_TOOL, action_href
 from desktop_llm.services.tool_loop import DECLINED
-from desktop_llm.ui.message_chrome import TOGGLE_TOOL, action_href
 
 pytestmark = [
     pytest.mark.ui,

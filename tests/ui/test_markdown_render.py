@@ -12,10 +12,10 @@ from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QFont, QTextCursor, QTextDocument, QTextListFormat
 from PySide6.QtWidgets import QApplication
 
-from desktop_llm.ui.chat_view import ChatView, MessageView
-from desktop_llm.ui.markdown import MarkdownRenderer, is_safe_link
-from desktop_llm.ui.markdown_stream import OpenFence, finished_prefix_length, split_tail
-from desktop_llm.ui.theme import DARK, LIGHT, Palette, contrast_ratio
+from desktop_llm.core.markdown import MarkdownRenderer, is_safe_link
+from desktop_llm.core.markdown_stream import OpenFence, finished_prefix_length, split_tail
+from desktop_llm.core.theme import DARK, LIGHT, Palette, contrast_ratio
+from desktop_llm.ui.chat.chat_view import ChatView, MessageView
 
 CODE = 'def greet(name):\n    """Say hello."""\n\n    return f"hi {name}"  '
 

@@ -7,9 +7,9 @@ from PySide6.QtCore import QUrl
 from PySide6.QtGui import QTextDocument
 
 from desktop_llm.core.math_svg import parse_formula_name
-from desktop_llm.ui.chat_view import ChatView, MessageView
-from desktop_llm.ui.math_images import source_image
-from desktop_llm.ui.theme import DARK, LIGHT
+from desktop_llm.core.theme import DARK, LIGHT
+from desktop_llm.ui.chat.chat_view import ChatView, MessageView
+from desktop_llm.ui.common.math_images import source_image
 
 IMAGE = QTextDocument.ResourceType.ImageResource.value
 REPLY = (

@@ -13,13 +13,13 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QTextDocument
 from PySide6.QtWidgets import QLabel, QMessageBox
 
-from desktop_llm.ui.error_dialog import ErrorDialog
-from desktop_llm.ui.exchange_dialogs import tell
-from desktop_llm.ui.plain_text import plain_tooltip
-from desktop_llm.ui.settings_provider_form import ProviderForm
-from desktop_llm.ui.settings_providers import keyring_banner
-from desktop_llm.ui.settings_widgets import hint_label
-from desktop_llm.ui.template_editor import TemplateEditor
+from desktop_llm.ui.common.plain_text import plain_tooltip
+from desktop_llm.ui.settings.exchange_dialogs import tell
+from desktop_llm.ui.settings.settings_provider_form import ProviderForm
+from desktop_llm.ui.settings.settings_providers import keyring_banner
+from desktop_llm.ui.settings.settings_widgets import hint_label
+from desktop_llm.ui.shell.error_dialog import ErrorDialog
+from desktop_llm.ui.templates.template_editor import TemplateEditor
 
 pytestmark = pytest.mark.ui
 
@@ -83,8 +83,8 @@ def test_a_tooltip_from_outside_shows_its_tags_literally() -> None:
 
 
 def test_the_status_bar_shows_toasts_and_activity_as_text(qtbot) -> None:
-    from desktop_llm.ui.chat_bridge import ChatBridge
-    from desktop_llm.ui.status_bar import StatusBar
+    from desktop_llm.ui.common.chat_bridge import ChatBridge
+    from desktop_llm.ui.shell.status_bar import StatusBar
 
     bar = StatusBar(ChatBridge())
     qtbot.addWidget(bar)
@@ -97,7 +97,7 @@ def test_the_status_bar_shows_toasts_and_activity_as_text(qtbot) -> None:
 def test_an_attachment_chip_shows_the_files_name_as_text(qtbot) -> None:
     from desktop_llm.providers import Attachment
     from desktop_llm.services.attachment_prep import Check
-    from desktop_llm.ui.attachment_tray import AttachmentChip, DraftAttachment
+    from desktop_llm.ui.chat.attachment_tray import AttachmentChip, DraftAttachment
 
     name = f"{HOSTILE}.txt"  # any byte but "/" may be in a file name
     chip = AttachmentChip(DraftAttachment(Attachment(name=name, media_type="text/plain", data=b"x")))

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from desktop_llm.ui.message_chrome import AttachmentView, MessageView, attachments_html
-from desktop_llm.ui.theme import LIGHT
+from desktop_llm.core.message_chrome import AttachmentView, MessageView, attachments_html
+from desktop_llm.core.theme import LIGHT
 
 pytestmark = pytest.mark.ui
 

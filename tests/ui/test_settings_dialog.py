@@ -26,8 +26,8 @@ from desktop_llm.services.exchange import ExchangeService
 from desktop_llm.services.provider_directory import ProviderDirectory
 from desktop_llm.services.settings import LocalServer, SettingsService
 from desktop_llm.storage.executor import DatabaseThread
-from desktop_llm.ui.settings_dialog import SettingsDialog
-from desktop_llm.ui.settings_providers import NO_KEYRING_HEADLINE
+from desktop_llm.ui.settings.settings_dialog import SettingsDialog
+from desktop_llm.ui.settings.settings_providers import NO_KEYRING_HEADLINE
 
 KEY = "test-key-4f9c2a71d3e8b6"
 

@@ -20,8 +20,8 @@ from desktop_llm.services.mcp_manager import McpManager
 from desktop_llm.services.provider_directory import ProviderDirectory
 from desktop_llm.services.settings import SettingsService
 from desktop_llm.storage.executor import DatabaseThread
-from desktop_llm.ui.await_dialog import PathRequest
-from desktop_llm.ui.settings_dialog import SettingsDialog
+from desktop_llm.ui.common.await_dialog import PathRequest
+from desktop_llm.ui.settings.settings_dialog import SettingsDialog
 
 FAKE_SERVER = str(Path(__file__).resolve().parent.parent / "fakes" / "mcp_server.py")
 TOKEN = "ghp-ui-secret-77aa01"
@@ -215,8 +215,8 @@ async def test_import_from_claude_desktop(qtbot, rig: Rig, tmp_path: Path) -> No
 
 
 def test_the_log_redactor_learns_server_secrets_from_the_keystore() -> None:
-    from desktop_llm.ui.composition import RedactingKeyStore
-    from desktop_llm.ui.logs import KeyRedactor
+    from desktop_llm.services.logs import KeyRedactor
+    from desktop_llm.ui.shell.composition import RedactingKeyStore
 
     redactor = KeyRedactor()
     keystore = RedactingKeyStore(redactor, DictKeyring())
@@ -233,8 +233,8 @@ async def test_the_app_stops_its_mcp_servers_when_it_closes(tmp_path: Path) -> N
 
     from desktop_llm.core.mcp_config import McpServerConfig
     from desktop_llm.core.paths import resolve_paths
-    from desktop_llm.ui.composition import build_services
-    from desktop_llm.ui.logs import KeyRedactor
+    from desktop_llm.services.logs import KeyRedactor
+    from desktop_llm.ui.shell.composition import build_services
 
     paths = resolve_paths(tmp_path / "app").ensure()
     services = await build_services(

@@ -9,7 +9,7 @@ from chatview_support import anchor_hrefs
 from reply_corpus import REPLIES
 from test_chat_view import document_signature
 
-from desktop_llm.ui.chat_view import ChatView, MessageView
+from desktop_llm.ui.chat.chat_view import ChatView, MessageView
 
 
 def stream_reply(qtbot, text: str, seed: int) -> ChatView:

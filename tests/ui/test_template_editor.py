@@ -12,10 +12,10 @@ from template_rig import TemplateRig, template_rig
 
 from desktop_llm.core.builtin_templates import load_builtin_templates
 from desktop_llm.core.prompt_templates import PromptTemplate, VariableSpec
-from desktop_llm.ui.template_editor import PartEdit, TemplateEditor
-from desktop_llm.ui.template_list import BUILTIN_MARK
-from desktop_llm.ui.templates_panel import TemplatesPanel
-from desktop_llm.ui.version_history import DEFAULT_MARK
+from desktop_llm.ui.templates.template_editor import PartEdit, TemplateEditor
+from desktop_llm.ui.templates.template_list import BUILTIN_MARK
+from desktop_llm.ui.templates.templates_panel import TemplatesPanel
+from desktop_llm.ui.templates.version_history import DEFAULT_MARK
 
 pytestmark = pytest.mark.ui
 

@@ -14,7 +14,7 @@ from desktop_llm.core.prompt_templates import (
     RenderedPrompt,
     VariableSpec,
 )
-from desktop_llm.ui.template_form import TemplateForm, TemplateFormDialog
+from desktop_llm.ui.templates.template_form import TemplateForm, TemplateFormDialog
 
 pytestmark = pytest.mark.ui
 

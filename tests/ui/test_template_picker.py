@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QWidget
 
 from desktop_llm.core.builtin_templates import load_builtin_templates
 from desktop_llm.services.templates import TemplateSummary
-from desktop_llm.ui.template_picker import TemplatePicker
+from desktop_llm.ui.templates.template_picker import TemplatePicker
 
 pytestmark = pytest.mark.ui
 

@@ -12,9 +12,9 @@ from PySide6.QtTest import QTest
 from template_rig import save_screenshot
 
 from desktop_llm.core.builtin_templates import load_builtin_templates
-from desktop_llm.ui.batch_dialog import BatchDialog
-from desktop_llm.ui.compare_view import CompareView
-from desktop_llm.ui.template_feature import CHATS_TAB, TEMPLATES_TAB
+from desktop_llm.ui.shell.template_feature import CHATS_TAB, TEMPLATES_TAB
+from desktop_llm.ui.templates.batch_dialog import BatchDialog
+from desktop_llm.ui.templates.compare_view import CompareView
 
 pytestmark = pytest.mark.ui
 

@@ -1,9 +1,9 @@
 """Switching the theme while the app runs repaints the chat view in the new colours."""
 
-from desktop_llm.ui.appearance import apply_theme
-from desktop_llm.ui.chat_view import ChatView
-from desktop_llm.ui.message_chrome import MessageView
-from desktop_llm.ui.theme import palette_for
+from desktop_llm.core.message_chrome import MessageView
+from desktop_llm.core.theme import palette_for
+from desktop_llm.ui.chat.chat_view import ChatView
+from desktop_llm.ui.common.theme import apply_theme
 
 
 def background_of(view: ChatView) -> str:
@@ -39,7 +39,7 @@ def _variable_colour(edit) -> str:
 
 
 def test_template_highlighting_follows_the_theme_applied_after_it_and_every_switch(qtbot, qapp) -> None:
-    from desktop_llm.ui.template_editor import PartEdit
+    from desktop_llm.ui.templates.template_editor import PartEdit
 
     apply_theme(qapp, dark=False)
     edit = PartEdit("")  # built before the stored theme is applied, as at start-up

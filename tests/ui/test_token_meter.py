@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from desktop_llm.core.tokens import TokenCounter
 from desktop_llm.services.chat import TOO_LONG_RETRY_NOTICE
 from desktop_llm.services.context_planner import DEFAULT_MARGIN
-from desktop_llm.ui.token_meter import WARNING_COLOURS, MeterReading, TokenMeter
+from desktop_llm.ui.chat.token_meter import WARNING_COLOURS, MeterReading, TokenMeter
 
 pytestmark = pytest.mark.ui
 

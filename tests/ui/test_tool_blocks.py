@@ -6,8 +6,8 @@ import pytest
 from chatview_support import click_anchor, shown_view
 from PySide6.QtCore import Qt
 
+from desktop_llm.core.message_chrome import TOGGLE_TOOL, MessageView, ToolBlock, action_href
 from desktop_llm.services.chat_events import ToolApprovalNeeded
-from desktop_llm.ui.message_chrome import TOGGLE_TOOL, MessageView, ToolBlock, action_href
 
 pytestmark = pytest.mark.ui
 

@@ -10,7 +10,7 @@ from fakes.provider_server import ProviderServer, Reply
 
 from desktop_llm.storage.database import Database
 from desktop_llm.storage.mcp_servers import McpServerRecord, McpServerRepository
-from desktop_llm.ui.tool_servers_button import ToolServersButton
+from desktop_llm.ui.chat.tool_servers_button import ToolServersButton
 
 
 def _servers(database: Path) -> None:

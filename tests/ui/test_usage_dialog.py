@@ -16,8 +16,8 @@ from PySide6.QtWidgets import QToolTip
 from desktop_llm.core.catalog import load_catalog
 from desktop_llm.services.usage import UsageService
 from desktop_llm.storage.executor import DatabaseThread
-from desktop_llm.ui.usage_chart import OTHER, ChartData, UsageChart, axis_label, chart_data, nice_ticks
-from desktop_llm.ui.usage_dialog import UsageDialog
+from desktop_llm.ui.usage.usage_chart import OTHER, ChartData, UsageChart, axis_label, chart_data, nice_ticks
+from desktop_llm.ui.usage.usage_dialog import UsageDialog
 
 
 @pytest.fixture

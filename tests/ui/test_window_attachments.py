@@ -15,7 +15,7 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
 from desktop_llm.storage.attachments import sha256_hex
-from desktop_llm.ui.attachment_feature import SENT_THUMB_EDGE
+from desktop_llm.ui.shell.attachment_feature import SENT_THUMB_EDGE
 
 pytestmark = pytest.mark.ui
 
@@ -86,8 +86,10 @@ async def test_an_image_dropped_on_the_chat_is_sent_and_shown_as_a_thumbnail_tha
         # A square placeholder stands in until the thumbnail is made off the Qt thread; the photo
         # is 640x480, so its thumbnail keeps that shape.
         await wait_until(
-            lambda: (image := thumbnail()) is not None
-            and (image.width(), image.height()) == (SENT_THUMB_EDGE, SENT_THUMB_EDGE * 480 // 640),
+            lambda: (
+                (image := thumbnail()) is not None
+                and (image.width(), image.height()) == (SENT_THUMB_EDGE, SENT_THUMB_EDGE * 480 // 640)
+            ),
             what="the thumbnail in the sent message (not the placeholder)",
         )
         assert f'src="thumb:{key}"' in view.browser.document().toHtml()

@@ -162,7 +162,6 @@ def test_a_file_over_the_size_limit_is_refused_before_it_is_read(tmp_path) -> No
         read_attachment(huge)
 
 
-
 @pytest.mark.parametrize("size", [0, 1, 786_431, 786_432, 786_433, 2_000_001])
 def test_base64_made_in_slices_equals_the_whole(size) -> None:
     import base64

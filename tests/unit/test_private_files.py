@@ -90,7 +90,7 @@ def test_the_lock_file_and_exports_are_owner_only(tmp_path) -> None:
 
 
 def test_the_log_and_its_rotated_files_are_owner_only(tmp_path) -> None:
-    from desktop_llm.ui.logs import KeyRedactor, configure_logging
+    from desktop_llm.services.logs import KeyRedactor, configure_logging
 
     root = logging.getLogger()
     before = list(root.handlers), root.level

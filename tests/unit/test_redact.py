@@ -6,7 +6,7 @@ from urllib.parse import quote
 import pytest
 
 from desktop_llm.providers.errors import redact
-from desktop_llm.ui.logs import KeyRedactor
+from desktop_llm.services.logs import KeyRedactor
 
 
 def test_a_real_key_is_hidden_everywhere_it_appears() -> None:

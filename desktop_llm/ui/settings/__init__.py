@@ -1,0 +1,1 @@
+"""The Settings dialog: providers, general settings, data (export and import), MCP tools."""

@@ -1,0 +1,1 @@
+"""The usage dashboard: tokens and cost per day by model and provider."""
