@@ -3,8 +3,9 @@
 Each run starts a fresh process (interpreter start and imports included, as a person double-
 clicking would), alternating app and baseline so drift hits both alike. The child reports the
 first paint of its main window (a Paint event on a widget of a ``QMainWindow``), then, for the
-app, when the conversations are listed ("ready"), with its resident memory; the parent reads
-the times off the child's stdout. The baseline is a bare PySide6 ``QMainWindow`` with a label.
+app, when the conversations are listed ("ready": a visible conversation list with rows; when the
+first paint already shows it, ready is the first paint), with its resident memory; the parent
+reads the times off the child's stdout. The baseline is a bare PySide6 ``QMainWindow`` with a label.
 Then, half a second after that, its resident memory again ("idle"). Targets: app / bare first
 paint <= 1.5 (medians of 7), idle memory <= 120 MB.
 
@@ -36,7 +37,7 @@ def _child(kind: str, data_dir: str) -> int:
     """Run the app or the bare window, printing "painted" and "ready <rss bytes>" when they happen."""
     import psutil
     from PySide6.QtCore import QEvent, QObject, QTimer
-    from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QWidget
+    from PySide6.QtWidgets import QApplication, QLabel, QListView, QMainWindow, QWidget
 
     app = QApplication(sys.argv[:1])
     state = {"painted": False}
@@ -55,19 +56,23 @@ def _child(kind: str, data_dir: str) -> int:
             ):
                 state["painted"] = True
                 say("painted")
-                QTimer.singleShot(0, wait_until_ready)
+                # Checked now, inside the first paint: is the real list in it?
+                wait_until_ready()
             return False
 
     def main_window() -> QMainWindow | None:
         return next((w for w in app.topLevelWidgets() if isinstance(w, QMainWindow)), None)
 
+    def lists_conversations(window: QMainWindow | None) -> bool:
+        views = window.findChildren(QListView) if window else []
+        return any(
+            type(view).__name__ == "ConversationList" and view.isVisible() and view.model().rowCount() > 0
+            for view in views
+        )
+
     def wait_until_ready() -> None:
         window = main_window()
-        central = window.centralWidget() if window else None
-        if kind == "app" and (central is None or type(central).__name__ != "Workspace"):
-            QTimer.singleShot(10, wait_until_ready)
-            return
-        if kind == "app" and central.list_model.rowCount() == 0:
+        if kind == "app" and not lists_conversations(window):
             QTimer.singleShot(10, wait_until_ready)
             return
         say(f"ready {psutil.Process().memory_info().rss}")

@@ -41,7 +41,7 @@ from desktop_llm.ui.chat.chat_sessions import ChatSession
 from desktop_llm.ui.chat.chat_view import ChatView
 from desktop_llm.ui.chat.image_viewer import ImageViewer, decode_for_viewer, viewer_edge
 from desktop_llm.ui.chat.thumbnails import ThumbnailCache, encode_png
-from desktop_llm.ui.common.chat_bridge import TaskKeeper
+from desktop_llm.ui.common.tasks import TaskKeeper
 from desktop_llm.ui.shell.workspace import Workspace
 
 log = logging.getLogger(__name__)

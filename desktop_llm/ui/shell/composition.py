@@ -46,15 +46,17 @@ from desktop_llm.storage.messages import MessageRepository
 from desktop_llm.storage.response_cache import SqliteResponseCache
 from desktop_llm.ui.chat.thumbnails import ThumbnailCache
 from desktop_llm.ui.chat.token_meter import ChatContextPreview
-from desktop_llm.ui.common.chat_bridge import ChatBridge, TaskKeeper
+from desktop_llm.ui.common.chat_bridge import ChatBridge
+from desktop_llm.ui.common.tasks import TaskKeeper
 from desktop_llm.ui.common.theme import apply_theme, wants_dark
 from desktop_llm.ui.settings import exchange_dialogs
 from desktop_llm.ui.shell.attachment_feature import AttachmentFeature, choose_files
 from desktop_llm.ui.shell.context_feature import ContextFeature
+from desktop_llm.ui.shell.first_paint import FirstPaint
 from desktop_llm.ui.shell.main_window import MainWindow, WindowCommands
 from desktop_llm.ui.shell.status_bar import StatusBar
 from desktop_llm.ui.shell.template_feature import TemplateFeature
-from desktop_llm.ui.shell.workspace import ERROR_MESSAGE_MS, Workspace
+from desktop_llm.ui.shell.workspace import Workspace
 from desktop_llm.ui.templates.batches_feature import BatchesFeature
 
 if TYPE_CHECKING:
@@ -126,15 +128,18 @@ async def build_services(
     keyring_backend: keyring.backend.KeyringBackend | None = None,
     retry: RetryPolicy | None = None,
     holds_lock: bool = True,
+    first_paint: FirstPaint | None = None,
 ) -> Services:
-    """Open the database and build every service.
+    """Open the database (unless the first paint did) and build every service.
 
     Args:
         holds_lock: this process holds the data-folder lock, so replies left ``streaming`` by a
             crash are marked ``interrupted`` (only the holder may).
+        first_paint: the window's first paint: its database thread and conversation service
+            are used, not built again.
     """
     redactor.add(*(env.api_key for env in environment_providers(environ)))
-    db = DatabaseThread(paths.database)
+    db = first_paint.db if first_paint else DatabaseThread(paths.database)
     keystore = RedactingKeyStore(redactor, keyring_backend)  # the keyring loads on first use
     if holds_lock:
         recovered = await db.call(lambda d: MessageRepository(d).recover_interrupted())
@@ -168,7 +173,7 @@ async def build_services(
             attachments=attachments,
             tools=tools,
         ),
-        conversations=ConversationService(db),
+        conversations=first_paint.conversations if first_paint else ConversationService(db),
         settings=settings,
         exchange=ExchangeService(db),
         app_settings=app_settings,
@@ -221,6 +226,7 @@ class Composition:
         open_url: opens links (injectable for tests).
         open_settings_dialog: builds and shows the Settings dialog (injectable for tests).
         pick_files: asks for files to attach (injectable for tests).
+        first_paint: the window's first paint (its sidebar and task keeper are taken over).
     """
 
     def __init__(
@@ -232,6 +238,7 @@ class Composition:
         open_url: Callable[[QUrl], object] = QDesktopServices.openUrl,
         open_settings_dialog: Callable[[Composition], object] | None = None,
         pick_files: Callable[[QWidget], Sequence[str]] = choose_files,
+        first_paint: FirstPaint | None = None,
     ) -> None:
         self.window = window
         self.services = services
@@ -239,8 +246,9 @@ class Composition:
         self._open_url = open_url
         self._open_settings_dialog = open_settings_dialog or _open_settings_dialog
         self.status_bar = StatusBar(services.bridge)
-        self.tasks = TaskKeeper(self.show_error)
+        self.tasks = first_paint.tasks if first_paint else TaskKeeper(self.show_error)
         self.workspace = Workspace(
+            sidebar=first_paint.sidebar if first_paint else None,
             chat=services.chat,
             conversations=services.conversations,
             directory=services.directory,
@@ -289,7 +297,7 @@ class Composition:
 
     def show_error(self, message: str) -> None:
         """Show a known failure's message in the status bar for a while."""
-        self.status_bar.showMessage(message, ERROR_MESSAGE_MS)
+        self.window.show_error(message)
 
     def _commands(self) -> WindowCommands:
         workspace = self.workspace
