@@ -107,9 +107,21 @@ class Services:
     compare: CompareService
     response_cache: SqliteResponseCache  # replies already paid for, shared by batch runs here and remote
     catalog_problem: str | None = None  # why the user's models.json is not used, if it is not
-    preloading: asyncio.Future[None] | None = None  # the image libraries loading (not tokenizers)
+    preloading: asyncio.Future[None] | None = None  # the image libraries loading, once asked for
     mcp_config: McpConfigService | None = None  # MCP servers, their secrets and approvals
     mcp: McpManager | None = None  # the running MCP servers
+
+    def preload_image_libraries(self) -> asyncio.Future[None]:
+        """Load Pillow off the Qt thread, once: a person is about to attach a file.
+
+        Not at start-up (it is memory most runs never use), and not left to the first file
+        either: an import holds the interpreter lock, which would stall the window for a tenth
+        of a second just as the file is attached.
+        """
+        if self.preloading is None:
+            self.preloading = asyncio.ensure_future(asyncio.to_thread(preload_image_libraries))
+            self.preloading.add_done_callback(_log_preload_failure)
+        return self.preloading
 
     async def aclose(self) -> None:
         """Stop streams (partial replies saved as ``stopped``), close providers, MCP servers, the database."""
@@ -197,10 +209,7 @@ async def build_services(
     # No tokenizer is loaded here: each is read (off the Qt thread, by the planner's counting)
     # when a model that needs it is first metered, so a person who never uses an OpenAI model
     # never pays the ~100 MB and the GIL stall of building tiktoken's encoders at start-up.
-    # The image libraries are loaded now, off the Qt thread: the first attached file would
-    # otherwise wait for them.
-    services.preloading = asyncio.ensure_future(asyncio.to_thread(preload_image_libraries))
-    services.preloading.add_done_callback(_log_preload_failure)
+    # Nor the image libraries: see Services.preload_image_libraries.
     return services
 
 
@@ -292,6 +301,7 @@ class Composition:
             tasks=self.tasks,
             open_url=open_url,
             pick_files=pick_files,
+            about_to_attach=services.preload_image_libraries,
         )
         window.install(self.workspace, self.status_bar, self._commands())
 
