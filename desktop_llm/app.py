@@ -130,7 +130,7 @@ async def _main(app: QApplication, paths: AppPaths, lock: DataFolderLock, *, smo
     db = DatabaseThread(paths.database)
     from desktop_llm.services.logs import KeyRedactor, configure_logging
     from desktop_llm.ui.common.tasks import cancel_stray_tasks
-    from desktop_llm.ui.shell.error_dialog import CrashReporter
+    from desktop_llm.ui.shell.crash_reporter import CrashReporter
     from desktop_llm.ui.shell.first_paint import build_first_paint
     from desktop_llm.ui.shell.garbage import QtThreadCollector
     from desktop_llm.ui.shell.main_window import MainWindow
