@@ -6,8 +6,10 @@ first paint of its main window (a Paint event on a widget of a ``QMainWindow``),
 app, when the conversations are listed ("ready": a visible conversation list with rows; when the
 first paint already shows it, ready is the first paint), with its resident memory; the parent
 reads the times off the child's stdout. The baseline is a bare PySide6 ``QMainWindow`` with a label.
-Then, half a second after that, its resident memory again ("idle"). Targets: app / bare first
-paint <= 1.5 (medians of 7), idle memory <= 120 MB.
+Then, half a second after that, its resident memory again ("idle"); and, since the services now
+load after the first paint, half a second after the whole window is built (the workspace in,
+"settled"), so what the deferred parts cost is not hidden. Targets: app / bare first paint <= 1.5
+(medians of 7), idle memory <= 120 MB.
 
 Usage: python bench/startup.py [--quick] [--runs N] [--conversations N] [--platform offscreen|xcb]
 """
@@ -40,7 +42,7 @@ def _child(kind: str, data_dir: str) -> int:
     from PySide6.QtWidgets import QApplication, QLabel, QListView, QMainWindow, QWidget
 
     app = QApplication(sys.argv[:1])
-    state = {"painted": False}
+    state = {"painted": False, "idle": False}
 
     def say(text: str) -> None:
         sys.stdout.write(text + "\n")
@@ -77,7 +79,29 @@ def _child(kind: str, data_dir: str) -> int:
             return
         say(f"ready {psutil.Process().memory_info().rss}")
         # Idle memory: half a second after the window shows its real content, as a person sees it.
-        QTimer.singleShot(500, lambda: (say(f"idle {psutil.Process().memory_info().rss}"), window.close()))
+        QTimer.singleShot(500, idle)
+        QTimer.singleShot(0, wait_until_settled)
+
+    def idle() -> None:
+        say(f"idle {psutil.Process().memory_info().rss}")
+        state["idle"] = True
+
+    def wait_until_settled() -> None:
+        window = main_window()
+        central = window.centralWidget() if window else None
+        if kind == "app" and type(central).__name__ != "Workspace":
+            QTimer.singleShot(10, wait_until_settled)
+            return
+
+        def settled() -> None:
+            if not state["idle"]:  # timers are coarse: say "idle" first, then close
+                QTimer.singleShot(10, settled)
+                return
+            say(f"settled {psutil.Process().memory_info().rss}")
+            if window is not None:
+                window.close()
+
+        QTimer.singleShot(500, settled)
 
     watcher = FirstPaint()
     app.installEventFilter(watcher)
@@ -136,6 +160,8 @@ def _measure(kind: str, data_dir: Path, env: dict[str, str]) -> dict[str, float]
             result["rss_mb"] = int(line.split()[1]) / 2**20
         elif line.startswith("idle"):
             result["idle_rss_mb"] = int(line.split()[1]) / 2**20
+        elif line.startswith("settled"):
+            result["settled_rss_mb"] = int(line.split()[1]) / 2**20
     child.wait(timeout=CHILD_TIMEOUT)
     if child.returncode != 0 or "paint_ms" not in result:
         raise RuntimeError(f"the {kind} child failed (exit {child.returncode})")
@@ -200,6 +226,10 @@ def main() -> int:
         "bare_idle_rss_mb": median(bare_runs, "idle_rss_mb"),
         "target_idle_rss_mb": TARGET_IDLE_MB,
         "meets_idle_target": median(app_runs, "idle_rss_mb") <= TARGET_IDLE_MB,
+        # Half a second after the services and the rest of the window are built (they load after
+        # the first paint): the memory of the whole running app, idle.
+        "app_settled_rss_mb": median(app_runs, "settled_rss_mb"),
+        "meets_idle_target_settled": median(app_runs, "settled_rss_mb") <= TARGET_IDLE_MB,
     }
     print(json.dumps(report, indent=2))
     return 0
