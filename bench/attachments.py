@@ -2,7 +2,8 @@
 
 Both runs use the app's own composition (services, database thread, window, workspace) on a
 qasync loop, offscreen by default, with the fake provider server (tests/fakes) as an OpenAI
-entry:
+entry, run in a process of its own so that its work on a 27 MB request does not hold this
+process's GIL while the probe measures the app:
 
 - ``photo``: a 4000×3000 JPEG (noisy, so it weighs what a phone photo does) is dropped on the
   chat, then sent; the clock runs from the drop until the fake server has the request, and a
@@ -40,7 +41,8 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import keyring.backends.null  # noqa: E402
 import qasync  # noqa: E402
 from fakes.loop_lag import LoopLagProbe  # noqa: E402
-from fakes.provider_server import ProviderServer, Reply  # noqa: E402
+from fakes.provider_server import Reply  # noqa: E402
+from fakes.server_process import ServerProcess  # noqa: E402
 from PIL import Image  # noqa: E402
 from PySide6.QtCore import QEvent, QMimeData, QObject, QPoint, QPointF, Qt, QUrl  # noqa: E402
 from PySide6.QtGui import QDragEnterEvent, QDropEvent  # noqa: E402
@@ -110,7 +112,7 @@ async def wait_for(condition: Callable[[], object], seconds: float = 60.0) -> No
 class RunningApp:
     """The app's window and services on a data folder, with the fake server as an OpenAI entry."""
 
-    def __init__(self, data: Path, server: ProviderServer) -> None:
+    def __init__(self, data: Path, server: ServerProcess) -> None:
         self.paths = resolve_paths(data).ensure()
         self.server = server
         self.window = MainWindow(self.paths.data / "window.ini")
@@ -168,7 +170,7 @@ async def drop_and_send(app: RunningApp, path: Path, size: int) -> dict:
     """Drop ``path`` on the chat, send it once its chip is there; time until the server has the request."""
     workspace = app.workspace
     composer = workspace.composer
-    before = len(app.server.chat_requests)
+    before = app.server.chat_request_count()
     app.server.push(Reply(text="Noted."))
     with LoopLagProbe() as probe:
         start = time.perf_counter()
@@ -177,7 +179,7 @@ async def drop_and_send(app: RunningApp, path: Path, size: int) -> dict:
         chip_at = time.perf_counter()
         composer.set_text("What is in this file?")
         composer.submit()
-        await wait_for(lambda: len(app.server.chat_requests) > before)
+        await wait_for(lambda: app.server.chat_request_count() > before)
         sent_at = time.perf_counter()
     await wait_for(lambda: not app.composition.services.chat.streaming_conversations())
     return {
@@ -188,7 +190,7 @@ async def drop_and_send(app: RunningApp, path: Path, size: int) -> dict:
     }
 
 
-async def run_photo(folder: Path, server: ProviderServer, rounds: int) -> dict:
+async def run_photo(folder: Path, server: ServerProcess, rounds: int) -> dict:
     photo = folder / "photo.jpg"
     photo.write_bytes(photo_bytes(4000, 3000))
     notes = folder / "notes.txt"
@@ -200,10 +202,10 @@ async def run_photo(folder: Path, server: ProviderServer, rounds: int) -> dict:
         # One plain exchange first: the first reply's rendering loads the highlighter's lexers
         # (a cold start of its own, not the attachment's).
         server.push(Reply(text="Hello."))
-        before = len(server.chat_requests)
+        before = server.chat_request_count()
         app.workspace.composer.set_text("Hello")
         app.workspace.composer.submit()
-        await wait_for(lambda: len(server.chat_requests) > before)
+        await wait_for(lambda: server.chat_request_count() > before)
         await wait_for(lambda: not app.composition.services.chat.streaming_conversations())
         await asyncio.sleep(0.5)
         photos, texts = [], []
@@ -273,7 +275,7 @@ async def open_and_paint(app: RunningApp, conversation_id: str, watch: PaintWatc
     return (watch.painted_at - start) * 1000
 
 
-async def run_open(folder: Path, server: ProviderServer, rounds: int) -> dict:
+async def run_open(folder: Path, server: ServerProcess, rounds: int) -> dict:
     data = folder / "open-data"
     paths = resolve_paths(data).ensure()
     with_images = fill(paths.database, IMAGE_MESSAGES, True)
@@ -299,7 +301,7 @@ async def run_open(folder: Path, server: ProviderServer, rounds: int) -> dict:
 
 async def main(quick: bool) -> dict:
     rounds = 2 if quick else 5
-    with tempfile.TemporaryDirectory(prefix="bench-attachments-") as temp, ProviderServer() as server:
+    with tempfile.TemporaryDirectory(prefix="bench-attachments-") as temp, ServerProcess() as server:
         folder = Path(temp)
         photo = await run_photo(folder, server, rounds)
         opening = await run_open(folder, server, rounds)

@@ -6,6 +6,11 @@
   ziamath, then to an image by QtSvg (the whole path of a formula);
 - baseline: the same formulas laid out as their source text in a QTextDocument (what the view
   shows while a formula is being drawn, and for invalid LaTeX).
+- ``first_formula_in_view_ms``: in a fresh process, a chat view streams a reply at 50 tokens a
+  second whose first formula is display math (16 tokens) or inline math (4 tokens); the time
+  from its closing delimiter to the formula drawn, with the library loaded as soon as the stream
+  (or the question) shows a ``$`` (``warm``) and, as the same-run baseline, only when the
+  formula is complete (``cold``, what the app did before).
 
 Usage: python bench/math_render.py [--quick]
 """
@@ -29,6 +34,91 @@ FIRST = (
     " formula_svg(r'\\frac{a}{b} + \\sum_{i=1}^n x_i', False, '#000000', 16);"
     " print(time.perf_counter() - t)"
 )
+
+
+DISPLAY = [
+    "The ",
+    "Gaussian ",
+    "integral ",
+    "is\n\n",
+    "$$",
+    "\\int",
+    "_0",
+    "^",
+    "\\infty ",
+    "e",
+    "^{-",
+    "x^2}",
+    "\\,",
+    "dx ",
+    "= ",
+    "\\frac",
+    "{\\sqrt",
+    "{\\pi}}",
+    "{2}",
+    "$$",
+]
+INLINE = ["The ", "area ", "of ", "a ", "circle ", "is ", "$", "\\pi ", "r", "^2", "$"]
+# (question, reply pieces): the question is shown as typed; a ``$`` in it warms the library too.
+STREAMS = {
+    "display": ("The Gaussian integral?", DISPLAY),
+    "inline": ("The area of a circle?", INLINE),
+    "inline, math in the question": ("The area of a circle of radius $r$?", INLINE),
+}
+TOKEN_SECONDS = 0.02  # 50 tokens a second
+
+IN_VIEW = """
+import sys, time
+from PySide6.QtWidgets import QApplication
+app = QApplication(sys.argv[:1])
+from desktop_llm.ui.chat.chat_view import ChatView, MessageView
+from desktop_llm.ui.common.math_images import MathImages
+sys.path.insert(0, {bench!r})
+from math_render import STREAMS, TOKEN_SECONDS, spin
+
+class Cold(MathImages):
+    def warm(self):  # the library loads with the first complete formula only
+        pass
+
+math = (MathImages if {warm!r} else Cold)()
+drawn = []
+math.drawn.connect(lambda name: drawn.append(time.perf_counter()))
+view = ChatView(math=math)
+view.resize(760, 600)
+view.show()
+question, pieces = STREAMS[{stream!r}]
+view.set_messages([MessageView("u1", "user", question)])
+spin(app, 0.3)
+view.start_streaming("a1")
+for piece in pieces:
+    view.append_stream_text("a1", piece)
+    view.refresh_streams()
+    closed = time.perf_counter()
+    spin(app, TOKEN_SECONDS)
+while not drawn:
+    spin(app, 0.002)
+print(drawn[0] - closed)
+"""
+
+
+def spin(app: object, seconds: float) -> None:
+    """Run the Qt event loop for ``seconds``."""
+    deadline = time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        app.processEvents()  # type: ignore[attr-defined]
+        time.sleep(0.001)
+
+
+def in_view_ms(stream: str, warm: bool, runs: int) -> float:
+    times = []
+    for _ in range(runs):
+        env = dict(os.environ, PYTHONPATH=str(ROOT))
+        script = IN_VIEW.format(bench=str(ROOT / "bench"), warm=warm, stream=stream)
+        out = subprocess.run(
+            [sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True
+        )
+        times.append(float(out.stdout.strip().splitlines()[-1]) * 1000)
+    return round(sorted(times)[len(times) // 2], 1)
 
 
 def formulas() -> list[str]:
@@ -68,6 +158,11 @@ def main(quick: bool) -> dict:
         document.setPlainText(f"${latex}$")
         document.documentLayout().documentSize()
     baseline_seconds = time.perf_counter() - start
+    runs = 3 if quick else 7
+    in_view = {
+        stream: {"warm": in_view_ms(stream, True, runs), "cold (baseline)": in_view_ms(stream, False, runs)}
+        for stream in STREAMS
+    }
     rate = len(items) / math_seconds
     baseline_rate = len(items) / baseline_seconds
     return {
@@ -83,6 +178,10 @@ def main(quick: bool) -> dict:
             "formulas_per_s": round(baseline_rate),
         },
         "ratio_vs_baseline": round(rate / baseline_rate, 4),
+        "first_formula_in_view_ms": in_view,
+        "first_formula_in_view_ratio": {
+            stream: round(times["warm"] / times["cold (baseline)"], 3) for stream, times in in_view.items()
+        },
     }
 
 

@@ -34,6 +34,7 @@ import psutil  # noqa: E402
 from PySide6.QtCore import QEvent, QObject  # noqa: E402
 from PySide6.QtWidgets import QApplication, QTextBrowser, QWidget  # noqa: E402
 
+from desktop_llm.core.highlight_pool import HighlightPool  # noqa: E402
 from desktop_llm.core.markdown import MarkdownRenderer  # noqa: E402
 from desktop_llm.core.theme import LIGHT  # noqa: E402
 from desktop_llm.ui.chat.chat_view import ChatView, MessageView  # noqa: E402
@@ -115,7 +116,7 @@ def run_case(case: str, count: int) -> dict:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     conversation = messages(count)
     if case == "chatview":
-        view = ChatView()
+        view = ChatView(renderer=MarkdownRenderer(highlighter=HighlightPool()))  # as the app builds it
         view.resize(*SIZE)
         view.show()
         settle(app)
@@ -126,7 +127,7 @@ def run_case(case: str, count: int) -> dict:
     browser.resize(*SIZE)
     browser.show()
     settle(app)
-    renderer = MarkdownRenderer()
+    renderer = MarkdownRenderer(highlighter=HighlightPool())
     renderer.warm_up(LIGHT)  # as the chat view's renderer is by the time a conversation opens
 
     def show_all() -> None:

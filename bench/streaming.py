@@ -47,6 +47,8 @@ from PySide6.QtCore import Qt, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication, QTextBrowser  # noqa: E402
 
 from desktop_llm.core import markdown_stream  # noqa: E402
+from desktop_llm.core.highlight_pool import HighlightPool  # noqa: E402
+from desktop_llm.core.markdown import MarkdownRenderer  # noqa: E402
 from desktop_llm.providers import ChatRequest, Message, ProviderConfig, TextDelta, create_provider  # noqa: E402
 from desktop_llm.ui.chat.chat_view import ChatView, MessageView  # noqa: E402
 
@@ -127,7 +129,8 @@ class LagProbe:
 
 async def open_view() -> ChatView:
     """Return a shown ChatView with a short history, settled as it would be before a reply starts."""
-    view = ChatView()
+    # Code is coloured by a highlighter the app's composition root builds and passes in.
+    view = ChatView(renderer=MarkdownRenderer(highlighter=HighlightPool()))
     view.resize(900, 700)
     view.show()
     history = [
@@ -278,6 +281,7 @@ async def run_code_block(tokens: list[str], *, rescan: bool) -> dict:
         await wait_rendered(view, "c", "".join(tokens))
         # The colours arrive after the stream ends: their swap into the document is measured too.
         pool = view._renderer.highlighter
+        assert pool is not None
         for _ in range(3000):  # at most 30 s
             if pool.idle():
                 break

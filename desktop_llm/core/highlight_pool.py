@@ -13,7 +13,6 @@ from memory and a block that once ran over budget is never tried again.
 
 from __future__ import annotations
 
-import atexit
 import hashlib
 import json
 import logging
@@ -276,15 +275,3 @@ def _worker_environment() -> dict[str, str]:
     root = str(Path(__file__).resolve().parents[2])
     env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
     return env
-
-
-_shared: HighlightPool | None = None
-
-
-def shared_pool() -> HighlightPool:
-    """Return the process's default pool (closed at exit), for views built without one."""
-    global _shared
-    if _shared is None:
-        _shared = HighlightPool()
-        atexit.register(_shared.close)
-    return _shared

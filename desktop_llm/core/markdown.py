@@ -29,7 +29,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlsplit
 
-from desktop_llm.core.highlight_pool import HighlightJob, HighlightPool, shared_pool
+from desktop_llm.core.highlight_pool import HighlightJob, HighlightPool
 from desktop_llm.core.markdown_limits import NO_LIMITS, Limits, limit_markdown
 from desktop_llm.core.math_markdown import MATH_DISPLAY, MATH_INLINE, math_plugin
 from desktop_llm.core.math_svg import formula_name
@@ -107,7 +107,7 @@ class MarkdownRenderer:
     Args:
         mono_family: font family for code (the view passes the system's fixed-width font).
         cache_size: how many rendered messages to keep.
-        highlighter: highlights code blocks off this thread (default: the process's shared pool).
+        highlighter: highlights code blocks off this thread (the app's; None: code stays plain).
     """
 
     def __init__(
@@ -119,7 +119,7 @@ class MarkdownRenderer:
     ) -> None:
         self.mono_family = mono_family
         self.math_pixel_size = 16  # formulas are drawn at the text's size (the view sets it)
-        self.highlighter = highlighter if highlighter is not None else shared_pool()
+        self.highlighter = highlighter
         self._cache: OrderedDict[tuple[str, bytes, str, str], RenderedMarkdown] = OrderedDict()
         self._cache_size = cache_size
         self._warm = False
@@ -132,7 +132,8 @@ class MarkdownRenderer:
         """
         if not self._warm:
             self._warm = True
-            self.highlighter.start()
+            if self.highlighter is not None:
+                self.highlighter.start()
             self.render(_WARM_UP_SAMPLE, message_id="warm-up", palette=palette)
 
     def render(
@@ -169,7 +170,8 @@ class MarkdownRenderer:
         )
         env = {"chat": context, "references": dict(references or {})}
         markup = self.parser.render(limited.text, env)
-        for _index, job in context.pending:
+        for _index, job in context.pending:  # only listed when there is a highlighter
+            assert self.highlighter is not None
             self.highlighter.submit(job)
         return RenderedMarkdown(markup, tuple(context.code_blocks), tuple(context.pending), limited.hidden)
 

@@ -29,6 +29,11 @@ def parse_formula_name(name: str) -> tuple[str, bool, str, int] | None:
     return unquote(parts[4]), parts[1] == "d", f"#{parts[2]}", int(parts[3])
 
 
+def load_math_library() -> None:
+    """Import ziamath and draw one formula, so the first real one waits for neither."""
+    formula_svg("x", False, "#000000", 16)
+
+
 def formula_svg(latex: str, display: bool, colour: str, pixel_size: int) -> str | None:
     """Return the formula as SVG text, or None if ziamath cannot read it (the source is shown)."""
     from ziamath.config import config

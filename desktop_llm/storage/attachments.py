@@ -22,7 +22,9 @@ from desktop_llm.storage.errors import NotFound
 from desktop_llm.storage.records import AttachmentRef
 from desktop_llm.storage.timeutil import now_timestamp
 
-CHUNK_SIZE = 1 << 20  # bytes read at a time when a blob is streamed out (export)
+# Bytes read or written at a time: each call holds the interpreter lock, so a 20 MB file in
+# one call would freeze the window's thread for as long as SQLite copies it.
+CHUNK_SIZE = 1 << 20
 
 _REFERENCES = """
 SELECT a.message_id, a.sha256, a.name, a.media_type, b.size
@@ -48,11 +50,10 @@ class AttachmentRepository:
     def store(self, name: str, media_type: str, data: bytes) -> AttachmentRef:
         """Keep ``data`` (once, whatever the name) and return a reference to attach to a message."""
         digest = sha256_hex(data)
-        with self._db.transaction() as conn:
-            self._store_blob(conn, digest, data)
+        self.store_stream(digest, len(data), _slices(data))
         return AttachmentRef(sha256=digest, name=name, media_type=media_type, size=len(data))
 
-    def store_stream(self, digest: str, size: int, pieces: Iterable[bytes]) -> None:
+    def store_stream(self, digest: str, size: int, pieces: Iterable[bytes | memoryview]) -> None:
         """Keep ``size`` bytes arriving in ``pieces`` under ``digest`` without holding them all (import).
 
         The caller has checked that the pieces hash to ``digest``; they are written straight
@@ -137,12 +138,9 @@ class AttachmentRepository:
 
     def load(self, digest: str) -> bytes:
         """Return the bytes stored under ``digest``; raise NotFound when there are none."""
-        row = self._db.conn.execute(
-            "SELECT data FROM attachment_blobs WHERE sha256 = ?", (digest,)
-        ).fetchone()
-        if row is None:
-            raise NotFound("attachment", digest)
-        return bytes(row["data"])
+        # A piece at a time, not ``SELECT data``: reading a 20 MB column in one call holds the
+        # interpreter lock for its whole length, and the window's thread waits for it.
+        return b"".join(self.chunks(digest))
 
     def chunks(self, digest: str, size: int = CHUNK_SIZE) -> Iterator[bytes]:
         """Yield the bytes stored under ``digest`` a piece at a time (never the whole blob at once)."""
@@ -161,15 +159,6 @@ class AttachmentRepository:
                 "(SELECT 1 FROM message_attachments AS a WHERE a.sha256 = attachment_blobs.sha256)"
             ).rowcount
 
-    @staticmethod
-    def _store_blob(conn: sqlite3.Connection, digest: str, data: bytes) -> None:
-        # Look first: handing 20 MB to an INSERT OR IGNORE that keeps the old row would copy it for nothing.
-        if conn.execute("SELECT 1 FROM attachment_blobs WHERE sha256 = ?", (digest,)).fetchone() is None:
-            conn.execute(
-                "INSERT INTO attachment_blobs (sha256, size, data, created_at) VALUES (?, ?, ?, ?)",
-                (digest, len(data), data, now_timestamp()),
-            )
-
 
 def _grouped(rows: Iterable[sqlite3.Row]) -> dict[str, list[AttachmentRef]]:
     grouped: dict[str, list[AttachmentRef]] = {}
@@ -180,3 +169,8 @@ def _grouped(rows: Iterable[sqlite3.Row]) -> dict[str, list[AttachmentRef]]:
             )
         )
     return grouped
+
+
+def _slices(data: bytes, size: int = CHUNK_SIZE) -> Iterator[memoryview]:
+    view = memoryview(data)
+    return (view[start : start + size] for start in range(0, len(data), size))

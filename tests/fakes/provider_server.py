@@ -44,7 +44,7 @@ Listing = Callable[[Mapping[str, str]], bytes]
 
 DEFAULT_MODELS: Final = ("model-a", "model-b")
 DEFAULT_PAGE_SIZE: Final = 100
-_BASE_PATH = {"openai": "/v1", "openai-compatible": "/v1", "anthropic": "", "gemini": "", "ollama": ""}
+BASE_PATHS = {"openai": "/v1", "openai-compatible": "/v1", "anthropic": "", "gemini": "", "ollama": ""}
 
 
 class ServerBug(AssertionError):
@@ -101,7 +101,7 @@ class ProviderServer:
     def url_for(self, kind: str) -> str:
         """Return the base URL a ``ProviderConfig`` of this kind wants (``/v1`` for OpenAI kinds)."""
         try:
-            return self.base_url + _BASE_PATH[kind]
+            return self.base_url + BASE_PATHS[kind]
         except KeyError:
             raise ValueError(f"unknown provider kind {kind!r}") from None
 

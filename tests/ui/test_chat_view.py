@@ -15,6 +15,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QTextCursor, QTextFormat
 from PySide6.QtWidgets import QApplication
 
+from desktop_llm.core.markdown import MarkdownRenderer
 from desktop_llm.core.theme import DARK, LIGHT
 from desktop_llm.ui.chat.chat_view import INITIAL_MESSAGES, ChatView, MessageView
 from desktop_llm.ui.chat.flush_pacer import CHARS_MIN
@@ -158,8 +159,8 @@ def test_a_streamed_reply_renders_exactly_like_the_finished_one(qtbot, cuts: lis
     assert document_signature(view) == document_signature(reference)
 
 
-def test_a_long_code_block_streams_line_by_line_then_is_highlighted(qtbot) -> None:
-    view = shown_view(qtbot)
+def test_a_long_code_block_streams_line_by_line_then_is_highlighted(qtbot, highlight_pool) -> None:
+    view = shown_view(qtbot, renderer=MarkdownRenderer(highlighter=highlight_pool))
     view.start_streaming("a1")
     removed: list[int] = []
     view.browser.document().contentsChange.connect(lambda _at, gone, _added: removed.append(gone))
@@ -178,7 +179,7 @@ def test_a_long_code_block_streams_line_by_line_then_is_highlighted(qtbot) -> No
     with qtbot.waitSignal(view.stream_rendered):
         view.append_stream_text("a1", "```\n\nDone.")
         view.finish_streaming("a1", MessageView("a1", "assistant", full))
-    reference = shown_view(qtbot)
+    reference = shown_view(qtbot, renderer=MarkdownRenderer(highlighter=highlight_pool))
     reference.set_messages([MessageView("a1", "assistant", full)])
     assert document_signature(view) == document_signature(reference)
     number_colour = (

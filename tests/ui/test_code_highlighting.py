@@ -56,8 +56,8 @@ def test_a_74_character_reply_never_freezes_the_view(qtbot) -> None:
         pool.close()
 
 
-def test_colours_arrive_in_place_without_touching_the_rest_of_the_message(qtbot) -> None:
-    view = shown_view(qtbot)
+def test_colours_arrive_in_place_without_touching_the_rest_of_the_message(qtbot, highlight_pool) -> None:
+    view = shown_view(qtbot, renderer=MarkdownRenderer(highlighter=highlight_pool))
     reply = "Intro paragraph.\n\n```python\nvalue = compute(7)\n```\n\nAfter the code."
     view.set_messages([MessageView("a1", "assistant", reply)])
     text_before = view.message_text("a1")

@@ -203,14 +203,14 @@ def test_a_hostile_error_is_shown_as_text_in_the_pane_and_its_title(qtbot) -> No
     assert "&lt;img" in pane.title.text() and "<img" not in pane.title.text()
 
 
-def test_a_code_block_in_a_pane_gets_its_colours_when_they_arrive(qtbot) -> None:
+def test_a_code_block_in_a_pane_gets_its_colours_when_they_arrive(qtbot, highlight_pool) -> None:
     from PySide6.QtGui import QTextFormat
 
     from desktop_llm.core.markdown import MarkdownRenderer
     from desktop_llm.services.compare import SideOutcome
     from desktop_llm.ui.templates.compare_view import ComparePane
 
-    pane = ComparePane("A", MarkdownRenderer())
+    pane = ComparePane("A", MarkdownRenderer(highlighter=highlight_pool))
     qtbot.addWidget(pane)
     pane.finish(SideOutcome("complete", text="```python\ndef answer():\n    return 42\n```\n"))
 

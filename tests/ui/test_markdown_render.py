@@ -35,8 +35,8 @@ def web_links(view: ChatView) -> list[str]:
     return [href for href in anchor_hrefs(view) if not href.startswith(("action:", "copy-code:"))]
 
 
-def test_fenced_code_is_highlighted_in_the_theme_colours(qtbot) -> None:
-    view = shown_view(qtbot)
+def test_fenced_code_is_highlighted_in_the_theme_colours(qtbot, highlight_pool) -> None:
+    view = shown_view(qtbot, renderer=MarkdownRenderer(highlighter=highlight_pool))
     view.set_messages([reply(f"Look:\n\n```python\n{CODE}\n```\n")])
 
     def keyword_colour(style: str) -> str:

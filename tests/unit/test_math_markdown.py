@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from markdown_it import MarkdownIt
 
-from desktop_llm.core.math_markdown import math_plugin
+from desktop_llm.core.math_markdown import math_plugin, might_start_math
 from desktop_llm.core.math_svg import formula_name, parse_formula_name
 
 PARSER = MarkdownIt("commonmark").enable(["table"])
@@ -58,3 +58,18 @@ def test_a_formula_name_carries_everything_it_is_drawn_from() -> None:
     assert parse_formula_name(name) == ("\\frac{a:b}{c} % 100", True, "#1f2328", 17)
     assert parse_formula_name("math:x:1:2:3") is None
     assert parse_formula_name("https://example.com") is None
+
+
+@pytest.mark.parametrize(
+    ("piece", "expected"),
+    [
+        ("plain prose", False),
+        ("a \\n escape", False),
+        ("costs $", True),
+        ("\\(x", True),
+        ("\\[", True),
+        ("ends \\", True),
+    ],
+)
+def test_a_streamed_piece_that_may_open_a_formula_is_noticed(piece: str, expected: bool) -> None:
+    assert might_start_math(piece) is expected

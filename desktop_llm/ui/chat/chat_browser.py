@@ -6,44 +6,35 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QMimeData, QUrl
 from PySide6.QtGui import QColor, QImage, QTextCharFormat
-from PySide6.QtWidgets import QFrame, QTextBrowser, QTextEdit, QWidget
+from PySide6.QtWidgets import QFrame, QTextEdit, QWidget
 
-from desktop_llm.core.math_svg import MATH_SCHEME
 from desktop_llm.core.message_chrome import THUMB_SCHEME
+from desktop_llm.ui.common.formula_browser import FormulaBrowser
+from desktop_llm.ui.common.math_images import MathImages
 
 MAX_HIGHLIGHTS = 1000
 
 
-class ChatBrowser(QTextBrowser):
+class ChatBrowser(FormulaBrowser):
     """Show the conversation document.
 
     It never loads a resource from the network or a file: remote images in replies stay
     unfetched; the only images are thumbnails of attached files, which come from
-    ``image_source`` (by the stored bytes' hash), and formulas, drawn by ``images``. It puts
-    the selection's text without
-    interface labels on the clipboard, and never follows a link itself (the chat view decides
-    what a click means).
+    ``image_source`` (by the stored bytes' hash), and formulas, drawn by ``math``. It puts
+    the selection's text without interface labels on the clipboard, and never follows a link
+    itself (the chat view decides what a click means).
 
     Args:
         parent: the chat view.
         copy_text: returns the text to copy for a selection's [start, end) positions.
-        images: draws the app's own images (formulas, ``math:`` names); nothing else is loaded.
+        math: draws the formulas (``math:`` names).
     """
 
-    def __init__(
-        self,
-        parent: QWidget,
-        copy_text: Callable[[int, int], str],
-        images: Callable[[str], QImage | None] | None = None,
-    ) -> None:
-        super().__init__(parent)
+    def __init__(self, parent: QWidget, copy_text: Callable[[int, int], str], math: MathImages) -> None:
+        super().__init__(math, parent)
         self._copy_text = copy_text
-        self._images = images
-        self.setOpenLinks(False)
-        self.setOpenExternalLinks(False)
         self.setUndoRedoEnabled(False)
         self.setFrameShape(QFrame.Shape.NoFrame)
-        self.setSearchPaths([])
         self.image_source: Callable[[str], QImage] | None = None
 
     def loadResource(self, kind: int, name: QUrl | str) -> object:
@@ -51,10 +42,7 @@ class ChatBrowser(QTextBrowser):
         url = QUrl(name) if isinstance(name, str) else name
         if url.scheme() == THUMB_SCHEME and self.image_source is not None:
             return self.image_source(url.path())
-        address = name if isinstance(name, str) else name.toString()
-        if self._images is not None and address.startswith(f"{MATH_SCHEME}:"):
-            return self._images(address)
-        return None
+        return super().loadResource(kind, name)
 
     def createMimeDataFromSelection(self) -> QMimeData:
         """Return the selected text as a reader sees it, without headers and action links."""

@@ -46,10 +46,9 @@ from PySide6.QtGui import (
 )
 
 from desktop_llm.core.markdown import CHROME_STATE, COPY_CODE_SCHEME, SHOW_ALL_SCHEME
-from desktop_llm.core.math_markdown import math_source
-from desktop_llm.core.math_svg import parse_formula_name
 from desktop_llm.core.message_chrome import ACTION_SCHEME
 from desktop_llm.core.theme import Palette
+from desktop_llm.ui.common.formula_browser import block_text
 
 _INTERNAL_LINK = re.compile(rf"^({ACTION_SCHEME}|{COPY_CODE_SCHEME}|{SHOW_ALL_SCHEME}):")
 _BULLETS = (
@@ -387,22 +386,7 @@ class ChatDocument:
 
 def _block_text(block: QTextBlock, start: int, end: int) -> str:
     """Return the text of ``block`` within [start, end), without links that belong to the interface."""
-    parts: list[str] = []
-    iterator = block.begin()
-    while not iterator.atEnd():
-        fragment = iterator.fragment()
-        first, last = fragment.position(), fragment.position() + fragment.length()
-        char_format = fragment.charFormat()
-        if first < end and last > start and not _INTERNAL_LINK.match(char_format.anchorHref()):
-            image = char_format.toImageFormat().name() if char_format.isImageFormat() else ""
-            formula = parse_formula_name(image)
-            if formula is not None:  # a formula copies as the LaTeX it was written in
-                parts.append(math_source(formula[0], formula[1]))
-            else:
-                parts.append(fragment.text()[max(start, first) - first : min(end, last) - first])
-        iterator += 1
-    # Qt stores a line break inside a paragraph (<br>, pre-wrap newlines) as U+2028.
-    text = "".join(parts).replace("\u2028", "\n")
+    text = block_text(block, start, end, skip_links=_INTERNAL_LINK)
     if block.textList() is not None and text and start <= block.position():
         text = f"{_list_marker(block)} {text}"
     return text

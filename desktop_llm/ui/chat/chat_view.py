@@ -44,6 +44,7 @@ from desktop_llm.core.markdown import (
     code_pre_html,
 )
 from desktop_llm.core.markdown_stream import MarkdownStream
+from desktop_llm.core.math_markdown import might_start_math
 from desktop_llm.core.message_chrome import (
     ATTACHMENT_SCHEME,
     THUMB_SCHEME,
@@ -84,6 +85,7 @@ class ChatView(QWidget):
         renderer: markdown renderer, shareable between views (it caches).
         open_url: opens links in the system browser (injectable for tests).
         dark: start in the dark theme.
+        math: draws and caches formulas, shared by every view (default: the view's own).
     """
 
     action_requested = Signal(str, str)
@@ -98,18 +100,17 @@ class ChatView(QWidget):
         renderer: MarkdownRenderer | None = None,
         open_url: Callable[[QUrl], object] | None = None,
         dark: bool = False,
+        math: MathImages | None = None,
     ) -> None:
         super().__init__(parent)
         mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont).family()
         self._renderer = renderer or MarkdownRenderer(mono_family=mono)
         self._open_url = open_url or QDesktopServices.openUrl
         self._palette = palette_for(dark)
-        self._math = MathImages(self, scale=self.devicePixelRatioF())
-        self._math.drawn.connect(self.on_math_drawn)
-        self._math_relayout = False
-        self._browser = ChatBrowser(self, self._copy_text, self._math.image)
+        self._math = math if math is not None else MathImages(self, scale=self.devicePixelRatioF())
+        self._browser = ChatBrowser(self, self._copy_text, self._math)
         self._browser.document().setDocumentMargin(12)
-        self._renderer.math_pixel_size = QFontInfo(self._browser.font()).pixelSize()
+        self._math_pixel_size = self._renderer.math_pixel_size = QFontInfo(self._browser.font()).pixelSize()
         self._document = ChatDocument(self._browser.document(), self._palette)
         self._writer = EntryWriter(self._document, self._renderer)
         self._highlights = HighlightRelay(self._renderer.highlighter, self)
@@ -266,6 +267,9 @@ class ChatView(QWidget):
         entry.reasoning_parts = [entry.message.reasoning] if entry.message.reasoning else []
         entry.reasoning_changed = True
         self._streaming[message_id] = entry
+        at = self._entries.index(entry)
+        if at > 0 and self._entries[at - 1].message.role == "user":  # a question with math
+            self._warm_math_for(self._entries[at - 1].message.content)
         if entry.slot is not None:
             with self._document.edit():
                 self._writer.render(entry, self._palette)
@@ -281,10 +285,20 @@ class ChatView(QWidget):
             return
         if text:
             entry.stream.append(text)
+            self._warm_math_for(text)
         if reasoning:
             entry.reasoning_parts.append(reasoning)
             entry.reasoning_changed = True
+            self._warm_math_for(reasoning)
         self._pacer.wake()
+
+    def _warm_math_for(self, text: str) -> None:
+        """Load the math library now if ``text`` may hold a formula (the reply then likely does).
+
+        The import takes 0.2-0.6 s; started here, it runs while the formula is still streaming.
+        """
+        if not self._math.warmed and might_start_math(text):
+            self._math.warm()
 
     def finish_streaming(self, message_id: str, message: MessageView) -> None:
         """End a stream: show ``message`` (its final content and status) once rendering catches up.
@@ -335,7 +349,8 @@ class ChatView(QWidget):
     def on_highlights_finished(self, key: HighlightKey) -> None:
         """Swap the colours of a code block into the document, in place, where it is still shown."""
         waiting = self._writer.awaiting.pop(key, set())
-        html = self._renderer.highlighter.lookup(key)[1]
+        pool = self._renderer.highlighter
+        html = pool.lookup(key)[1] if pool is not None else None
         language, style, _digest = key
         if html is None or style != self._palette.pygments_style:
             return
@@ -349,23 +364,6 @@ class ChatView(QWidget):
                 if highlight_key(code, language, style) == key:  # still the same block there
                     self._document.replace_code(entry.slot, f"{COPY_CODE_SCHEME}:{message_id}:{index}", pre)
 
-    def on_math_drawn(self, name: str) -> None:
-        """Put a drawn formula in place of its source; lay the document out again once per batch."""
-        image = self._math.image(name)
-        document = self._browser.document()
-        kind = QTextDocument.ResourceType.ImageResource.value
-        if image is None or document.resource(kind, QUrl(name)) is None:
-            return  # not shown here
-        document.addResource(kind, QUrl(name), image)
-        if not self._math_relayout:
-            self._math_relayout = True
-            QTimer.singleShot(30, self._relayout_math)
-
-    def _relayout_math(self) -> None:
-        self._math_relayout = False
-        document = self._browser.document()
-        document.markContentsDirty(0, document.characterCount())
-
     # -- appearance ----------------------------------------------------------------------------
 
     def set_theme(self, dark: bool) -> None:
@@ -376,6 +374,11 @@ class ChatView(QWidget):
         self._palette = palette
         self._document.set_palette(palette)
         self._apply_palette()
+        self._render_again()
+
+    def _render_again(self) -> None:
+        """Render every shown message anew (after a theme or text size change), keeping the scroll."""
+        palette = self._palette
         bar = self._browser.verticalScrollBar()
         value = bar.value()
         self._document.clear()
@@ -392,8 +395,11 @@ class ChatView(QWidget):
         font.setPointSize(points)
         self._browser.setFont(font)
         self._browser.document().setDefaultFont(font)
-        # Formulas rendered from now on match it (those shown keep their size until redrawn).
+        # Formulas are drawn at the text's size: those shown are drawn again at the new one.
         self._renderer.math_pixel_size = QFontInfo(font).pixelSize()
+        if self._renderer.math_pixel_size != self._math_pixel_size:
+            self._math_pixel_size = self._renderer.math_pixel_size
+            self._render_again()
 
     def _apply_palette(self) -> None:
         colours = self._browser.palette()

@@ -16,14 +16,17 @@ class HighlightRelay(QObject):
         finished(object): the ``HighlightKey`` of a finished job (its result is in the pool).
 
     Args:
-        pool: the highlight pool to listen to (the relay stops listening when deleted).
+        pool: the highlight pool to listen to (the relay stops listening when deleted); None:
+            there is none, and the relay stays silent.
         parent: owner of the relay.
     """
 
     finished = Signal(object)
 
-    def __init__(self, pool: HighlightPool, parent: QObject | None = None) -> None:
+    def __init__(self, pool: HighlightPool | None, parent: QObject | None = None) -> None:
         super().__init__(parent)
+        if pool is None:
+            return
         listener = self._relay
         pool.add_listener(listener)
         self.destroyed.connect(partial(pool.remove_listener, listener))

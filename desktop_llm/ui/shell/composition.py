@@ -20,6 +20,7 @@ from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QApplication, QWidget
 
+from desktop_llm.core.highlight_pool import HighlightPool
 from desktop_llm.core.paths import AppPaths
 from desktop_llm.core.tokens import TokenCounter
 from desktop_llm.providers import RetryPolicy
@@ -47,6 +48,7 @@ from desktop_llm.storage.response_cache import SqliteResponseCache
 from desktop_llm.ui.chat.thumbnails import ThumbnailCache
 from desktop_llm.ui.chat.token_meter import ChatContextPreview
 from desktop_llm.ui.common.chat_bridge import ChatBridge
+from desktop_llm.ui.common.math_images import MathImages
 from desktop_llm.ui.common.tasks import TaskKeeper
 from desktop_llm.ui.common.theme import apply_theme, wants_dark
 from desktop_llm.ui.settings import exchange_dialogs
@@ -256,6 +258,10 @@ class Composition:
         self._open_settings_dialog = open_settings_dialog or _open_settings_dialog
         self.status_bar = StatusBar(services.bridge)
         self.tasks = first_paint.tasks if first_paint else TaskKeeper(self.show_error)
+        # The workers that draw replies (code colours in a child process, formulas on a thread),
+        # one each for every view; started on first use, stopped by ``shutdown``.
+        self.highlighter = HighlightPool()
+        self.math = MathImages(scale=window.devicePixelRatioF())
         self.workspace = Workspace(
             sidebar=first_paint.sidebar if first_paint else None,
             chat=services.chat,
@@ -266,6 +272,8 @@ class Composition:
             tasks=self.tasks,
             export_conversation=self.export_conversation,
             open_url=open_url,
+            highlighter=self.highlighter,
+            math=self.math,
         )
         self.workspace.window_title_changed.connect(window.setWindowTitle)
         self.workspace.settings_requested.connect(self.open_settings)
@@ -278,6 +286,8 @@ class Composition:
             services.directory,
             self.tasks,
             batches=self.batches,
+            highlighter=self.highlighter,
+            math=self.math,
         )
         self.thumbnails = ThumbnailCache(services.attachments.blob)
         composer = self.workspace.composer
@@ -403,11 +413,17 @@ class Composition:
         self.tasks.run(run())
 
     async def shutdown(self) -> None:
-        """Stop streams (saved as ``stopped``), other work, providers and the database, in that order."""
+        """Stop streams (saved as ``stopped``), other work, the drawing workers, providers and the database.
+
+        In that order: nothing renders a reply once its stream has stopped, so the drawing
+        workers go next; the database closes last.
+        """
         self.tasks.close()  # a debounced refresh due later must not start work on closed services
         await self.services.chat.stop_all()
         self.tasks.cancel_all()
         await self.tasks.join()
+        self.math.close()
+        self.highlighter.close()
         await self.services.aclose()
 
 

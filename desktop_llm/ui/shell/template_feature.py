@@ -12,11 +12,13 @@ from __future__ import annotations
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QDialog, QSplitter, QTabWidget, QWidget
 
+from desktop_llm.core.highlight_pool import HighlightPool
 from desktop_llm.core.prompt_templates import RenderedPrompt, TemplateFormatError
 from desktop_llm.services.compare import CompareService
 from desktop_llm.services.provider_directory import ProviderDirectory
 from desktop_llm.services.templates import TemplateService
 from desktop_llm.storage.response_cache import SqliteResponseCache
+from desktop_llm.ui.common.math_images import MathImages
 from desktop_llm.ui.common.tasks import TaskKeeper
 from desktop_llm.ui.shell.workspace import Workspace
 from desktop_llm.ui.templates.batch_dialog import BatchDialog
@@ -41,6 +43,8 @@ class TemplateFeature(QObject):
         directory: the provider entries, for comparisons and batch runs.
         tasks: runs every async step.
         batches: the providers' batch services (None: batch runs only run here).
+        highlighter: colours code in the compare views' replies (None: code stays plain).
+        math: draws and caches formulas, shared with the chat (None: each compare view its own).
     """
 
     def __init__(
@@ -53,9 +57,12 @@ class TemplateFeature(QObject):
         tasks: TaskKeeper,
         *,
         batches: BatchesFeature | None = None,
+        highlighter: HighlightPool | None = None,
+        math: MathImages | None = None,
     ) -> None:
         super().__init__(workspace)
         self.workspace = workspace
+        self._highlighter, self._math = highlighter, math  # for the compare views' replies
         self.batches = batches
         self.directory = directory
         self.tasks = tasks
@@ -190,7 +197,14 @@ class TemplateFeature(QObject):
     def open_compare(self, template_id: str) -> CompareView:
         """Open the compare view for a template, its inputs filled with the page's sample values."""
         view = CompareView(
-            self.compare, self.templates, self.directory, self.tasks, template_id, self.workspace.window()
+            self.compare,
+            self.templates,
+            self.directory,
+            self.tasks,
+            template_id,
+            self.workspace.window(),
+            math=self._math,
+            highlighter=self._highlighter,
         )
         view.default_changed.connect(
             lambda tid, number: self.tasks.run(self.panel.refresh(tid, select_version=number))

@@ -16,6 +16,7 @@ from PySide6.QtCore import Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QFontDatabase, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import QSplitter, QStackedWidget, QVBoxLayout, QWidget
 
+from desktop_llm.core.highlight_pool import HighlightPool
 from desktop_llm.core.markdown import MarkdownRenderer
 from desktop_llm.services.chat import ChatService
 from desktop_llm.services.conversations import ConversationService
@@ -32,6 +33,7 @@ from desktop_llm.ui.chat.composer import Composer
 from desktop_llm.ui.chat.conversation_list import UNTITLED, ConversationListModel
 from desktop_llm.ui.chat.sidebar import Sidebar, first_match
 from desktop_llm.ui.common.chat_bridge import ChatBridge
+from desktop_llm.ui.common.math_images import MathImages
 from desktop_llm.ui.common.model_picker import ModelPicker
 from desktop_llm.ui.common.tasks import TaskKeeper
 from desktop_llm.ui.shell.list_actions import ListActions
@@ -56,6 +58,8 @@ class Workspace(QWidget):
         export_conversation: opens the export dialog for a conversation id.
         open_url: opens links from replies (the system browser by default).
         sidebar: the sidebar the window's first paint showed (None: a new one).
+        highlighter: colours code blocks in replies (the app's; None: code stays plain).
+        math: draws and caches formulas for every chat (the app's; None: each view its own).
 
     Signals:
         window_title_changed(str): the title the window should show.
@@ -82,10 +86,13 @@ class Workspace(QWidget):
         export_conversation: Callable[[str], None],
         open_url: Callable[[QUrl], object] = QDesktopServices.openUrl,
         sidebar: Sidebar | None = None,
+        highlighter: HighlightPool | None = None,
+        math: MathImages | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self._chat = chat
+        self._math = math
         self._conversations = conversations
         self._directory = directory
         self._status = status_bar
@@ -99,7 +106,7 @@ class Workspace(QWidget):
         self._dark = False
         self._font_size = 0
         mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont).family()
-        self._renderer = MarkdownRenderer(mono_family=mono)
+        self._renderer = MarkdownRenderer(mono_family=mono, highlighter=highlighter)
 
         # The sidebar may come from the first paint, already listing the conversations.
         self.sidebar = sidebar or Sidebar(ConversationListModel(self), conversations.search, tasks)
@@ -496,7 +503,7 @@ class Workspace(QWidget):
                 session.view.set_font_size(font_size)
 
     def _make_view(self) -> ChatView:
-        view = ChatView(renderer=self._renderer, open_url=self._open_url, dark=self._dark)
+        view = ChatView(renderer=self._renderer, open_url=self._open_url, dark=self._dark, math=self._math)
         if self._font_size:
             view.set_font_size(self._font_size)
         self.view_made.emit(view)

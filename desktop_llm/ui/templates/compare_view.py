@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import QUrl, Signal
-from PySide6.QtGui import QDesktopServices, QTextCursor
+from PySide6.QtCore import QEvent, QUrl, Signal
+from PySide6.QtGui import QDesktopServices, QFontInfo, QTextCursor
 from PySide6.QtWidgets import (
     QApplication,
     QCheckBox,
@@ -24,12 +24,11 @@ from PySide6.QtWidgets import (
     QLabel,
     QPushButton,
     QScrollArea,
-    QTextBrowser,
     QVBoxLayout,
     QWidget,
 )
 
-from desktop_llm.core.highlight_pool import HighlightKey
+from desktop_llm.core.highlight_pool import HighlightKey, HighlightPool
 from desktop_llm.core.markdown import COPY_CODE_SCHEME, SAFE_LINK_SCHEMES, MarkdownRenderer
 from desktop_llm.core.prompt_templates import PromptTemplate, PromptTemplateError, VariableSpec
 from desktop_llm.services.compare import (
@@ -41,7 +40,9 @@ from desktop_llm.services.compare import (
 )
 from desktop_llm.services.provider_directory import ProviderDirectory
 from desktop_llm.services.templates import LoadedTemplate, TemplateService
+from desktop_llm.ui.common.formula_browser import FormulaBrowser
 from desktop_llm.ui.common.highlight_relay import HighlightRelay
+from desktop_llm.ui.common.math_images import MathImages
 from desktop_llm.ui.common.model_picker import ModelPicker
 from desktop_llm.ui.common.plain_text import plain_label, rich_with
 from desktop_llm.ui.common.tasks import TaskKeeper
@@ -99,10 +100,22 @@ class SideSetup(QGroupBox):
 
 
 class ComparePane(QWidget):
-    """One side's reply: a title, the streaming text, how it ended, and "This one is better"."""
+    """One side's reply: a title, the streaming text, how it ended, and "This one is better".
+
+    Args:
+        name: the side's name ("A", "B").
+        renderer: renders the finished reply (its formulas at this pane's text size).
+        open_url: opens a clicked web link (injectable for tests).
+        math: draws and caches formulas, shared with the chat (default: the pane's own).
+    """
 
     def __init__(
-        self, name: str, renderer: MarkdownRenderer, open_url: Callable[[QUrl], object] | None = None
+        self,
+        name: str,
+        renderer: MarkdownRenderer,
+        open_url: Callable[[QUrl], object] | None = None,
+        *,
+        math: MathImages | None = None,
     ) -> None:
         super().__init__()
         self._renderer = renderer
@@ -114,10 +127,10 @@ class ComparePane(QWidget):
         highlights = HighlightRelay(renderer.highlighter, self)
         highlights.finished.connect(self.on_highlights_finished)
         self.title = QLabel(rich_with("<b>{name}</b>", name=name))
-        self.browser = QTextBrowser()
+        # Never navigates (a followed link would replace the reply with whatever it points at)
+        # and loads nothing but formulas, drawn as in the chat.
+        self.browser = FormulaBrowser(math if math is not None else MathImages(self))
         self.browser.setObjectName(f"compareReply{name}")
-        # Never navigate: a followed link would replace the reply with whatever it points at.
-        self.browser.setOpenLinks(False)
         self.browser.anchorClicked.connect(self.on_browser_anchor_clicked)
         self.status = plain_label()
         self.status.setObjectName("mutedLabel")
@@ -160,11 +173,20 @@ class ComparePane(QWidget):
 
     def _show_rendered(self, text: str) -> None:
         palette = theme_of(self.palette())
+        # Formulas are drawn at the text's size (the renderer is the dialog's own).
+        self._renderer.math_pixel_size = QFontInfo(self.browser.font()).pixelSize()
         rendered = self._renderer.render(text, message_id=self._name, palette=palette)
         self._code_blocks = rendered.code_blocks
         self._waiting = {job.key for _index, job in rendered.pending}
         self._rendered_text = text
         self.browser.setHtml(rendered.html)
+
+    def changeEvent(self, event: QEvent) -> None:
+        """Render the reply again in the new colours when the theme changes (formulas included)."""
+        super().changeEvent(event)
+        shown = self._rendered_text
+        if event.type() == QEvent.Type.PaletteChange and shown and shown == self.text:
+            self._show_rendered(shown)
 
     def on_highlights_finished(self, key: HighlightKey) -> None:
         """Show the reply again once the colours of one of its code blocks are known."""
@@ -192,6 +214,8 @@ class CompareView(QDialog):
         tasks: runs the streams and database calls.
         template_id: the template to compare.
         open_url: opens a clicked web link in the system browser (injectable for tests).
+        math: draws and caches formulas, shared with the chat (default: the view's own).
+        highlighter: colours code blocks (default: none, code stays plain).
 
     Signals:
         comparison_kept(str): a comparison was stored (its id).
@@ -211,6 +235,8 @@ class CompareView(QDialog):
         parent: QWidget | None = None,
         *,
         open_url: Callable[[QUrl], object] | None = None,
+        math: MathImages | None = None,
+        highlighter: HighlightPool | None = None,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Compare")
@@ -222,7 +248,8 @@ class CompareView(QDialog):
         self.template_id = template_id
         self.loaded: LoadedTemplate | None = None
         self.run: CompareRun | None = None
-        renderer = MarkdownRenderer()
+        renderer = MarkdownRenderer(highlighter=highlighter)
+        math = math if math is not None else MathImages(self)
 
         self.heading = QLabel()
         self.sides = [SideSetup(name, directory, tasks) for name in SIDE_NAMES]
@@ -242,7 +269,7 @@ class CompareView(QDialog):
         self.stop_button = QPushButton("Stop")
         self.stop_button.setEnabled(False)
         self.stop_button.clicked.connect(self._compare.stop)
-        self.panes = [ComparePane(name, renderer, open_url) for name in SIDE_NAMES]
+        self.panes = [ComparePane(name, renderer, open_url, math=math) for name in SIDE_NAMES]
         for index, pane in enumerate(self.panes):
             pane.pick_button.clicked.connect(lambda _checked=False, side=index: self.pick(side))
         self.make_default = QCheckBox("Make the picked version the default")
