@@ -97,6 +97,14 @@ QLabel#emptyTitle {{ font-size: 15pt; font-weight: 600; }}
 QPlainTextEdit#systemPrompt {{
     border: 1px solid {chrome.border}; border-radius: 7px; background: {chrome.base};
 }}
+QToolButton#toolServers {{
+    padding: 4px 22px 4px 10px; border: 1px solid {chrome.border}; border-radius: 7px;
+    background: {chrome.base};
+}}
+QToolButton#toolServers:hover {{ background: {chrome.hover}; }}
+QToolButton#toolServers::menu-indicator {{
+    subcontrol-origin: padding; subcontrol-position: center right; right: 7px;
+}}
 QToolButton#promptToggle {{ border: none; padding: 3px 6px; }}
 QToolButton#promptToggle:hover {{ background: {chrome.hover}; border-radius: 5px; }}
 QSplitter::handle {{ background: {chrome.border}; }}
