@@ -3,10 +3,13 @@
 Each run starts a fresh process (interpreter start and imports included, as a person double-
 clicking would), alternating app and baseline so drift hits both alike. The child reports the
 first paint of its main window (a Paint event on a widget of a ``QMainWindow``), then, for the
-app, when the conversations are listed ("ready"), with its resident memory; the parent reads
-the times off the child's stdout. The baseline is a bare PySide6 ``QMainWindow`` with a label.
-Then, half a second after that, its resident memory again ("idle"). Targets: app / bare first
-paint <= 1.5 (medians of 7), idle memory <= 120 MB.
+app, when the conversations are listed ("ready": a visible conversation list with rows; when the
+first paint already shows it, ready is the first paint), with its resident memory; the parent
+reads the times off the child's stdout. The baseline is a bare PySide6 ``QMainWindow`` with a label.
+Then, half a second after that, its resident memory again ("idle"); and, since the services now
+load after the first paint, half a second after the whole window is built (the workspace in,
+"settled"), so what the deferred parts cost is not hidden. Targets: app / bare first paint <= 1.5
+(medians of 7), idle memory <= 120 MB.
 
 Usage: python bench/startup.py [--quick] [--runs N] [--conversations N] [--platform offscreen|xcb]
 """
@@ -36,10 +39,10 @@ def _child(kind: str, data_dir: str) -> int:
     """Run the app or the bare window, printing "painted" and "ready <rss bytes>" when they happen."""
     import psutil
     from PySide6.QtCore import QEvent, QObject, QTimer
-    from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QWidget
+    from PySide6.QtWidgets import QApplication, QLabel, QListView, QMainWindow, QWidget
 
     app = QApplication(sys.argv[:1])
-    state = {"painted": False}
+    state = {"painted": False, "idle": False}
 
     def say(text: str) -> None:
         sys.stdout.write(text + "\n")
@@ -55,24 +58,50 @@ def _child(kind: str, data_dir: str) -> int:
             ):
                 state["painted"] = True
                 say("painted")
-                QTimer.singleShot(0, wait_until_ready)
+                # Checked now, inside the first paint: is the real list in it?
+                wait_until_ready()
             return False
 
     def main_window() -> QMainWindow | None:
         return next((w for w in app.topLevelWidgets() if isinstance(w, QMainWindow)), None)
 
+    def lists_conversations(window: QMainWindow | None) -> bool:
+        views = window.findChildren(QListView) if window else []
+        return any(
+            type(view).__name__ == "ConversationList" and view.isVisible() and view.model().rowCount() > 0
+            for view in views
+        )
+
     def wait_until_ready() -> None:
         window = main_window()
-        central = window.centralWidget() if window else None
-        if kind == "app" and (central is None or type(central).__name__ != "Workspace"):
-            QTimer.singleShot(10, wait_until_ready)
-            return
-        if kind == "app" and central.list_model.rowCount() == 0:
+        if kind == "app" and not lists_conversations(window):
             QTimer.singleShot(10, wait_until_ready)
             return
         say(f"ready {psutil.Process().memory_info().rss}")
         # Idle memory: half a second after the window shows its real content, as a person sees it.
-        QTimer.singleShot(500, lambda: (say(f"idle {psutil.Process().memory_info().rss}"), window.close()))
+        QTimer.singleShot(500, idle)
+        QTimer.singleShot(0, wait_until_settled)
+
+    def idle() -> None:
+        say(f"idle {psutil.Process().memory_info().rss}")
+        state["idle"] = True
+
+    def wait_until_settled() -> None:
+        window = main_window()
+        central = window.centralWidget() if window else None
+        if kind == "app" and type(central).__name__ != "Workspace":
+            QTimer.singleShot(10, wait_until_settled)
+            return
+
+        def settled() -> None:
+            if not state["idle"]:  # timers are coarse: say "idle" first, then close
+                QTimer.singleShot(10, settled)
+                return
+            say(f"settled {psutil.Process().memory_info().rss}")
+            if window is not None:
+                window.close()
+
+        QTimer.singleShot(500, settled)
 
     watcher = FirstPaint()
     app.installEventFilter(watcher)
@@ -131,6 +160,8 @@ def _measure(kind: str, data_dir: Path, env: dict[str, str]) -> dict[str, float]
             result["rss_mb"] = int(line.split()[1]) / 2**20
         elif line.startswith("idle"):
             result["idle_rss_mb"] = int(line.split()[1]) / 2**20
+        elif line.startswith("settled"):
+            result["settled_rss_mb"] = int(line.split()[1]) / 2**20
     child.wait(timeout=CHILD_TIMEOUT)
     if child.returncode != 0 or "paint_ms" not in result:
         raise RuntimeError(f"the {kind} child failed (exit {child.returncode})")
@@ -195,6 +226,10 @@ def main() -> int:
         "bare_idle_rss_mb": median(bare_runs, "idle_rss_mb"),
         "target_idle_rss_mb": TARGET_IDLE_MB,
         "meets_idle_target": median(app_runs, "idle_rss_mb") <= TARGET_IDLE_MB,
+        # Half a second after the services and the rest of the window are built (they load after
+        # the first paint): the memory of the whole running app, idle.
+        "app_settled_rss_mb": median(app_runs, "settled_rss_mb"),
+        "meets_idle_target_settled": median(app_runs, "settled_rss_mb") <= TARGET_IDLE_MB,
     }
     print(json.dumps(report, indent=2))
     return 0

@@ -1,9 +1,12 @@
 """Composition root: start Qt on a qasync loop, show the window at once, then build the rest.
 
 Start-up, in order: the data folder and its lock (a second launch rings the running window's
-doorbell and exits 0), logging with keys redacted, the crash dialog, the window, shown and
-painted; only then the services (``ui.composition``: the database thread, the keyring, the
-providers), so the window appears about as fast as a bare Qt window. Shut-down (close button,
+doorbell and exits 0), the database thread (opening the file while the window's modules load),
+logging with keys redacted, the crash dialog, the window with the first page of conversations
+(``ui.shell.first_paint``), shown and painted; only then the services (``ui.shell.composition``:
+the keyring, the providers, the chat), so the window shows the real list about as fast as a
+bare Qt window appears. Modules the first paint does not need (httpx, the keyring, markdown,
+Pygments, Pillow, tiktoken, mcp) load on first use. Shut-down (close button,
 Ctrl+Q, SIGTERM, SIGINT): streams stopped and saved as ``stopped``, providers and the database
 closed, the lock released, exit status 0.
 """
@@ -29,6 +32,7 @@ if TYPE_CHECKING:
     from desktop_llm.services.logs import KeyRedactor
     from desktop_llm.storage.lock import DataFolderLock
     from desktop_llm.ui.shell.composition import Composition
+    from desktop_llm.ui.shell.first_paint import FirstPaint
     from desktop_llm.ui.shell.main_window import MainWindow
 
 log = logging.getLogger("desktop_llm.app")
@@ -120,9 +124,14 @@ def _cannot_start(message: str, smoke_test: bool) -> int:
 
 
 async def _main(app: QApplication, paths: AppPaths, lock: DataFolderLock, *, smoke_test: bool) -> int:
+    from desktop_llm.storage.executor import DatabaseThread
+
+    # First, so that SQLite opens the file on its own thread while Python imports the window.
+    db = DatabaseThread(paths.database)
     from desktop_llm.services.logs import KeyRedactor, configure_logging
-    from desktop_llm.ui.common.chat_bridge import cancel_stray_tasks
-    from desktop_llm.ui.shell.error_dialog import CrashReporter
+    from desktop_llm.ui.common.tasks import cancel_stray_tasks
+    from desktop_llm.ui.shell.crash_reporter import CrashReporter
+    from desktop_llm.ui.shell.first_paint import build_first_paint
     from desktop_llm.ui.shell.garbage import QtThreadCollector
     from desktop_llm.ui.shell.main_window import MainWindow
     from desktop_llm.ui.shell.single_instance import SingleInstanceServer, server_name
@@ -140,12 +149,13 @@ async def _main(app: QApplication, paths: AppPaths, lock: DataFolderLock, *, smo
     wakeup = _SignalWakeup(window)
     collector = QtThreadCollector(app)
     collector.start()
+    first_paint = await build_first_paint(window, db)  # the real list, in the first paint
     window.show()
     if not window.painted:
         await _wait_for(window.first_painted, FIRST_PAINT_TIMEOUT)
     log.info("Desktop LLM started with the data folder %s", paths.data)
     try:
-        return await _serve(window, paths, redactor, lock.held, closing, smoke_test=smoke_test)
+        return await _serve(window, first_paint, paths, redactor, lock.held, closing, smoke_test=smoke_test)
     finally:
         doorbell.close()
         wakeup.close()
@@ -155,6 +165,7 @@ async def _main(app: QApplication, paths: AppPaths, lock: DataFolderLock, *, smo
 
 async def _serve(
     window: MainWindow,
+    first_paint: FirstPaint,
     paths: AppPaths,
     redactor: KeyRedactor,
     holds_lock: bool,
@@ -165,8 +176,8 @@ async def _serve(
     """Build the services into the shown window, run until it is closed, and shut down cleanly."""
     from desktop_llm.ui.shell.composition import Composition, build_services
 
-    services = await build_services(paths, redactor=redactor, holds_lock=holds_lock)
-    composition = Composition(window, services, log_folder=paths.logs)
+    services = await build_services(paths, redactor=redactor, holds_lock=holds_lock, first_paint=first_paint)
+    composition = Composition(window, services, log_folder=paths.logs, first_paint=first_paint)
     status = 0
     try:
         await composition.start()

@@ -10,33 +10,30 @@ Environment variables (as the official SDKs read them) override the keyring; see
 ``environment_providers`` and ``resolve_key``. This module never imports storage or providers:
 callers pass plain values.
 
-Everything here may block (D-Bus, a keyring prompt): call it off the Qt thread.
+Everything here may block (D-Bus, a keyring prompt): call it off the Qt thread. The keyring
+package itself is imported, and its backend chosen, when a :class:`KeyStore` is first used, not
+when this module is: the environment part is needed at start-up, the keyring (about 12 MB with
+its D-Bus and crypto libraries) only once a stored key is read or written.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import os
+import threading
 import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-import keyring
-import keyring.backend
-import keyring.backends.chainer
-import keyring.backends.fail
-import keyring.backends.null
-import keyring.errors
+if TYPE_CHECKING:
+    import keyring.backend
 
 SERVICE = "desktop-llm"
 
 # _BACKEND_FAILURE: a backend raises keyring's errors, but also its own libraries' (secretstorage,
 # jeepney's D-Bus errors, a lost D-Bus connection as OSError). Whatever the one backend call
 # raises is the keyring failing, so it becomes a SecretsError with advice, its cause chained.
-
-# Backends that keep no key at all, or refuse every call.
-_NO_KEYRING = (keyring.backends.null.Keyring, keyring.backends.fail.Keyring)
 
 
 class SecretsError(Exception):
@@ -78,6 +75,8 @@ class KeyedSetting(Protocol):
 
 def _backend_name(backend: keyring.backend.KeyringBackend) -> str:
     """Name the backend that really holds the keys (a chainer's first backend, when it has one)."""
+    import keyring.backends.chainer  # loaded with the backend itself: see the module docstring
+
     if isinstance(backend, keyring.backends.chainer.ChainerBackend):
         backend = next(iter(backend.backends), backend)
     cls = type(backend)
@@ -86,12 +85,18 @@ def _backend_name(backend: keyring.backend.KeyringBackend) -> str:
 
 def _is_safe(backend: keyring.backend.KeyringBackend) -> bool:
     """Return True when ``backend`` really keeps keys outside this process, protected."""
+    import keyring.backends.chainer
+    import keyring.backends.fail
+    import keyring.backends.null
+
     if isinstance(backend, keyring.backends.chainer.ChainerBackend):
         # A chainer writes to its first chained backend; with none, it behaves like null.
         chained = list(backend.backends)
         return bool(chained) and _is_safe(chained[0])
     # keyrings.alt's PlaintextKeyring (and look-alikes) write the key to a file anyone can read.
-    return not isinstance(backend, _NO_KEYRING) and "plaintext" not in _backend_name(backend).lower()
+    # The null and fail backends keep no key at all, or refuse every call.
+    no_keyring = (keyring.backends.null.Keyring, keyring.backends.fail.Keyring)
+    return not isinstance(backend, no_keyring) and "plaintext" not in _backend_name(backend).lower()
 
 
 def _assess(backend: keyring.backend.KeyringBackend) -> KeyringStatus:
@@ -111,23 +116,40 @@ def _assess(backend: keyring.backend.KeyringBackend) -> KeyringStatus:
 class KeyStore:
     """Keep one API key per stored provider setting in the keyring, else in memory.
 
+    Constructing one is cheap and never blocks; the backend is chosen on first use (``status``,
+    ``get``, ``set``, ``delete``), which may block like every call here.
+
     Args:
         backend: a keyring backend; None uses keyring's configured one.
     """
 
     def __init__(self, backend: keyring.backend.KeyringBackend | None = None) -> None:
-        self._backend = backend if backend is not None else keyring.get_keyring()
-        self._status = _assess(self._backend)
+        self._given = backend
+        self._chosen: tuple[keyring.backend.KeyringBackend, KeyringStatus] | None = None
+        self._choosing = threading.Lock()  # first uses may race on two worker threads
         self._memory: dict[str, str] = {}
+
+    def _backend_and_status(self) -> tuple[keyring.backend.KeyringBackend, KeyringStatus]:
+        with self._choosing:
+            if self._chosen is None:
+                import keyring  # on first use, off the Qt thread: see the module docstring
+
+                backend = self._given if self._given is not None else keyring.get_keyring()
+                self._chosen = (backend, _assess(backend))
+            return self._chosen
+
+    @property
+    def _backend(self) -> keyring.backend.KeyringBackend:
+        return self._backend_and_status()[0]
 
     @property
     def status(self) -> KeyringStatus:
-        """Return whether keys survive a restart, for the UI to show."""
-        return self._status
+        """Return whether keys survive a restart, for the UI to show (may block on first use)."""
+        return self._backend_and_status()[1]
 
     def get(self, setting_id: str) -> str | None:
         """Return the key stored for ``setting_id``, or None."""
-        if not self._status.available:
+        if not self.status.available:
             return self._memory.get(setting_id)
         try:
             return self._backend.get_password(SERVICE, setting_id)
@@ -138,7 +160,7 @@ class KeyStore:
         """Store ``key`` for ``setting_id``, replacing any earlier one."""
         if not key:
             raise ValueError("an empty API key cannot be stored; use delete() to remove a key")
-        if not self._status.available:
+        if not self.status.available:
             self._memory[setting_id] = key
             return
         try:
@@ -148,9 +170,11 @@ class KeyStore:
 
     def delete(self, setting_id: str) -> None:
         """Forget the key for ``setting_id``; nothing happens when there is none."""
-        if not self._status.available:
+        if not self.status.available:
             self._memory.pop(setting_id, None)
             return
+        import keyring.errors  # loaded by now: status chose the backend
+
         try:
             self._backend.delete_password(SERVICE, setting_id)
         except keyring.errors.PasswordDeleteError:
@@ -160,6 +184,8 @@ class KeyStore:
 
     def _error(self, action: str, error: Exception) -> SecretsError:
         # The keyring's own text never contains the key; it is passed on because it often names the cause.
+        import keyring.errors
+
         detail = str(error).strip() or type(error).__name__
         if isinstance(error, keyring.errors.KeyringLocked):
             hint = "Unlock the system keyring (it may be waiting for a password prompt) and try again."
@@ -169,7 +195,7 @@ class KeyStore:
                 "provider's environment variable instead."
             )
         return SecretsError(
-            f"Could not {action} the API key in the system keyring ({self._status.backend}): {detail}. {hint}"
+            f"Could not {action} the API key in the system keyring ({self.status.backend}): {detail}. {hint}"
         )
 
 

@@ -11,8 +11,10 @@ chosen by the process-wide ``TIKTOKEN_CACHE_DIR``). Instead we ship byte-identic
   sha256. (That loader also keeps a copy in its temp-folder cache; harmless, the hash is checked
   on every read.)
 
-Loading a file takes a noticeable fraction of a second: call ``preload_encodings`` off the Qt
-thread at start-up. Loaded encodings are kept for the life of the process.
+Loading a file takes a noticeable fraction of a second: it happens off the Qt thread when a
+model that needs the encoding is first metered. Loaded encodings are kept for the life of the
+process. tiktoken itself is imported on that first load too, not with this module (which the
+token counter imports at start-up).
 """
 
 from __future__ import annotations
@@ -23,13 +25,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
-
-import tiktoken
-import tiktoken.load
-from tiktoken_ext import openai_public
+from typing import TYPE_CHECKING, Any
 
 from desktop_llm.core.resources import resource_path
+
+if TYPE_CHECKING:
+    import tiktoken
 
 ENCODING_NAMES = ("o200k_base", "cl100k_base")
 
@@ -68,6 +69,9 @@ def encoding_spec(name: str) -> EncodingSpec:
         raise KeyError(
             f"Desktop LLM ships no tokenizer file for {name!r}; it has {', '.join(ENCODING_NAMES)}."
         )
+    import tiktoken.load  # on the first load only: see the module docstring
+    from tiktoken_ext import openai_public
+
     constructor = openai_public.ENCODING_CONSTRUCTORS[name]
     calls: list[tuple[str, str | None]] = []
 
@@ -106,6 +110,8 @@ def build_encoding(name: str, path: Path | None = None) -> tiktoken.Encoding:
         name: one of ``ENCODING_NAMES``.
         path: the ranks file; None for the shipped one.
     """
+    import tiktoken.load
+
     spec = encoding_spec(name)
     path = path or resource_path("tokenizers", f"{name}.tiktoken")
     try:

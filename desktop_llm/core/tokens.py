@@ -17,8 +17,8 @@ a rejected request:
 
 Names are matched after ``desktop_llm.core.model_names`` strips provider prefixes, ``ft:``
 wrappers, tags and date stamps. Nothing here touches the network or raises for an unknown
-model. The first count loads a tokenizer file (a fraction of a second): the UI calls
-``desktop_llm.core.encodings.preload_encodings`` off the Qt thread at start-up.
+model. The first count with an encoding loads its tokenizer file (a fraction of a second, and
+tiktoken itself): the app counts off the Qt thread, when a model that needs it is first metered.
 """
 
 from __future__ import annotations

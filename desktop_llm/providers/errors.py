@@ -20,9 +20,9 @@ No message ever contains the API key: ``redact`` is applied to every text taken 
 
 from __future__ import annotations
 
-import json
 from typing import Any
-from urllib.parse import quote, quote_plus
+
+from desktop_llm.core.redaction import MIN_REDACTED_LENGTH, secret_forms
 
 
 class ProviderError(Exception):
@@ -130,31 +130,6 @@ class CircuitOpenError(ProviderError):
         kwargs["retryable"] = False
         super().__init__(message, **kwargs)
         self.retry_at = retry_at
-
-
-# Shorter "keys" are placeholders for local servers ("x", "none"); replacing every occurrence of
-# them would garble messages without protecting anything.
-MIN_REDACTED_LENGTH = 6
-
-
-def secret_forms(secret: str) -> set[str]:
-    """Return the ways ``secret`` can appear in text: as it is, and quoted the ways code quotes it.
-
-    A key with an unusual character shows up escaped: ``repr`` in a traceback or an httpx error
-    (``\\x01``), JSON (``\\u0001``), a URL (``%01``), the repr of its bytes (``\\xc3\\xa9``).
-    Forms shorter than ``MIN_REDACTED_LENGTH`` are left out.
-    """
-    forms = {
-        secret,
-        repr(secret)[1:-1],
-        ascii(secret)[1:-1],
-        json.dumps(secret)[1:-1],
-        json.dumps(secret, ensure_ascii=False)[1:-1],
-        repr(secret.encode("utf-8", "surrogatepass"))[2:-1],
-        quote(secret, safe=""),
-        quote_plus(secret, safe=""),
-    }
-    return {form for form in forms if len(form) >= MIN_REDACTED_LENGTH}
 
 
 def redact(text: str, *secrets: str | None) -> str:

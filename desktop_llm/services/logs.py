@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from desktop_llm.core.private_files import private_file, private_folder
-from desktop_llm.providers.errors import secret_forms
+from desktop_llm.core.redaction import secret_forms
 
 LOG_FILENAME = "desktop-llm.log"
 REDACTED = "[redacted]"

@@ -17,6 +17,7 @@ import logging
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from desktop_llm import secrets
 from desktop_llm.providers import (
@@ -26,11 +27,14 @@ from desktop_llm.providers import (
     RetryPolicy,
     create_provider,
 )
-from desktop_llm.providers.base import Provider
 from desktop_llm.providers.types import DEFAULT_CONTENT_TIMEOUT, key_problem
 from desktop_llm.storage.executor import DatabaseThread
 from desktop_llm.storage.records import ProviderSetting
 from desktop_llm.storage.settings import SettingsRepository
+
+if TYPE_CHECKING:
+    # Type only: the provider base imports httpx, which loads when a provider is first built.
+    from desktop_llm.providers.base import Provider
 
 log = logging.getLogger(__name__)
 

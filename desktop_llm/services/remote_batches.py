@@ -22,12 +22,12 @@ from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Se
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from desktop_llm.core.catalog import Catalog
 from desktop_llm.core.cost import batch_cost
 from desktop_llm.core.prompt_templates import PromptTemplate, PromptTemplateError
 from desktop_llm.providers import ChatRequest, ChatResult, Message, ProviderError, Usage
-from desktop_llm.providers.batch_base import BatchClient, Part
 from desktop_llm.providers.batch_types import BatchItem, BatchOutcome, RemoteJob
 from desktop_llm.services.batch import RowResult
 from desktop_llm.services.provider_directory import UnknownProvider
@@ -37,11 +37,16 @@ from desktop_llm.storage.executor import DatabaseThread
 from desktop_llm.storage.remote_batches import RemoteBatchRecord, StoredRow
 from desktop_llm.storage.timeutil import new_id, now_timestamp
 
+if TYPE_CHECKING:
+    # Types only: the batch clients (and httpx under them) load when a batch is first sent or
+    # followed, through the client factory, not when the app starts.
+    from desktop_llm.providers.batch_base import BatchClient, Part
+
 __all__ = ["BatchStillSubmitting", "BatchSubmission", "PollPolicy", "RemoteBatchService", "row_result"]
 
 log = logging.getLogger(__name__)
 
-ClientFactory = Callable[[str], Awaitable[BatchClient]]
+ClientFactory = Callable[[str], Awaitable["BatchClient"]]
 _CHUNK = 2000
 _UNANSWERED = {
     "expired": "Expired: the provider did not reach this row within 24 hours.",

@@ -14,12 +14,9 @@ import logging
 import urllib.parse
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from desktop_llm.providers import KINDS, ProviderConfig, RetryPolicy, create_provider
-from desktop_llm.providers.base import Provider
 from desktop_llm.providers.presets import PRESETS
 from desktop_llm.providers.types import DEFAULT_CONTENT_TIMEOUT, key_problem
 from desktop_llm.secrets import KeyStore
@@ -30,6 +27,13 @@ from desktop_llm.storage.executor import DatabaseThread
 from desktop_llm.storage.records import ProviderSetting
 from desktop_llm.storage.settings import SettingsRepository
 from desktop_llm.storage.timeutil import new_id
+
+if TYPE_CHECKING:
+    # Types only: httpx (and the provider base that uses it) loads when the app first talks
+    # to a server, not at start-up.
+    import httpx
+
+    from desktop_llm.providers.base import Provider
 
 log = logging.getLogger(__name__)
 
@@ -415,16 +419,17 @@ class SettingsService:
 
     async def detect_local_servers(self) -> list[LocalServer]:
         """Return the local servers that answer, probing all at once with a short timeout."""
+        import httpx  # here, not at the top: most runs never probe (see the TYPE_CHECKING note)
+
+        async def answers(client: httpx.AsyncClient, server: LocalServer) -> bool:
+            try:
+                response = await client.get(server.probe_url)
+            except httpx.HTTPError as error:
+                log.debug("%s is not running at %s: %s", server.name, server.base_url, error)
+                return False
+            return response.is_success
+
         # Loopback only: a proxy from the environment must not see (or delay) these probes.
         async with httpx.AsyncClient(timeout=self._probe_timeout, trust_env=False) as client:
-            answers = await asyncio.gather(*(self._answers(client, s) for s in self._local_servers))
-        return [server for server, answered in zip(self._local_servers, answers, strict=True) if answered]
-
-    @staticmethod
-    async def _answers(client: httpx.AsyncClient, server: LocalServer) -> bool:
-        try:
-            response = await client.get(server.probe_url)
-        except httpx.HTTPError as error:
-            log.debug("%s is not running at %s: %s", server.name, server.base_url, error)
-            return False
-        return response.is_success
+            answered = await asyncio.gather(*(answers(client, s) for s in self._local_servers))
+        return [server for server, ok in zip(self._local_servers, answered, strict=True) if ok]

@@ -118,8 +118,21 @@ def check_tokenizers() -> Check:
     return passed(f"o200k_base and cl100k_base load; 'Hello, smoke test!' is {counted.count} tokens")
 
 
+def check_math() -> Check:
+    """Turn a formula into SVG (blocking): the math library and its fonts are installed."""
+    from desktop_llm.core.math_svg import formula_svg
+
+    try:
+        svg = formula_svg(r"\frac{a}{b} + \sqrt{x^2}", True, "#000000", 16)
+    except (ImportError, OSError) as error:  # the library, or a data file it reads as it loads
+        return failed(f"the math library does not load: {type(error).__name__}: {error}")
+    if not svg or "<svg" not in svg:
+        return failed("formulas do not render: the math library (ziamath) or its fonts are missing")
+    return passed(f"a formula renders as {len(svg)} characters of SVG")
+
+
 def check_keyring(keystore: KeyStore) -> Check:
-    """Report the keyring; no keyring is a fact to report, not a failure."""
+    """Report the keyring (blocking); no keyring is a fact to report, not a failure."""
     status = keystore.status
     return passed(status.message, available=status.available, backend=status.backend)
 
@@ -134,5 +147,6 @@ async def run_checks(*, window_shown: bool, db: DatabaseThread, keystore: KeySto
     checks.update(await check_database(db))
     checks["resources"] = await asyncio.to_thread(check_resources)
     checks["tokenizers"] = await asyncio.to_thread(check_tokenizers)
-    checks["keyring"] = check_keyring(keystore)
+    checks["math"] = await asyncio.to_thread(check_math)
+    checks["keyring"] = await asyncio.to_thread(check_keyring, keystore)  # the first use picks the backend
     return checks

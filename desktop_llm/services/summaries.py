@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from desktop_llm.core.prompt_data import DATA_NOTICE, data_block
 from desktop_llm.providers import ChatRequest, Message
-from desktop_llm.providers.base import Provider
 from desktop_llm.storage.records import StoredMessage
+
+if TYPE_CHECKING:
+    # Type only: the provider base imports httpx, which loads when a provider is first built.
+    from desktop_llm.providers.base import Provider
 
 SUMMARY_INSTRUCTION = (
     "Summarise the conversation in the user message (and the earlier summary, if there is one) so "

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import logging
 import re
+from typing import TYPE_CHECKING
 
 from desktop_llm.core.prompt_data import DATA_NOTICE, data_block
 from desktop_llm.providers import ChatRequest, Message, ProviderError
-from desktop_llm.providers.base import Provider
+
+if TYPE_CHECKING:
+    # Type only: the provider base imports httpx, which loads when a provider is first built.
+    from desktop_llm.providers.base import Provider
 
 log = logging.getLogger(__name__)
 

@@ -160,7 +160,6 @@ class AttachmentRepository:
             ).rowcount
 
 
-
 def _grouped(rows: Iterable[sqlite3.Row]) -> dict[str, list[AttachmentRef]]:
     grouped: dict[str, list[AttachmentRef]] = {}
     for row in rows:

@@ -55,6 +55,16 @@ FORBIDDEN = (
 # Libraries the bundle must carry itself (system ones such as libEGL come from the machine).
 OWN_LIBRARIES = ("libQt6", "libicu", "libpyside6", "libshiboken6", "libpython")
 NEEDED_PLUGINS = ("platforms/libqxcb.so", "platforms/libqwayland.so", "platforms/libqoffscreen.so")
+SIZE_LIMIT_MB = 150  # issue 12, with the math library in
+# The desktop session's libraries come from the machine (packaging/desktop-llm.spec, HOST_LIBRARIES).
+HOST_LIBRARIES = (
+    "libX11.so",
+    "libfontconfig.so",
+    "libfreetype.so",
+    "libglib-2.0.so",
+    "libdbus-1.so",
+    "libsystemd.so",
+)
 
 
 def _tail(text: str, lines: int = 40) -> str:
@@ -115,7 +125,8 @@ def test_bundle_passes_its_smoke_test_offscreen(bundle: Path, tmp_path: Path, re
     assert not failed, f"smoke checks failed in the bundle: {failed}\nstderr:\n{_tail(run.stderr)}"
     assert report["ok"] is True
     assert run.returncode == 0, run.stderr
-    assert {"window", "database", "fts5", "resources", "tokenizers", "keyring"} <= report["checks"].keys()
+    expected = {"window", "database", "fts5", "resources", "tokenizers", "math", "keyring"}
+    assert expected <= report["checks"].keys()
     assert str(bundle) in report["checks"]["resources"]["detail"], "resources not found in the bundle"
     # A Qt plugin that cannot load its libraries only says so on stderr.
     assert "Cannot load library" not in run.stderr
@@ -168,3 +179,19 @@ def test_every_bundled_qt_library_finds_the_qt_it_links_to(bundle: Path) -> None
         if lost:
             missing[str(binary.relative_to(internal))] = lost
     assert not missing, f"bundled libraries with unresolved links: {missing}"
+
+
+def test_bundle_stays_under_its_size_limit_with_the_math_fonts_in(bundle: Path) -> None:
+    files = [path for path in bundle.rglob("*") if path.is_file() and not path.is_symlink()]
+    size_mb = sum(path.stat().st_size for path in files) / 2**20
+    assert size_mb < SIZE_LIMIT_MB, f"the bundle is {size_mb:.1f} MB"
+    shipped = {path.name for path in files}
+    assert {"STIXTwoMath-Regular.ttf", "unimathsymbols.txt"} <= shipped  # ziamath and latex2mathml data
+
+
+def test_bundle_leaves_the_desktop_session_libraries_and_most_icu_data_to_the_machine(bundle: Path) -> None:
+    internal = bundle / "_internal"
+    session = [path.name for path in internal.iterdir() if path.name.startswith(HOST_LIBRARIES)]
+    assert not session, f"the desktop session's libraries are bundled: {session}"
+    [icu_data] = (internal / "PySide6" / "Qt" / "lib").glob("libicudata.so.*")
+    assert icu_data.stat().st_size < 8 * 2**20, "ICU's data library is not the trimmed one"

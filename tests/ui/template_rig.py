@@ -23,7 +23,7 @@ from desktop_llm.secrets import KeyStore
 from desktop_llm.services.provider_directory import ProviderDirectory
 from desktop_llm.services.templates import TemplateService
 from desktop_llm.storage.executor import DatabaseThread
-from desktop_llm.ui.common.chat_bridge import TaskKeeper
+from desktop_llm.ui.common.tasks import TaskKeeper
 from desktop_llm.ui.common.theme import apply_theme
 
 ENTRY = "env:openai"

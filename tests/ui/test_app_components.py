@@ -14,7 +14,7 @@ from desktop_llm.storage.records import Conversation, StoredMessage
 from desktop_llm.ui.chat.composer import Composer
 from desktop_llm.ui.chat.conversation_list import ConversationListModel, relative_time
 from desktop_llm.ui.chat.sidebar import first_match, snippet_parts
-from desktop_llm.ui.shell.error_dialog import CrashReporter
+from desktop_llm.ui.shell.crash_reporter import CrashReporter
 from desktop_llm.ui.shell.status_bar import ActivityTracker, usage_text
 
 pytestmark = pytest.mark.ui

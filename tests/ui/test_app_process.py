@@ -39,7 +39,8 @@ def test_the_smoke_test_passes_in_a_temporary_data_folder(repo_root, tmp_path) -
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout.strip().splitlines()[-1])
     assert report["ok"] is True
-    assert set(report["checks"]) == {"window", "database", "fts5", "resources", "tokenizers", "keyring"}
+    expected = {"window", "database", "fts5", "resources", "tokenizers", "math", "keyring"}
+    assert set(report["checks"]) == expected
     assert all(check["ok"] for check in report["checks"].values())
     assert isinstance(report["checks"]["keyring"]["available"], bool)
     assert not (tmp_path / "data").exists()  # it never touched the configured data folder

@@ -32,7 +32,7 @@ async def test_the_event_loop_stays_responsive_while_exporting_everything(qtbot,
         # Building tiktoken's encoders holds the GIL for a moment when a model is first metered
         # (see ui/composition.py); measure the export, not that.
         await asyncio.to_thread(preload_encodings)
-        await app.composition.services.preloading  # the image libraries, loaded at start
+        await app.composition.services.preload_image_libraries()  # their import holds the GIL too
         out = tmp_path / "everything.json"
         with LoopLagProbe() as probe:
             result = await app.composition.services.exchange.export_all(out)

@@ -8,7 +8,7 @@ from fakes.provider_server import ProviderServer
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QPalette
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication, QLabel, QLineEdit
+from PySide6.QtWidgets import QApplication, QLabel, QLineEdit, QWidget
 from test_main_window_search import populate
 
 from desktop_llm.services.settings import AppSettings
@@ -35,7 +35,7 @@ async def test_first_run_without_any_provider_shows_the_welcome_panel(qtbot, tmp
         text = " ".join(label.text() for label in workspace.welcome.findChildren(QLabel))
         assert "OPENAI_API_KEY" in text and "Ollama" in text
         QTest.mouseClick(workspace.welcome.settings_button, Qt.MouseButton.LeftButton)
-        assert app.settings_opened == [app.composition]
+        await wait_until(lambda: app.settings_opened == [app.composition], what="Settings opened")
         workspace.new_chat()  # still nothing to chat with: the welcome stays
         assert workspace.centre.currentWidget() is workspace.welcome
 
@@ -123,7 +123,12 @@ async def test_settings_from_the_menu_change_the_look_and_the_providers(qtbot, t
         qtbot, tmp_path / "data", environ=fake_openai_environment(server), real_settings_dialog=True
     ) as app:
         app.window.actions_by_name["open_settings"].trigger()
-        [dialog] = [w for w in QApplication.topLevelWidgets() if type(w).__name__ == "SettingsDialog"]
+
+        def dialogs() -> list[QWidget]:
+            return [w for w in QApplication.topLevelWidgets() if type(w).__name__ == "SettingsDialog"]
+
+        await wait_until(lambda: bool(dialogs()), what="the Settings dialog")
+        [dialog] = dialogs()
         await dialog.load()
         assert dialog.isVisible()
 

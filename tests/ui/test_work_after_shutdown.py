@@ -18,7 +18,7 @@ from app_harness import fake_openai_environment, open_app, wait_until
 from fakes.provider_server import ProviderServer
 from PySide6.QtWidgets import QApplication
 
-from desktop_llm.ui.common.chat_bridge import TaskKeeper, cancel_stray_tasks
+from desktop_llm.ui.common.tasks import TaskKeeper, cancel_stray_tasks
 
 pytestmark = pytest.mark.ui
 

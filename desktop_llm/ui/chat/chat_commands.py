@@ -23,7 +23,7 @@ from desktop_llm.storage.records import Conversation
 from desktop_llm.ui.chat.attachment_tray import DraftAttachment
 from desktop_llm.ui.chat.chat_sessions import ChatSession, ChatSessions
 from desktop_llm.ui.chat.conversation_list import ConversationListModel
-from desktop_llm.ui.common.chat_bridge import TaskKeeper
+from desktop_llm.ui.common.tasks import TaskKeeper
 
 log = logging.getLogger(__name__)
 

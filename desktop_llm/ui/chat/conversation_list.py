@@ -85,6 +85,7 @@ class ConversationListModel(QAbstractListModel):
         self._streaming: set[str] = set()
         self._has_more = False
         self._loading = False
+        self._loaded = False
 
     # -- Qt model API ------------------------------------------------------------------------
 
@@ -136,8 +137,14 @@ class ConversationListModel(QAbstractListModel):
 
     # -- changes -----------------------------------------------------------------------------
 
+    @property
+    def loaded(self) -> bool:
+        """Whether a first page has been set (the window may show it before the services load)."""
+        return self._loaded
+
     def set_conversations(self, conversations: list[Conversation], *, has_more: bool) -> None:
         """Replace everything with the first page."""
+        self._loaded = True
         self.beginResetModel()
         self._items = list(conversations)
         self._has_more = has_more

@@ -18,7 +18,6 @@ from PySide6.QtWidgets import QLabel, QLineEdit, QPushButton, QStackedWidget, QS
 
 from desktop_llm.storage.records import SearchHit
 from desktop_llm.ui.chat.conversation_list import UNTITLED, ConversationList, ConversationListModel
-from desktop_llm.ui.common.chat_bridge import TaskKeeper
 from desktop_llm.ui.common.list_pane import (
     TwoLineDelegate,
     lay_out_pane,
@@ -26,6 +25,7 @@ from desktop_llm.ui.common.list_pane import (
     set_up_search_box,
     text_colour,
 )
+from desktop_llm.ui.common.tasks import TaskKeeper
 
 DEBOUNCE_MS = 150
 SEARCH_LIMIT = 50
@@ -179,6 +179,7 @@ class Sidebar(QWidget):
         self.search_box.textChanged.connect(self.on_search_box_text_changed)
         self.search_box.escape_pressed.connect(self.clear_search)
         self.search_box.down_pressed.connect(self._focus_results)
+        self.list_model = model
         self.list_view = ConversationList(model)
         self.results_model = SearchResultsModel(self)
         self.results_view = read_only_list(self.results_model, SearchResultDelegate)

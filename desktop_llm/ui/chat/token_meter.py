@@ -29,7 +29,7 @@ if TYPE_CHECKING:  # the composer imports the meter; keep its imports light
     from desktop_llm.services.chat import ChatService
     from desktop_llm.services.chat_attachments import ChatAttachments
     from desktop_llm.ui.chat.chat_sessions import ChatSession, ChatSettings
-    from desktop_llm.ui.common.chat_bridge import TaskKeeper
+    from desktop_llm.ui.common.tasks import TaskKeeper
 
 DEBOUNCE_MS = 300
 WARNING_SHARE = 0.85  # of the budget: from here on the meter turns amber

@@ -1,22 +1,12 @@
-"""Adapt the chat service's events to Qt signals, and run the UI's coroutines on the qasync loop.
+"""Adapt the chat service's events to Qt signals, and name the failures a person is shown.
 
 The chat service reports to one plain callable; :class:`ChatBridge` is that callable and turns
 each typed event into a typed Qt signal, so widgets connect to what they need and nothing in
-``services/`` knows about Qt.
-
-:class:`TaskKeeper` is the qasync glue for async handlers (STYLE.md practice 7): it keeps a
-strong reference to every task it starts (asyncio keeps only weak ones), shows *known* failures
-(provider, storage, keyring and chat-rule errors, which carry a message for a person) through a
-callback, and sends anything else, a bug, to ``sys.excepthook`` and so to the crash dialog.
+``services/`` knows about Qt. ``KNOWN_ERRORS`` are the failures whose message is written for a
+person (``ui.common.tasks.TaskKeeper`` shows them; anything else is a bug, a crash report).
 """
 
 from __future__ import annotations
-
-import asyncio
-import logging
-import sys
-from collections.abc import Callable, Coroutine
-from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
@@ -41,8 +31,6 @@ from desktop_llm.services.chat_events import (
 from desktop_llm.services.provider_directory import UnknownProvider
 from desktop_llm.services.remote_batches import BatchStillSubmitting
 from desktop_llm.storage.errors import StorageError
-
-log = logging.getLogger(__name__)
 
 # Failures whose message is written for a person: shown as they are, never as a crash report.
 KNOWN_ERRORS: tuple[type[BaseException], ...] = (
@@ -114,86 +102,3 @@ class ChatBridge(QObject):
             self.tool_call_done.emit(event)
         elif isinstance(event, ToolNotice):
             self.tool_notice.emit(event.conversation_id, event.text)
-
-
-async def cancel_stray_tasks() -> int:
-    """Cancel every other task on the loop and wait for each to end; return how many there were.
-
-    The last step of shutdown: tasks nobody keeps (a dialog's qasync slots, its own loads) would
-    otherwise have their steps run by qasync's last pass of Qt events, after the loop stopped,
-    where ``asyncio.to_thread`` and friends fail with "no running event loop".
-    """
-    current = asyncio.current_task()
-    stray = [task for task in asyncio.all_tasks() if task is not current and not task.done()]
-    for task in stray:
-        task.cancel()
-    for task, outcome in zip(stray, await asyncio.gather(*stray, return_exceptions=True), strict=True):
-        if isinstance(outcome, Exception):
-            log.warning("a task ended with an error while shutting down: %r", task, exc_info=outcome)
-    return len(stray)
-
-
-class TaskKeeper:
-    """Start coroutines as tasks, keep them alive, and route their failures.
-
-    Args:
-        show_error: called with a known error's message (say, the status bar or a message box).
-    """
-
-    def __init__(self, show_error: Callable[[str], None]) -> None:
-        self._show_error = show_error
-        self._tasks: set[asyncio.Task[Any]] = set()
-        self._closed = False
-
-    def run(
-        self,
-        coroutine: Coroutine[Any, Any, Any],
-        *,
-        on_error: Callable[[str], None] | None = None,
-    ) -> asyncio.Task[Any] | None:
-        """Start ``coroutine`` now; known failures go to ``on_error`` (default: ``show_error``).
-
-        Once the keeper is closed the coroutine is closed unstarted and None is returned.
-        """
-        if self._closed:
-            # A Qt timer (a debounced refresh) can fire after shutdown, even after the loop has
-            # stopped: qasync would run the task's steps with no running loop.
-            log.debug("not started after shutdown: %s", getattr(coroutine, "__qualname__", coroutine))
-            coroutine.close()
-            return None
-        task = asyncio.ensure_future(coroutine)
-        self._tasks.add(task)
-        task.add_done_callback(lambda done: self._finished(done, on_error or self._show_error))
-        return task
-
-    @property
-    def pending(self) -> int:
-        """How many tasks are still running."""
-        return len(self._tasks)
-
-    async def join(self) -> None:
-        """Wait for every running task (tests and shutdown)."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
-
-    def close(self) -> None:
-        """Start nothing from now on (shutdown); running tasks are left to ``cancel_all``/``join``."""
-        self._closed = True
-
-    def cancel_all(self) -> None:
-        """Cancel every running task (shutdown)."""
-        for task in list(self._tasks):
-            task.cancel()
-
-    def _finished(self, task: asyncio.Task[Any], on_error: Callable[[str], None]) -> None:
-        self._tasks.discard(task)
-        if task.cancelled():
-            return
-        error = task.exception()
-        if error is None:
-            return
-        if isinstance(error, KNOWN_ERRORS):
-            log.info("shown to the user: %s", error)
-            on_error(str(error))
-            return
-        sys.excepthook(type(error), error, error.__traceback__)

@@ -13,8 +13,8 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QToolButton, QWidget
 
 from desktop_llm.providers import ProviderError
 from desktop_llm.services.provider_directory import ProviderDirectory, ProviderEntry, UnknownProvider
-from desktop_llm.ui.common.chat_bridge import TaskKeeper
 from desktop_llm.ui.common.plain_text import plain_tooltip
+from desktop_llm.ui.common.tasks import TaskKeeper
 
 ENVIRONMENT_MARK = "(environment)"
 

@@ -41,7 +41,7 @@ from desktop_llm.ui.chat.chat_sessions import ChatSession
 from desktop_llm.ui.chat.chat_view import ChatView
 from desktop_llm.ui.chat.image_viewer import ImageViewer, decode_for_viewer, viewer_edge
 from desktop_llm.ui.chat.thumbnails import ThumbnailCache, encode_png
-from desktop_llm.ui.common.chat_bridge import TaskKeeper
+from desktop_llm.ui.common.tasks import TaskKeeper
 from desktop_llm.ui.shell.workspace import Workspace
 
 log = logging.getLogger(__name__)
@@ -70,6 +70,8 @@ class AttachmentFeature(QObject):
         tasks: runs the reading and decoding.
         open_url: opens a sent file's temporary copy with the system's app.
         pick_files: asks for files (injectable for tests).
+        about_to_attach: called when the person starts attaching (the file dialog opens), so
+            the image libraries load while they choose.
     """
 
     def __init__(
@@ -81,8 +83,10 @@ class AttachmentFeature(QObject):
         tasks: TaskKeeper,
         open_url: Callable[[QUrl], object],
         pick_files: Callable[[QWidget], Sequence[str]] = choose_files,
+        about_to_attach: Callable[[], object] = lambda: None,
     ) -> None:
         super().__init__(workspace)
+        self._about_to_attach = about_to_attach
         self.workspace = workspace
         self._attachments = attachments
         self._thumbnails = thumbnails
@@ -109,6 +113,7 @@ class AttachmentFeature(QObject):
     # -- adding ------------------------------------------------------------------------------
 
     def on_composer_attach_requested(self) -> None:
+        self._about_to_attach()
         paths = self._pick_files(self.workspace.window())
         if paths:
             self.add_files([Path(p) for p in paths])

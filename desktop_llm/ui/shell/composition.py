@@ -14,9 +14,8 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import keyring.backend
 from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QApplication, QWidget
@@ -25,8 +24,6 @@ from desktop_llm.core.highlight_pool import HighlightPool
 from desktop_llm.core.paths import AppPaths
 from desktop_llm.core.tokens import TokenCounter
 from desktop_llm.providers import RetryPolicy
-from desktop_llm.providers.batch_base import BatchClient
-from desktop_llm.providers.batches import batch_client
 from desktop_llm.secrets import KeyStore, environment_providers
 from desktop_llm.services.attachment_prep import preload_image_libraries
 from desktop_llm.services.chat import ChatService
@@ -50,17 +47,24 @@ from desktop_llm.storage.messages import MessageRepository
 from desktop_llm.storage.response_cache import SqliteResponseCache
 from desktop_llm.ui.chat.thumbnails import ThumbnailCache
 from desktop_llm.ui.chat.token_meter import ChatContextPreview
-from desktop_llm.ui.common.chat_bridge import ChatBridge, TaskKeeper
+from desktop_llm.ui.common.chat_bridge import ChatBridge
 from desktop_llm.ui.common.math_images import MathImages
+from desktop_llm.ui.common.tasks import TaskKeeper
 from desktop_llm.ui.common.theme import apply_theme, wants_dark
 from desktop_llm.ui.settings import exchange_dialogs
 from desktop_llm.ui.shell.attachment_feature import AttachmentFeature, choose_files
 from desktop_llm.ui.shell.context_feature import ContextFeature
+from desktop_llm.ui.shell.first_paint import FirstPaint
 from desktop_llm.ui.shell.main_window import MainWindow, WindowCommands
 from desktop_llm.ui.shell.status_bar import StatusBar
 from desktop_llm.ui.shell.template_feature import TemplateFeature
-from desktop_llm.ui.shell.workspace import ERROR_MESSAGE_MS, Workspace
+from desktop_llm.ui.shell.workspace import Workspace
 from desktop_llm.ui.templates.batches_feature import BatchesFeature
+
+if TYPE_CHECKING:
+    import keyring.backend
+
+    from desktop_llm.providers.batch_base import BatchClient
 
 log = logging.getLogger(__name__)
 
@@ -105,9 +109,21 @@ class Services:
     compare: CompareService
     response_cache: SqliteResponseCache  # replies already paid for, shared by batch runs here and remote
     catalog_problem: str | None = None  # why the user's models.json is not used, if it is not
-    preloading: asyncio.Future[None] | None = None  # the image libraries loading (not tokenizers)
+    preloading: asyncio.Future[None] | None = None  # the image libraries loading, once asked for
     mcp_config: McpConfigService | None = None  # MCP servers, their secrets and approvals
     mcp: McpManager | None = None  # the running MCP servers
+
+    def preload_image_libraries(self) -> asyncio.Future[None]:
+        """Load Pillow off the Qt thread, once: a person is about to attach a file.
+
+        Not at start-up (it is memory most runs never use), and not left to the first file
+        either: an import holds the interpreter lock, which would stall the window for a tenth
+        of a second just as the file is attached.
+        """
+        if self.preloading is None:
+            self.preloading = asyncio.ensure_future(asyncio.to_thread(preload_image_libraries))
+            self.preloading.add_done_callback(_log_preload_failure)
+        return self.preloading
 
     async def aclose(self) -> None:
         """Stop streams (partial replies saved as ``stopped``), close providers, MCP servers, the database."""
@@ -126,16 +142,19 @@ async def build_services(
     keyring_backend: keyring.backend.KeyringBackend | None = None,
     retry: RetryPolicy | None = None,
     holds_lock: bool = True,
+    first_paint: FirstPaint | None = None,
 ) -> Services:
-    """Open the database and build every service.
+    """Open the database (unless the first paint did) and build every service.
 
     Args:
         holds_lock: this process holds the data-folder lock, so replies left ``streaming`` by a
             crash are marked ``interrupted`` (only the holder may).
+        first_paint: the window's first paint: its database thread and conversation service
+            are used, not built again.
     """
     redactor.add(*(env.api_key for env in environment_providers(environ)))
-    db = DatabaseThread(paths.database)
-    keystore = await asyncio.to_thread(RedactingKeyStore, redactor, keyring_backend)
+    db = first_paint.db if first_paint else DatabaseThread(paths.database)
+    keystore = RedactingKeyStore(redactor, keyring_backend)  # the keyring loads on first use
     if holds_lock:
         recovered = await db.call(lambda d: MessageRepository(d).recover_interrupted())
         if recovered:
@@ -168,7 +187,7 @@ async def build_services(
             attachments=attachments,
             tools=tools,
         ),
-        conversations=ConversationService(db),
+        conversations=first_paint.conversations if first_paint else ConversationService(db),
         settings=settings,
         exchange=ExchangeService(db),
         app_settings=app_settings,
@@ -192,15 +211,14 @@ async def build_services(
     # No tokenizer is loaded here: each is read (off the Qt thread, by the planner's counting)
     # when a model that needs it is first metered, so a person who never uses an OpenAI model
     # never pays the ~100 MB and the GIL stall of building tiktoken's encoders at start-up.
-    # The image libraries are loaded now, off the Qt thread: the first attached file would
-    # otherwise wait for them.
-    services.preloading = asyncio.ensure_future(asyncio.to_thread(preload_image_libraries))
-    services.preloading.add_done_callback(_log_preload_failure)
+    # Nor the image libraries: see Services.preload_image_libraries.
     return services
 
 
 async def _batch_client(directory: ProviderDirectory, entry_id: str) -> BatchClient:
     """Return the batch client for a provider entry, with its key looked up now (never stored)."""
+    from desktop_llm.providers.batches import batch_client  # the HTTP stack loads with the first batch
+
     return batch_client(await directory.provider(entry_id))
 
 
@@ -219,6 +237,7 @@ class Composition:
         open_url: opens links (injectable for tests).
         open_settings_dialog: builds and shows the Settings dialog (injectable for tests).
         pick_files: asks for files to attach (injectable for tests).
+        first_paint: the window's first paint (its sidebar and task keeper are taken over).
     """
 
     def __init__(
@@ -230,6 +249,7 @@ class Composition:
         open_url: Callable[[QUrl], object] = QDesktopServices.openUrl,
         open_settings_dialog: Callable[[Composition], object] | None = None,
         pick_files: Callable[[QWidget], Sequence[str]] = choose_files,
+        first_paint: FirstPaint | None = None,
     ) -> None:
         self.window = window
         self.services = services
@@ -237,12 +257,13 @@ class Composition:
         self._open_url = open_url
         self._open_settings_dialog = open_settings_dialog or _open_settings_dialog
         self.status_bar = StatusBar(services.bridge)
-        self.tasks = TaskKeeper(self.show_error)
+        self.tasks = first_paint.tasks if first_paint else TaskKeeper(self.show_error)
         # The workers that draw replies (code colours in a child process, formulas on a thread),
         # one each for every view; started on first use, stopped by ``shutdown``.
         self.highlighter = HighlightPool()
         self.math = MathImages(scale=window.devicePixelRatioF())
         self.workspace = Workspace(
+            sidebar=first_paint.sidebar if first_paint else None,
             chat=services.chat,
             conversations=services.conversations,
             directory=services.directory,
@@ -290,12 +311,13 @@ class Composition:
             tasks=self.tasks,
             open_url=open_url,
             pick_files=pick_files,
+            about_to_attach=services.preload_image_libraries,
         )
         window.install(self.workspace, self.status_bar, self._commands())
 
     def show_error(self, message: str) -> None:
         """Show a known failure's message in the status bar for a while."""
-        self.status_bar.showMessage(message, ERROR_MESSAGE_MS)
+        self.window.show_error(message)
 
     def _commands(self) -> WindowCommands:
         workspace = self.workspace
@@ -364,8 +386,15 @@ class Composition:
     # -- dialogs -----------------------------------------------------------------------------
 
     def open_settings(self) -> None:
-        """Open the Settings dialog (Ctrl+,)."""
-        self._open_settings_dialog(self)
+        """Open the Settings dialog (Ctrl+,), once the keyring is known."""
+
+        async def run() -> None:
+            # The dialog shows the keyring's status; the first look picks the backend (D-Bus),
+            # which must not happen on the Qt thread.
+            await asyncio.to_thread(lambda: self.services.keystore.status)
+            self._open_settings_dialog(self)
+
+        self.tasks.run(run())
 
     def export_conversation(self, conversation_id: str) -> None:
         self.tasks.run(

@@ -15,8 +15,8 @@ from PySide6.QtWidgets import QMessageBox
 from desktop_llm.services.usage import ConversationCosts, UsageService, dollars_text, reply_note
 from desktop_llm.ui.chat.chat_sessions import ChatSession
 from desktop_llm.ui.chat.token_meter import ContextMeter, ContextPreview
-from desktop_llm.ui.common.chat_bridge import TaskKeeper
 from desktop_llm.ui.common.plain_text import make_plain
+from desktop_llm.ui.common.tasks import TaskKeeper
 from desktop_llm.ui.shell.status_bar import StatusBar
 from desktop_llm.ui.shell.workspace import Workspace
 from desktop_llm.ui.usage.usage_dialog import UsageDialog

@@ -12,10 +12,9 @@ from PySide6.QtWidgets import QInputDialog
 
 from desktop_llm.services.conversations import ConversationService
 from desktop_llm.ui.chat.conversation_list import UNTITLED, ConversationList, ConversationListModel
-from desktop_llm.ui.common.chat_bridge import TaskKeeper
+from desktop_llm.ui.common.tasks import TaskKeeper
+from desktop_llm.ui.shell.first_paint import PAGE_SIZE, read_first_page
 from desktop_llm.ui.shell.status_bar import StatusBar
-
-PAGE_SIZE = 200
 
 
 class ListActions(QObject):
@@ -61,8 +60,11 @@ class ListActions(QObject):
 
     async def reload(self) -> None:
         """Show the first page of conversations and the folders, read again."""
-        page = await self._conversations.list(limit=PAGE_SIZE)
-        self._model.set_conversations(page, has_more=len(page) == PAGE_SIZE)
+        await read_first_page(self._conversations, self._model)
+        await self.load_folders()
+
+    async def load_folders(self) -> None:
+        """Offer the folders in the list's menus (read again)."""
         self._listing.set_folders(await self._conversations.folders())
 
     def trash(self, conversation_id: str) -> None:

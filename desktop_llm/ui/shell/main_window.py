@@ -15,11 +15,13 @@ from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QEvent, QObject, QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import QLabel, QMainWindow, QMenu, QMessageBox, QStatusBar, QWidget
+from PySide6.QtWidgets import QLabel, QMainWindow, QMenu, QMessageBox, QSplitter, QStatusBar, QWidget
 
 from desktop_llm import __version__
 
 APP_TITLE = "Desktop LLM"
+ERROR_MESSAGE_MS = 12000  # how long a known failure's message stays in the status bar
+SIDEBAR_WIDTH = 280
 
 SHORTCUTS: tuple[tuple[str, str], ...] = (
     ("Ctrl+N", "New chat"),
@@ -81,12 +83,12 @@ class MainWindow(QMainWindow):
         geometry = self._settings.value("window/geometry", b"") if self._settings else b""
         if not isinstance(geometry, QByteArray | bytes) or not geometry or not self.restoreGeometry(geometry):
             self.resize(1200, 780)
-        placeholder = QLabel("Opening your conversations…")
-        placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        placeholder.setObjectName("mutedLabel")
-        placeholder.installEventFilter(self)
+        self._placeholder = QLabel("Opening your conversations…")
+        self._placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self._placeholder.setObjectName("mutedLabel")
+        self._placeholder.installEventFilter(self)
         self.painted = False
-        self.setCentralWidget(placeholder)
+        self.setCentralWidget(self._placeholder)
         self.actions_by_name: dict[str, QAction] = {}
         self._build_menus()
 
@@ -165,6 +167,21 @@ class MainWindow(QMainWindow):
         self.actions_by_name["send"].setText(f"Send message\t{keys}")
 
     # -- content -----------------------------------------------------------------------------
+
+    def show_sidebar(self, sidebar: QWidget) -> None:
+        """Show ``sidebar`` beside the placeholder, laid out as the workspace will be (first paint)."""
+        splitter = QSplitter()
+        splitter.setChildrenCollapsible(False)
+        splitter.setHandleWidth(1)
+        splitter.addWidget(sidebar)
+        splitter.addWidget(self._placeholder)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([SIDEBAR_WIDTH, max(self.width() - SIDEBAR_WIDTH, 1)])
+        self.setCentralWidget(splitter)
+
+    def show_error(self, message: str) -> None:
+        """Show a known failure's message in the status bar for a while."""
+        self.statusBar().showMessage(message, ERROR_MESSAGE_MS)
 
     def install(self, content: QWidget, status_bar: QStatusBar, commands: WindowCommands) -> None:
         """Put the workspace in and bind the menus to ``commands``."""

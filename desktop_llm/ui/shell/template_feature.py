@@ -18,8 +18,8 @@ from desktop_llm.services.compare import CompareService
 from desktop_llm.services.provider_directory import ProviderDirectory
 from desktop_llm.services.templates import TemplateService
 from desktop_llm.storage.response_cache import SqliteResponseCache
-from desktop_llm.ui.common.chat_bridge import TaskKeeper
 from desktop_llm.ui.common.math_images import MathImages
+from desktop_llm.ui.common.tasks import TaskKeeper
 from desktop_llm.ui.shell.workspace import Workspace
 from desktop_llm.ui.templates.batch_dialog import BatchDialog
 from desktop_llm.ui.templates.batches_feature import BatchesFeature

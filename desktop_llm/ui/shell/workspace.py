@@ -32,14 +32,15 @@ from desktop_llm.ui.chat.chat_view import ChatView
 from desktop_llm.ui.chat.composer import Composer
 from desktop_llm.ui.chat.conversation_list import UNTITLED, ConversationListModel
 from desktop_llm.ui.chat.sidebar import Sidebar, first_match
-from desktop_llm.ui.common.chat_bridge import ChatBridge, TaskKeeper
+from desktop_llm.ui.common.chat_bridge import ChatBridge
 from desktop_llm.ui.common.math_images import MathImages
 from desktop_llm.ui.common.model_picker import ModelPicker
+from desktop_llm.ui.common.tasks import TaskKeeper
 from desktop_llm.ui.shell.list_actions import ListActions
+from desktop_llm.ui.shell.main_window import ERROR_MESSAGE_MS, SIDEBAR_WIDTH
 from desktop_llm.ui.shell.status_bar import StatusBar
 from desktop_llm.ui.shell.welcome import EmptyState, WelcomePanel
 
-ERROR_MESSAGE_MS = 12000
 APP_TITLE = "Desktop LLM"
 
 
@@ -56,6 +57,7 @@ class Workspace(QWidget):
         tasks: runs every async command.
         export_conversation: opens the export dialog for a conversation id.
         open_url: opens links from replies (the system browser by default).
+        sidebar: the sidebar the window's first paint showed (None: a new one).
         highlighter: colours code blocks in replies (the app's; None: code stays plain).
         math: draws and caches formulas for every chat (the app's; None: each view its own).
 
@@ -83,6 +85,7 @@ class Workspace(QWidget):
         tasks: TaskKeeper,
         export_conversation: Callable[[str], None],
         open_url: Callable[[QUrl], object] = QDesktopServices.openUrl,
+        sidebar: Sidebar | None = None,
         highlighter: HighlightPool | None = None,
         math: MathImages | None = None,
         parent: QWidget | None = None,
@@ -105,8 +108,9 @@ class Workspace(QWidget):
         mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont).family()
         self._renderer = MarkdownRenderer(mono_family=mono, highlighter=highlighter)
 
-        self.list_model = ConversationListModel(self)
-        self.sidebar = Sidebar(self.list_model, conversations.search, tasks)
+        # The sidebar may come from the first paint, already listing the conversations.
+        self.sidebar = sidebar or Sidebar(ConversationListModel(self), conversations.search, tasks)
+        self.list_model = self.sidebar.list_model
         self.list_actions = ListActions(conversations, self.sidebar.list_view, tasks, status_bar)
         self.sessions = ChatSessions(bridge, self.list_model, self._make_view, self)
         self.commands = ChatCommands(
@@ -133,7 +137,7 @@ class Workspace(QWidget):
         self.splitter.addWidget(self.sidebar)
         self.splitter.addWidget(self.centre)
         self.splitter.setStretchFactor(1, 1)
-        self.splitter.setSizes([280, 900])
+        self.splitter.setSizes([SIDEBAR_WIDTH, 900])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.splitter)
@@ -172,10 +176,13 @@ class Workspace(QWidget):
     # -- start -------------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Load the providers and the first page of conversations, then open a new chat."""
+        """Load the providers and the conversations (unless the first paint did), then open a new chat."""
         self._entries = await self._directory.entries()
         self.picker.set_entries(self._entries)
-        await self.reload_conversations()
+        if self.list_model.loaded:
+            await self.list_actions.load_folders()
+        else:
+            await self.reload_conversations()
         self._show_start_page()
 
     def _show_start_page(self) -> None:

@@ -49,9 +49,9 @@ from desktop_llm.services.remote_batches import BatchSubmission, RemoteBatchServ
 from desktop_llm.services.response_cache import ResponseCache
 from desktop_llm.services.templates import LoadedTemplate, TemplateService
 from desktop_llm.storage.remote_batches import RemoteBatchRecord
-from desktop_llm.ui.common.chat_bridge import TaskKeeper
 from desktop_llm.ui.common.model_picker import ModelPicker
 from desktop_llm.ui.common.plain_text import plain_label
+from desktop_llm.ui.common.tasks import TaskKeeper
 from desktop_llm.ui.common.theme import theme_of
 from desktop_llm.ui.templates.batch_remote_run import REMOTE_LABEL, RemoteRun
 from desktop_llm.ui.templates.batch_results import (

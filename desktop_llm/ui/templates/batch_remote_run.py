@@ -19,7 +19,7 @@ from desktop_llm.services.batch_estimate import estimate_batch, estimate_text
 from desktop_llm.services.provider_directory import ProviderEntry
 from desktop_llm.services.remote_batches import BatchSubmission, RemoteBatchService
 from desktop_llm.storage.remote_batches import RemoteBatchRecord
-from desktop_llm.ui.common.chat_bridge import TaskKeeper
+from desktop_llm.ui.common.tasks import TaskKeeper
 
 REMOTE_LABEL = "Run on the provider's batch service (about half price, results within 24 h)"
 

@@ -28,8 +28,8 @@ from desktop_llm.services.batch import RowResult
 from desktop_llm.services.batch_io import BatchInput
 from desktop_llm.services.remote_batches import RemoteBatchService, row_result
 from desktop_llm.storage.remote_batches import RemoteBatchRecord
-from desktop_llm.ui.common.chat_bridge import TaskKeeper
 from desktop_llm.ui.common.plain_text import plain_label
+from desktop_llm.ui.common.tasks import TaskKeeper
 from desktop_llm.ui.common.theme import theme_of
 from desktop_llm.ui.templates.batch_results import BatchResultsModel, export_path, export_results
 from desktop_llm.ui.templates.batches_list import BatchListModel

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QWidget
 
 from desktop_llm.services.remote_batches import RemoteBatchService
 from desktop_llm.storage.remote_batches import RemoteBatchRecord
-from desktop_llm.ui.common.chat_bridge import TaskKeeper
+from desktop_llm.ui.common.tasks import TaskKeeper
 from desktop_llm.ui.templates.batches_dialog import BatchesDialog
 
 

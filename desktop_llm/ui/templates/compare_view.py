@@ -40,12 +40,12 @@ from desktop_llm.services.compare import (
 )
 from desktop_llm.services.provider_directory import ProviderDirectory
 from desktop_llm.services.templates import LoadedTemplate, TemplateService
-from desktop_llm.ui.common.chat_bridge import TaskKeeper
 from desktop_llm.ui.common.formula_browser import FormulaBrowser
 from desktop_llm.ui.common.highlight_relay import HighlightRelay
 from desktop_llm.ui.common.math_images import MathImages
 from desktop_llm.ui.common.model_picker import ModelPicker
 from desktop_llm.ui.common.plain_text import plain_label, rich_with
+from desktop_llm.ui.common.tasks import TaskKeeper
 from desktop_llm.ui.common.theme import theme_of
 from desktop_llm.ui.templates.template_form import TemplateForm
 from desktop_llm.ui.templates.version_history import fill_version_box

@@ -27,8 +27,8 @@ from PySide6.QtWidgets import (
 
 from desktop_llm.core.prompt_templates import PromptTemplate, RenderedPrompt, TemplateFormatError
 from desktop_llm.services.templates import LoadedTemplate, TemplateService
-from desktop_llm.ui.common.chat_bridge import TaskKeeper
 from desktop_llm.ui.common.plain_text import make_plain, plain_label
+from desktop_llm.ui.common.tasks import TaskKeeper
 from desktop_llm.ui.templates.template_editor import TemplateEditor
 from desktop_llm.ui.templates.template_form import PromptPreview, TemplateForm, TemplateFormDialog
 from desktop_llm.ui.templates.template_list import TemplateListPane
