@@ -25,6 +25,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from desktop_llm.core.highlight_pool import HighlightPool
+from desktop_llm.storage.database import Database
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 if not os.environ.get("XDG_RUNTIME_DIR"):
@@ -220,6 +221,14 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return REPO_ROOT
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Iterator[Database]:
+    """Return a new, migrated database in the test's folder (a module wanting a thread defines its own)."""
+    database = Database.open(tmp_path / "data" / "desktop-llm.sqlite3")
+    yield database
+    database.close()
 
 
 @pytest.fixture(scope="session")

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -18,13 +16,6 @@ from desktop_llm.storage.records import AttachmentRef, Conversation
 
 SCREENSHOT = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 40
 PDF = b"%PDF-1.7\n" + b"x" * 5000
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> Iterator[Database]:
-    database = Database.open(tmp_path / "data" / "desktop-llm.sqlite3")
-    yield database
-    database.close()
 
 
 @pytest.fixture

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 
@@ -13,13 +11,6 @@ from desktop_llm.storage.database import Database
 from desktop_llm.storage.errors import NotFound
 from desktop_llm.storage.messages import MessageRepository
 from desktop_llm.storage.records import StoredMessage
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> Iterator[Database]:
-    database = Database.open(tmp_path / "data" / "desktop-llm.sqlite3")
-    yield database
-    database.close()
 
 
 @pytest.fixture

@@ -3,20 +3,12 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from desktop_llm.storage.database import Database
 from desktop_llm.storage.errors import StorageError
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> Iterator[Database]:
-    database = Database.open(tmp_path / "data" / "desktop-llm.sqlite3")
-    yield database
-    database.close()
 
 
 def _setting(db: Database, key: str) -> str | None:

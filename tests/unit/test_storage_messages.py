@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,13 +15,6 @@ from desktop_llm.storage.errors import NotFound, StorageError
 from desktop_llm.storage.lock import DataFolderLock
 from desktop_llm.storage.messages import MessageRepository
 from desktop_llm.storage.records import Conversation
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> Iterator[Database]:
-    database = Database.open(tmp_path / "data" / "desktop-llm.sqlite3")
-    yield database
-    database.close()
 
 
 @pytest.fixture

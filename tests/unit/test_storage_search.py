@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -14,13 +11,6 @@ from desktop_llm.storage.database import Database
 from desktop_llm.storage.messages import MessageRepository
 from desktop_llm.storage.search import search
 from desktop_llm.storage.searchtext import match_expression
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> Iterator[Database]:
-    database = Database.open(tmp_path / "data" / "desktop-llm.sqlite3")
-    yield database
-    database.close()
 
 
 def _say(db: Database, title: str, *texts: str) -> tuple[str, list[str]]:

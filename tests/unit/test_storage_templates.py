@@ -5,8 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -19,13 +17,6 @@ BODY = {
     "user": "Translate {text} into {language}.",
     "variables": {"language": {"choices": ["French", "日本語"]}},
 }
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> Iterator[Database]:
-    database = Database.open(tmp_path / "data" / "desktop-llm.sqlite3")
-    yield database
-    database.close()
 
 
 @pytest.fixture
