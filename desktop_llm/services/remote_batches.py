@@ -156,6 +156,9 @@ class RemoteBatchService:
         self.catalog = catalog
         self.poll = poll or PollPolicy()
         self._sleep = sleep
+        # One refresh of a batch at a time: the app-wide poller and an open window both follow
+        # a batch, and two fetches of one job would download into, and read, the same files.
+        self._refreshing: dict[str, asyncio.Lock] = {}
 
     # -- reading ---------------------------------------------------------------------------------
 
@@ -274,6 +277,10 @@ class RemoteBatchService:
 
     async def refresh(self, batch_id: str) -> RemoteBatchRecord:
         """Ask the provider about each unfinished job once; fetch the results of those that are over."""
+        async with self._refreshing.setdefault(batch_id, asyncio.Lock()):
+            return await self._refresh(batch_id)
+
+    async def _refresh(self, batch_id: str) -> RemoteBatchRecord:
         record = await self.get(batch_id)
         if record.finished:
             return record
